@@ -1,0 +1,3 @@
+from strm.cli.main import main
+
+main()

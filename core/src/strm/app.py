@@ -1,0 +1,301 @@
+"""The App: a thin composition root.
+
+It holds what the user configured and gives each part of strm what it needs: the settings
+(``app.conf``), the plugins (``app.plugins``) and the backends and classes they provide. It is
+configured lazily, on first use of ``app.conf`` or when a worker starts, so that the command line
+can add plugins and settings after the user's module created the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.metadata as metadata
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from types import ModuleType
+from typing import Any
+
+from strm.codecs.registry import Serializers
+from strm.errors import ConfigurationError, PluginError
+from strm.plugins.known import FIRST_PARTY_SETTINGS
+from strm.plugins.manager import StrmPluginManager
+from strm.records import Provision
+from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.settings.conf import DEFAULT, Conf
+from strm.settings.setting import Setting
+from strm.settings.types import import_by_name, url_scheme
+from strm.spi import TP, Cache
+
+#: URL settings and the kind of backend each one picks.
+BACKEND_SETTINGS: dict[str, str] = {
+    "broker": "transport",
+    "broker_consumer": "transport",
+    "broker_producer": "transport",
+    "store": "store",
+    "cache": "cache",
+    "web": "web",
+    "web_transport": "web_transport",
+}
+
+ServiceFactory = Callable[["App"], AbstractAsyncContextManager[Any]]
+
+
+class App:
+    """A strm application: ``app = strm.App('myapp', broker='kafka://localhost:9092')``.
+
+    ``plugins`` adds plugins as ``--plugin`` does (module paths, entry point names, ``no:NAME``).
+    ``environ`` replaces ``os.environ`` as the source of environment settings (tests use it);
+    ``entry_points=False`` loads only built-in and explicitly named plugins.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        *,
+        plugins: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        entry_points: bool = True,
+        **settings: Any,
+    ) -> None:
+        if not isinstance(id, str) or not id.strip():
+            raise ConfigurationError(f"the app id must be a non-empty string, got {id!r}")
+        self._id = id
+        self._plugin_selection: list[str] = list(plugins)
+        self._environ = environ
+        self._entry_points = entry_points
+        self._given: dict[str, Any] = dict(settings)
+        self._overrides: dict[str, Any] = {}
+        self._plugins: StrmPluginManager | None = None
+        self._conf: Conf | None = None
+        self._serializers: Serializers | None = None
+        self._cache: Cache | None = None
+        self._service_factories: list[ServiceFactory] = []
+        self._running: AsyncExitStack | None = None
+
+    def __repr__(self) -> str:
+        state = "configured" if self._conf is not None else "not configured"
+        return f"<strm.App {self._id!r} ({state})>"
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def config_from_object(self, obj: Any) -> None:
+        """Take settings from a mapping, an object, a module or the dotted path of one.
+
+        From objects and modules, public attributes that are settings are taken; other lower-case
+        public attributes that are not modules, classes or functions are reported as unknown
+        settings, so a misspelt name does not pass silently.
+        """
+        self._ensure_not_configured("config_from_object()")
+        if isinstance(obj, str):
+            obj = _import_config(obj)
+        if isinstance(obj, Mapping):
+            self._given.update(obj)
+            return
+        for name in dir(obj):
+            if name.startswith("_"):
+                continue
+            value = getattr(obj, name)
+            if isinstance(value, ModuleType) or (
+                name.islower() and callable(value) and not isinstance(value, type)
+            ):
+                continue
+            if name.isupper():
+                continue
+            self._given[name] = value
+
+    def use_plugins(self, *specs: str) -> None:
+        """Add ``--plugin`` values before the plugins are loaded."""
+        if self._plugins is not None:
+            raise PluginError("plugins are already loaded; add them before the app is configured")
+        self._plugin_selection.extend(specs)
+
+    def override_settings(self, **values: Any) -> None:
+        """Settings from the command line: they beat environment variables and arguments."""
+        if self._conf is not None:
+            for name, value in values.items():
+                self._conf.set(name, value)
+            return
+        self._overrides.update(values)
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    @property
+    def plugins(self) -> StrmPluginManager:
+        """This app's plugin manager, loaded on first use."""
+        if self._plugins is None:
+            self._plugins = StrmPluginManager(
+                self._plugin_selection, environ=self.environ, entry_points=self._entry_points
+            )
+        return self._plugins
+
+    @property
+    def conf(self) -> Conf:
+        """The app's settings; reading them configures the app."""
+        if self._conf is None:
+            self.configure()
+        assert self._conf is not None
+        return self._conf
+
+    @property
+    def configured(self) -> bool:
+        return self._conf is not None
+
+    def configure(self) -> App:
+        """Load plugins, check every setting and resolve the configured backends.
+
+        Any problem is raised here, at start-up, as a :class:`strm.errors.StrmError`.
+        """
+        if self._conf is not None:
+            return self
+        plugins = self.plugins
+        plugins.check_provisions()
+        specs = _merge_settings(KERNEL_SETTINGS, plugins.settings())
+        unavailable = {k: v for k, v in FIRST_PARTY_SETTINGS.items() if k not in specs}
+        conf = Conf(
+            app_id=self._id,
+            specs=specs,
+            given=self._given,
+            environ=self.environ,
+            overrides=self._overrides,
+            unavailable=unavailable,
+            version=metadata.version("strm"),
+        )
+        self._conf = conf
+        try:
+            for setting in BACKEND_SETTINGS:
+                if conf.source_of(setting) is not DEFAULT:
+                    self.resolve_backend(setting)
+            self._serializers = self._make_serializers()
+        except BaseException:
+            self._conf = None
+            raise
+        plugins.hook.strm_app_configured(app=self)
+        return self
+
+    def _ensure_not_configured(self, what: str) -> None:
+        if self._conf is not None:
+            raise ConfigurationError(f"{what} must be called before the app is configured")
+
+    # -- what plugins provide --------------------------------------------------------------------
+
+    def resolve_backend(self, setting: str, url: str | None = None) -> Provision:
+        """The provision a backend URL setting (or an explicit ``url``) picks by its scheme."""
+        kind = BACKEND_SETTINGS[setting]
+        value = self.conf.__getattr__(setting) if url is None else url
+        first = value[0] if isinstance(value, list) else value
+        return self.plugins.resolve(kind, url_scheme(first), setting=setting, value=first)
+
+    def extension_class(self, setting: str) -> type:
+        """The class for an extension setting: the user's if set, else the providing plugin's."""
+        explicit = self.conf.__getattr__(setting)
+        if explicit is not None:
+            return explicit  # type: ignore[no-any-return]
+        provision = self.plugins.resolve("class", setting, setting=setting)
+        return provision.factory  # type: ignore[return-value]
+
+    def _make_serializers(self) -> Serializers:
+        cls = self.extension_class("Serializers")
+        factories = {name: p.factory for name, p in self.plugins.provisions("codec").items()}
+        serializers: Serializers = cls(
+            factories,
+            key_serializer=self.conf.key_serializer,
+            value_serializer=self.conf.value_serializer,
+        )
+        return serializers
+
+    @property
+    def serializers(self) -> Serializers:
+        """The codec registry, built with the ``key_serializer``/``value_serializer`` defaults."""
+        self.configure()
+        assert self._serializers is not None
+        return self._serializers
+
+    @property
+    def cache(self) -> Cache:
+        """The cache backend the ``cache`` setting picks, created on first use."""
+        if self._cache is None:
+            factory = self.resolve_backend("cache").factory
+            self._cache = factory(url=self.conf.cache, app=self)
+        return self._cache
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def add_service(self, factory: ServiceFactory) -> None:
+        """Run ``factory(app)``, an async context manager, while the app runs.
+
+        Services start in the order they were added and stop in reverse.
+        """
+        if self._running is not None:
+            raise RuntimeError("cannot add a service to a running app")
+        self._service_factories.append(factory)
+
+    async def start(self) -> None:
+        """Configure, freeze the settings and start the services (for tests and notebooks too)."""
+        if self._running is not None:
+            return
+        self.configure()
+        self.conf.freeze()
+        stack = AsyncExitStack()
+        try:
+            for factory in self._service_factories:
+                await stack.enter_async_context(factory(self))
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._running = stack
+
+    async def stop(self) -> None:
+        """Stop the services in reverse order of start."""
+        stack, self._running = self._running, None
+        if stack is not None:
+            await stack.aclose()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        """``async with app.running():`` starts the app and stops it on exit."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    @property
+    def is_running(self) -> bool:
+        return self._running is not None
+
+    def notify_partitions_assigned(self, assigned: Iterable[TP]) -> None:
+        """Called by the consumer after a rebalance; tells every plugin."""
+        self.plugins.hook.strm_partitions_assigned(app=self, assigned=list(assigned))
+
+    def notify_partitions_revoked(self, revoked: Iterable[TP]) -> None:
+        """Called by the consumer when partitions are taken away; tells every plugin."""
+        self.plugins.hook.strm_partitions_revoked(app=self, revoked=list(revoked))
+
+
+def _merge_settings(kernel: Iterable[Setting], plugin: Iterable[Setting]) -> dict[str, Setting]:
+    specs = {spec.name: spec for spec in kernel}
+    for spec in plugin:
+        other = specs.get(spec.name)
+        if other is not None:
+            raise PluginError(
+                f"setting {spec.name!r} is declared by both {other.distribution} and "
+                f"{spec.distribution}"
+            )
+        specs[spec.name] = spec
+    return specs
+
+
+def _import_config(path: str) -> Any:
+    """A module path (``'proj.settings'``) or the path of an object in one."""
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError:
+        pass
+    try:
+        return import_by_name(path)
+    except ValueError as exc:
+        raise ConfigurationError(f"config_from_object({path!r}): {exc}") from None

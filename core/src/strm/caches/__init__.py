@@ -1,0 +1,1 @@
+"""Cache backends: the built-in memory cache; others come from plugins."""

@@ -1,0 +1,1 @@
+"""The ``strm`` command line."""

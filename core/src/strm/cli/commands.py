@@ -1,0 +1,56 @@
+"""The core sub-commands: ``worker`` and ``plugins``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from strm.cli.context import cli_state, current_app
+
+
+@click.command("worker", help="Run the app's worker until SIGINT or SIGTERM.")
+def worker_command() -> int:
+    state = cli_state()
+    app = current_app().configure()
+    worker_cls = app.extension_class("Worker")
+    worker = worker_cls(
+        app,
+        loglevel=state.loglevel,
+        logfile=state.logfile,
+        loop=state.loop,
+        debug=state.debug,
+    )
+    conf = app.conf
+    banner = [
+        f"strm worker: app {conf.id}",
+        f"  broker    {';'.join(conf.broker)}",
+        f"  store     {conf.store}",
+        f"  datadir   {conf.datadir}",
+        f"  plugins   {', '.join(p.name for p in app.plugins.plugins())}",
+        f"  loop      {state.loop}, pid {os.getpid()}",
+    ]
+    click.echo("\n".join(banner), err=True)
+    code: int = worker.execute()
+    return code
+
+
+@click.command("plugins", help="List the plugins, their hooks and what they provide.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_command(as_json: bool) -> None:
+    state = cli_state()
+    listing = state.plugins.describe()
+    if as_json or state.json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    for plugin in listing:
+        version = f" {plugin['version']}" if plugin["version"] else ""
+        kind = " (built-in)" if plugin["builtin"] else ""
+        click.echo(f"{plugin['name']}{kind}: {plugin['distribution']}{version} [{plugin['module']}]")
+        click.echo(f"  hooks: {', '.join(plugin['hooks']) or '-'}")
+        provided = ", ".join(f"{p['kind']} {p['name']}" for p in plugin["provides"])
+        if provided:
+            click.echo(f"  provides: {provided}")
+        if plugin["settings"]:
+            click.echo(f"  settings: {', '.join(plugin['settings'])}")

@@ -1,0 +1,154 @@
+"""The ``strm`` command: global options, core commands, and what plugins add.
+
+``-A``, ``--plugin`` and ``--debug`` are read before the parser is built, so a plugin named on
+the command line can add commands and options. Errors strm raises on purpose are shown as one
+line with exit code 2; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from strm.app import App
+from strm.cli.commands import plugins_command, worker_command
+from strm.cli.context import CliState
+from strm.cli.loading import EarlyOptions, load_app, pre_parse
+from strm.errors import StrmError
+from strm.plugins.manager import StrmPluginManager
+from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.worker import LOOPS
+
+LOGLEVELS = ("crit", "error", "warn", "info", "debug")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    early = pre_parse(args)
+    try:
+        code = run(args, early)
+    except StrmError as exc:
+        if early.debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        code = 2
+    sys.exit(code)
+
+
+def run(args: Sequence[str], early: EarlyOptions) -> int:
+    """Build the command line for this app and its plugins and run it; returns the exit code."""
+    app: App | None = None
+    if early.app:
+        app = load_app(early.app)
+        app.use_plugins(*early.plugins)
+        app.override_settings(origin=early.app.partition(":")[0])
+        plugins = app.plugins
+    else:
+        plugins = StrmPluginManager(early.plugins)
+    group = make_cli(plugins)
+    state = CliState(plugins=plugins, app=app)
+    try:
+        result = group.main(args=list(args), prog_name="strm", standalone_mode=False, obj=state)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def make_cli(plugins: StrmPluginManager) -> click.Group:
+    """The root group with the core commands and every plugin's commands and options."""
+    group = click.Group(
+        name="strm",
+        callback=_root,
+        params=list(ROOT_OPTIONS),
+        help="strm: stream processing on a small plugin kernel.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for command in (worker_command, plugins_command):
+        group.add_command(command)
+    for options in plugins.hook.strm_cli_options():
+        group.params.extend(options or [])
+    for commands in plugins.hook.strm_cli_commands():
+        for command in commands or []:
+            if command.name in group.commands:
+                raise StrmError(f"a plugin adds a command {command.name!r}, which already exists")
+            group.add_command(command)
+    return group
+
+
+ROOT_OPTIONS: tuple[click.Parameter, ...] = (
+    click.Option(["-A", "--app"], help="The app: a module (proj.app) or module:attribute."),
+    click.Option(
+        ["--plugin"],
+        multiple=True,
+        help="Load a plugin by module path or entry point name; 'no:NAME' blocks one. "
+        "Repeatable; STRM_PLUGINS adds more (comma-separated).",
+    ),
+    click.Option(["-D", "--datadir"], help="Data directory (the datadir setting)."),
+    click.Option(
+        ["-l", "--loglevel"],
+        type=click.Choice(LOGLEVELS, case_sensitive=False),
+        default="warn",
+        show_default=True,
+        help="Logging level of the worker.",
+    ),
+    click.Option(["-f", "--logfile"], help="Log to this file instead of stderr."),
+    click.Option(["--json", "json_output"], is_flag=True, help="JSON output for listings."),
+    click.Option(["--debug/--no-debug"], default=False, help="Tracebacks on errors; asyncio debug."),
+    click.Option(
+        ["--blocking-timeout"],
+        type=float,
+        help="Log where the event loop is blocked for longer than this (blocking_timeout).",
+    ),
+    click.Option(
+        ["--loop"], type=click.Choice(LOOPS), default="asyncio", show_default=True,
+        help="Event loop implementation.",
+    ),
+)
+
+_LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info": "INFO", "debug": "DEBUG"}
+
+
+@click.pass_context
+def _root(
+    ctx: click.Context,
+    *,
+    app: str | None,
+    plugin: tuple[str, ...],
+    datadir: str | None,
+    loglevel: str,
+    logfile: str | None,
+    json_output: bool,
+    debug: bool,
+    blocking_timeout: float | None,
+    loop: str,
+    **plugin_values: Any,
+) -> None:
+    state = ctx.ensure_object(CliState)
+    state.json, state.debug, state.loop = json_output, debug, loop
+    state.loglevel, state.logfile = _LEVELS[loglevel.lower()], logfile
+    overrides: dict[str, Any] = {}
+    if datadir is not None:
+        overrides["datadir"] = datadir
+    if blocking_timeout is not None:
+        overrides["blocking_timeout"] = blocking_timeout
+    setting_names = {s.name for s in KERNEL_SETTINGS} | {s.name for s in state.plugins.settings()}
+    for name, value in plugin_values.items():
+        if value is None:
+            continue
+        if name in setting_names:
+            overrides[name] = value
+        else:
+            state.plugin_options[name] = value
+    if state.app is not None:
+        state.app.override_settings(**overrides)

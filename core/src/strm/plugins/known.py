@@ -1,0 +1,22 @@
+"""What the first-party plugins provide, so a missing one is named with its install command."""
+
+from __future__ import annotations
+
+#: (kind, scheme or name) -> distribution that provides it.
+FIRST_PARTY_PROVISIONS: dict[tuple[str, str], str] = {
+    ("transport", "kafka"): "strm-transport-kafka",
+    ("transport", "aiokafka"): "strm-transport-kafka",
+    ("store", "rocksdb"): "strm-store-rocksdb",
+    ("store", "leveldb"): "strm-store-leveldb",
+    ("store", "aerospike"): "strm-store-aerospike",
+    ("cache", "redis"): "strm-cache-redis",
+    ("cache", "rediscluster"): "strm-cache-redis",
+}
+
+#: Settings of the configuration reference that belong to a first-party plugin.
+FIRST_PARTY_SETTINGS: dict[str, str] = {
+    "store_check_exists": "strm-store-aerospike",
+    "crash_app_on_aerospike_exception": "strm-store-aerospike",
+    "aerospike_retries_on_exception": "strm-store-aerospike",
+    "aerospike_sleep_seconds_between_retries_on_exception": "strm-store-aerospike",
+}

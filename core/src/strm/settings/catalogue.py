@@ -1,0 +1,316 @@
+"""The kernel's settings: the configuration reference, one declaration per setting.
+
+Settings owned by a plugin (the Aerospike store's, for example) are declared by that plugin
+through the ``strm_settings`` hook, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from enum import Enum
+
+from strm.auth import Credentials
+from strm.settings.conf import Conf
+from strm.settings.setting import Alias, Setting
+from strm.settings.types import (
+    URL,
+    Autodiscover,
+    Bool,
+    CallableRef,
+    ClassRef,
+    CodecRef,
+    EnumType,
+    InstanceOf,
+    Int,
+    ListOf,
+    LogLevel,
+    MappingType,
+    NameOrClass,
+    PathType,
+    Seconds,
+    Str,
+    Timezone,
+    URLList,
+    ssl_context_type,
+)
+
+
+class ProcessingGuarantee(Enum):
+    AT_LEAST_ONCE = "at_least_once"
+    EXACTLY_ONCE = "exactly_once"
+
+
+# What a pending setting waits for; the error message names it.
+STREAMING = "the streaming core (agents, streams and the memory transport)"
+TABLES = "tables and table stores"
+KAFKA = "the Kafka transport plugin, strm-transport-kafka"
+WEB = "the web server"
+RPC = "agent RPC (ask/reply)"
+
+
+def _web_host(conf: Conf) -> str:
+    """the machine's host name"""
+    return socket.gethostname()
+
+
+def _canonical_url(conf: Conf) -> str:
+    """'http://{web_host}:{web_port}'"""
+    return f"http://{conf.web_host}:{conf.web_port}"
+
+
+def _reply_to(conf: Conf) -> str:
+    """reply_to_prefix followed by a random UUID"""
+    import uuid
+
+    return f"{conf.reply_to_prefix}{uuid.uuid4()}"
+
+
+def _ms_to_seconds(value: object) -> float:
+    return float(value) / 1000.0  # type: ignore[arg-type]
+
+
+def _class(name: str, doc: str, section: str = "Extension", pending: str | None = None) -> Setting:
+    return Setting(name, ClassRef(optional=True), doc, section=section, pending=pending)
+
+
+def _ms(name: str, default: int, env: str, doc: str, section: str) -> Setting:
+    return Setting(name, Int(min=0), doc, default=default, env=env, section=section, pending=KAFKA)
+
+
+KERNEL_SETTINGS: tuple[Setting, ...] = (
+    # -- common ------------------------------------------------------------------------------
+    Setting("autodiscover", Autodiscover(), "Packages to scan for agents, tasks, timers, views "
+            "and commands: True (the app's origin), a list of packages, or a callable returning "
+            "one.", default=False, pending=STREAMING),
+    Setting("datadir", PathType(), "Directory for this instance's local data; '{conf.name}' "
+            "is replaced by the app id.", default="{conf.name}-data", env="APP_DATADIR"),
+    Setting("tabledir", PathType(), "Directory for table stores; relative to datadir/v<version> "
+            "unless absolute.", default="tables", env="APP_TABLEDIR"),
+    Setting("debug", Bool(), "Development mode: the worker runs its event loop in asyncio debug "
+            "mode and logs a warning that debug is on.", default=False, env="APP_DEBUG"),
+    Setting("env_prefix", Str(optional=True), "Prefix put before every setting's environment "
+            "variable name (env_prefix='MYAPP_' reads MYAPP_BROKER_URL).", env="APP_ENV_PREFIX"),
+    Setting("id_format", Str(), "Format of the effective app id when version is above 1; "
+            "'{id}' is the id, '{self.version}' the version.", default="{id}-v{self.version}",
+            env="APP_ID_FORMAT"),
+    Setting("origin", Str(optional=True), "Dotted module path of the app (set by 'strm -A'); "
+            "the package autodiscovery scans."),
+    Setting("timezone", Timezone(), "Timezone of crontab schedules.", default="UTC",
+            env="TIMEZONE", pending=STREAMING),
+    Setting("version", Int(min=1), "App version; a new version is a new consumer group, new "
+            "internal topics and a new data directory.", default=1, env="APP_VERSION"),
+    Setting("blocking_timeout", Seconds(min=0, optional=True), "Log a traceback of the event "
+            "loop when it is blocked for longer than this many seconds.", env="BLOCKING_TIMEOUT"),
+    Setting("broker", URLList(), "Transport URL(s): a URL, a ';'-separated list or a list; the "
+            "scheme picks the transport plugin.", default="memory://", env="BROKER_URL",
+            aliases=(Alias("url"),)),
+    Setting("broker_credentials", InstanceOf(Credentials, ssl.SSLContext,
+            name="strm credentials or ssl.SSLContext", optional=True),
+            "Authentication for broker connections (SASL, GSSAPI, OAuth, SSL).",
+            env="BROKER_CREDENTIALS", pending=KAFKA),
+    Setting("ssl_context", ssl_context_type(), "TLS context for broker connections when no "
+            "credentials are given.", pending=KAFKA),
+    Setting("logging_config", MappingType(optional=True), "A logging.config.dictConfig mapping "
+            "the worker applies at start."),
+    Setting("loghandlers", ListOf(logging.Handler, name="a list of logging.Handler"),
+            "Extra logging handlers the worker attaches to the root logger.", default=[]),
+    Setting("processing_guarantee", EnumType(ProcessingGuarantee), "'at_least_once' or "
+            "'exactly_once' (transactions, read_committed consumers).", default="at_least_once",
+            env="PROCESSING_GUARANTEE", pending=KAFKA),
+    Setting("store", URL(), "Default table store URL; the scheme picks the store plugin.",
+            default="memory://", env="APP_STORE"),
+    Setting("cache", URL(), "Cache backend URL; the scheme picks the cache plugin.",
+            default="memory://", env="CACHE_URL"),
+    # -- agents ------------------------------------------------------------------------------
+    Setting("agent_supervisor", NameOrClass(), "How agent instances are restarted when they "
+            "raise: a supervisor name (one_for_one, one_for_all, crashing, forfeit_one_for_one, "
+            "forfeit_one_for_all) or class.", default="one_for_one", env="AGENT_SUPERVISOR",
+            section="Agent", pending=STREAMING),
+    # -- broker ------------------------------------------------------------------------------
+    Setting("broker_consumer", URLList(), "Transport URL(s) for consuming only.",
+            default_from="broker", env="BROKER_CONSUMER_URL", section="Broker"),
+    Setting("broker_producer", URLList(), "Transport URL(s) for producing only.",
+            default_from="broker", env="BROKER_PRODUCER_URL", section="Broker"),
+    Setting("broker_api_version", Str(), "Kafka protocol version, 'auto' to negotiate.",
+            default="auto", env="BROKER_API_VERSION", section="Broker", pending=KAFKA),
+    Setting("broker_check_crcs", Bool(), "Check the CRC32 of consumed records.", default=True,
+            env="BROKER_CHECK_CRCS", section="Broker", pending=KAFKA),
+    Setting("broker_client_id", Str(), "Client id sent to the broker.", default="strm",
+            env="BROKER_CLIENT_ID", section="Broker", aliases=(Alias("client_id"),),
+            pending=KAFKA),
+    Setting("broker_commit_every", Int(min=1), "Commit after this many events are done.",
+            default=10_000, env="BROKER_COMMIT_EVERY", section="Broker", pending=STREAMING),
+    Setting("broker_commit_interval", Seconds(min=0), "Commit done offsets this often, in "
+            "seconds.", default=2.8, env="BROKER_COMMIT_INTERVAL", section="Broker",
+            aliases=(Alias("commit_interval"),), pending=STREAMING),
+    Setting("broker_commit_livelock_soft_timeout", Seconds(min=0), "Warn when a partition's "
+            "committed offset has not moved for this long while events arrive.", default=300.0,
+            env="BROKER_COMMIT_LIVELOCK_SOFT_TIMEOUT", section="Broker", pending=STREAMING),
+    Setting("broker_heartbeat_interval", Seconds(min=0), "Consumer group heartbeat interval.",
+            default=3.0, env="BROKER_HEARTBEAT_INTERVAL", section="Broker", pending=KAFKA),
+    Setting("broker_max_poll_interval", Seconds(min=0), "Longest time between fetches before "
+            "the group considers the consumer dead.", default=1000.0,
+            env="BROKER_MAX_POLL_INTERVAL", section="Broker", pending=KAFKA),
+    Setting("broker_max_poll_records", Int(min=1, optional=True), "Most records one fetch "
+            "returns.", env="BROKER_MAX_POLL_RECORDS", section="Broker", pending=KAFKA),
+    Setting("broker_rebalance_timeout", Seconds(min=0), "How long the group waits for members "
+            "to rejoin during a rebalance.", default=60.0, env="BROKER_REBALANCE_TIMEOUT",
+            section="Broker", pending=KAFKA),
+    Setting("broker_request_timeout", Seconds(min=0), "Client request timeout; not less than "
+            "broker_session_timeout.", default=90.0, env="BROKER_REQUEST_TIMEOUT",
+            section="Broker", pending=KAFKA),
+    Setting("broker_session_timeout", Seconds(min=0), "Group session timeout.", default=60.0,
+            env="BROKER_SESSION_TIMEOUT", section="Broker", pending=KAFKA),
+    # -- consumer ----------------------------------------------------------------------------
+    Setting("consumer_api_version", Str(), "Kafka protocol version for consumers.",
+            default_from="broker_api_version", env="CONSUMER_API_VERSION", section="Consumer",
+            pending=KAFKA),
+    Setting("consumer_max_fetch_size", Int(min=1), "Most bytes fetched per partition.",
+            default=1_048_576, env="CONSUMER_MAX_FETCH_SIZE", section="Consumer", pending=KAFKA),
+    Setting("consumer_auto_offset_reset", Str(choices=("earliest", "latest", "none")),
+            "Where to start reading a partition without a committed offset.",
+            default="earliest", env="CONSUMER_AUTO_OFFSET_RESET", section="Consumer",
+            pending=STREAMING),
+    Setting("consumer_group_instance_id", Str(optional=True), "Static group membership id.",
+            env="CONSUMER_GROUP_INSTANCE_ID", section="Consumer", pending=KAFKA),
+    _ms("consumer_metadata_max_age_ms", 300_000, "CONSUMER_METADATA_MAX_AGE_MS",
+        "Refresh consumer metadata at least this often (ms).", "Consumer"),
+    _ms("consumer_connections_max_idle_ms", 540_000, "CONSUMER_CONNECTIONS_MAX_IDLE_MS",
+        "Close consumer connections idle this long (ms).", "Consumer"),
+    Setting("ConsumerScheduler", NameOrClass(), "Order in which fetched batches of topics and "
+            "partitions are handed to streams: a registered name or a class.",
+            default="round_robin", section="Consumer", pending=STREAMING),
+    # -- serialization -----------------------------------------------------------------------
+    Setting("key_serializer", CodecRef(), "Default codec for keys that are not models.",
+            default="raw", env="APP_KEY_SERIALIZER", section="Serialization"),
+    Setting("value_serializer", CodecRef(), "Default codec for values that are not models.",
+            default="json", env="APP_VALUE_SERIALIZER", section="Serialization"),
+    # -- producer ----------------------------------------------------------------------------
+    Setting("producer_acks", Int(min=-1, max=1), "Acknowledgements a send waits for: 0, 1 or "
+            "-1 (all in-sync replicas).", default=-1, env="PRODUCER_ACKS", section="Producer",
+            pending=KAFKA),
+    Setting("producer_api_version", Str(), "Kafka protocol version for producers.",
+            default_from="broker_api_version", env="PRODUCER_API_VERSION", section="Producer",
+            pending=KAFKA),
+    Setting("producer_compression_type", Str(choices=("gzip", "snappy", "lz4", "zstd"),
+            optional=True), "Compression of produced batches.",
+            env="PRODUCER_COMPRESSION_TYPE", section="Producer", pending=KAFKA),
+    Setting("producer_linger", Seconds(min=0), "How long the producer waits to fill a batch.",
+            default=0.0, env="PRODUCER_LINGER", section="Producer",
+            aliases=(Alias("producer_linger_ms", _ms_to_seconds),), pending=KAFKA),
+    Setting("producer_max_batch_size", Int(min=1), "Largest producer batch, in bytes.",
+            default=16_384, env="PRODUCER_MAX_BATCH_SIZE", section="Producer", pending=KAFKA),
+    Setting("producer_max_request_size", Int(min=1), "Largest produce request, in bytes.",
+            default=1_000_000, env="PRODUCER_MAX_REQUEST_SIZE", section="Producer",
+            pending=KAFKA),
+    Setting("producer_partitioner", CallableRef(optional=True), "Chooses the partition of a "
+            "keyed message: a registered name, a function (key, all_partitions, available) -> "
+            "int, or its dotted path. Default: Kafka's murmur2.", section="Producer",
+            pending=STREAMING),
+    Setting("producer_request_timeout", Seconds(min=0), "Producer request timeout; batches "
+            "not sent by then fail.", default=1200.0, env="PRODUCER_REQUEST_TIMEOUT",
+            section="Producer", pending=KAFKA),
+    Setting("producer_threaded", Bool(), "Run a second producer in its own thread for "
+            "buffered sends.", default=False, env="PRODUCER_THREADED", section="Producer",
+            pending=KAFKA),
+    _ms("producer_metadata_max_age_ms", 300_000, "PRODUCER_METADATA_MAX_AGE_MS",
+        "Refresh producer metadata at least this often (ms).", "Producer"),
+    _ms("producer_connections_max_idle_ms", 540_000, "PRODUCER_CONNECTIONS_MAX_IDLE_MS",
+        "Close producer connections idle this long (ms).", "Producer"),
+    # -- streams -----------------------------------------------------------------------------
+    Setting("recovery_consistency_check", Bool(), "Refuse to recover a table whose store claims "
+            "a changelog offset beyond the changelog's end.", default=True,
+            env="RECOVERY_CONSISTENCY_CHECK", section="Stream", pending=TABLES),
+    Setting("stream_buffer_maxsize", Int(min=1), "Most unprocessed events buffered per stream "
+            "before fetching pauses (back-pressure).", default=4096,
+            env="STREAM_BUFFER_MAXSIZE", section="Stream", pending=STREAMING),
+    Setting("stream_processing_timeout", Seconds(min=0), "Warn when one event takes longer "
+            "than this to process.", default=300.0, env="STREAM_PROCESSING_TIMEOUT",
+            section="Stream", pending=STREAMING),
+    Setting("stream_publish_on_commit", Bool(), "Hold messages sent while processing until the "
+            "source offset commits.", default=False, section="Stream", pending=STREAMING),
+    Setting("stream_recovery_delay", Seconds(min=0), "Pause after a rebalance before "
+            "recovering tables.", default=0.0, env="STREAM_RECOVERY_DELAY", section="Stream",
+            pending=STREAMING),
+    Setting("stream_wait_empty", Bool(), "On rebalance or shutdown, finish the events in "
+            "flight first.", default=True, env="STREAM_WAIT_EMPTY", section="Stream",
+            pending=STREAMING),
+    # -- agent RPC ---------------------------------------------------------------------------
+    Setting("reply_create_topic", Bool(), "Create and consume this instance's reply topic at "
+            "start.", default=False, env="APP_REPLY_CREATE_TOPIC", section="RPC",
+            aliases=(Alias("create_reply_topic"),), pending=RPC),
+    Setting("reply_expires", Seconds(min=0), "Retention of reply topics.", default=86_400.0,
+            env="APP_REPLY_EXPIRES", section="RPC", pending=RPC),
+    Setting("reply_to_prefix", Str(), "Prefix of generated reply topic names.",
+            default="strm-reply-", env="APP_REPLY_TO_PREFIX", section="RPC", pending=RPC),
+    Setting("reply_to", Str(), "This instance's reply topic.", default_factory=_reply_to,
+            section="RPC", pending=RPC),
+    # -- tables ------------------------------------------------------------------------------
+    Setting("table_cleanup_interval", Seconds(min=0), "How often expired windows are removed.",
+            default=30.0, env="TABLE_CLEANUP_INTERVAL", section="Table", pending=TABLES),
+    Setting("table_key_index_size", Int(min=0), "Size of the key-to-partition cache of "
+            "tables.", default=1000, env="TABLE_KEY_INDEX_SIZE", section="Table",
+            pending=TABLES),
+    Setting("table_standby_replicas", Int(min=0), "Standby copies kept of each table "
+            "partition.", default=1, env="TABLE_STANDBY_REPLICAS", section="Table",
+            aliases=(Alias("num_standby_replicas"),), pending=TABLES),
+    # -- topics ------------------------------------------------------------------------------
+    Setting("topic_allow_declare", Bool(), "Create the internal topics strm owns (changelogs, "
+            "repartition, reply, leader).", default=True, env="TOPIC_ALLOW_DECLARE",
+            section="Topic", pending=STREAMING),
+    Setting("topic_disable_leader", Bool(), "Do not create the leader election topic.",
+            default=False, env="TOPIC_DISABLE_LEADER", section="Topic", pending=STREAMING),
+    Setting("topic_partitions", Int(min=1), "Partitions of topics strm creates.", default=8,
+            env="TOPIC_PARTITIONS", section="Topic", aliases=(Alias("default_partitions"),),
+            pending=STREAMING),
+    Setting("topic_replication_factor", Int(min=1), "Replication factor of topics strm "
+            "creates.", default=1, env="TOPIC_REPLICATION_FACTOR", section="Topic",
+            aliases=(Alias("replication_factor"),), pending=KAFKA),
+    # -- web ---------------------------------------------------------------------------------
+    Setting("web", URL(), "Web server driver URL; the scheme picks the driver plugin.",
+            default="aiohttp://", section="WebServer", pending=WEB),
+    Setting("web_bind", Str(), "Interface the web server binds to.", default="0.0.0.0",
+            env="WEB_BIND", section="WebServer", pending=WEB),
+    Setting("web_cors_options", MappingType(optional=True), "CORS options for every view, by "
+            "origin.", section="WebServer", pending=WEB),
+    Setting("web_enabled", Bool(), "Run the web server.", default=True, env="APP_WEB_ENABLED",
+            section="WebServer", pending=WEB),
+    Setting("web_host", Str(), "Host name other workers use to reach this one.",
+            default_factory=_web_host, env="WEB_HOST", section="WebServer", pending=WEB),
+    Setting("web_in_thread", Bool(), "Serve the web server from its own thread and loop.",
+            default=False, section="WebServer", pending=WEB),
+    Setting("web_port", Int(min=1, max=65535), "Web server port.", default=6066,
+            env="WEB_PORT", section="WebServer", pending=WEB),
+    Setting("web_ssl_context", ssl_context_type(), "TLS context of the web server.",
+            section="WebServer", pending=WEB),
+    Setting("web_transport", URL(), "How the web server listens: tcp:// or unix:///path.",
+            default="tcp://", section="WebServer", pending=WEB),
+    Setting("canonical_url", URL(), "URL other workers use to reach this one.",
+            default_factory=_canonical_url, env="NODE_CANONICAL_URL", section="WebServer",
+            pending=WEB),
+    # -- worker ------------------------------------------------------------------------------
+    Setting("worker_redirect_stdouts", Bool(), "Send print() and stderr output of a worker to "
+            "logging.", default=True, env="WORKER_REDIRECT_STDOUTS", section="Worker"),
+    Setting("worker_redirect_stdouts_level", LogLevel(), "Log level of redirected output.",
+            default="WARN", env="WORKER_REDIRECT_STDOUTS_LEVEL", section="Worker"),
+    # -- extension classes -------------------------------------------------------------------
+    _class("Agent", "Class of agents made by @app.agent.", pending=STREAMING),
+    _class("Event", "Class of the events streams yield.", pending=STREAMING),
+    _class("Schema", "Default schema class of channels and topics.", pending=STREAMING),
+    _class("Stream", "Class of streams.", pending=STREAMING),
+    _class("Table", "Class made by app.Table.", pending=TABLES),
+    _class("SetTable", "Class made by app.SetTable.", pending=TABLES),
+    _class("GlobalTable", "Class made by app.GlobalTable.", pending=TABLES),
+    _class("SetGlobalTable", "Class made by app.SetGlobalTable.", pending=TABLES),
+    _class("TableManager", "The service that owns an app's tables.", pending=TABLES),
+    _class("Serializers", "The codec registry that encodes and decodes keys and values."),
+    _class("Worker", "The class 'strm worker' runs the app with."),
+    _class("PartitionAssignor", "Assigns partitions to workers of the group.", pending=KAFKA),
+    _class("LeaderAssignor", "Elects the leader worker for on_leader tasks.", pending=STREAMING),
+    _class("Router", "Finds the worker that owns a table key.", pending=WEB),
+    _class("Topic", "Class made by app.topic.", pending=STREAMING),
+    _class("HttpClient", "Class of app.http_client.", pending=WEB),
+    _class("Monitor", "The main sensor collecting the app's statistics.", pending=STREAMING),
+)

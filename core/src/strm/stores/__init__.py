@@ -1,0 +1,1 @@
+"""Table stores: the built-in memory store; others come from plugins."""
