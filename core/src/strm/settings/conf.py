@@ -133,16 +133,17 @@ class Conf:
         if name_value:
             return self._store(spec, *name_value)
         if spec.default_from is None and spec.default_factory is None:
-            self._values[spec.name] = spec.default
+            default = spec.type(spec.default)
+            self._values[spec.name] = default
             self._sources[spec.name] = DEFAULT
-            return spec.default
+            return default
         return None
 
     def _store(self, spec: Setting, value: Any, source: Source) -> Any:
         try:
             typed = spec.type(value)
         except ValueError as exc:
-            raise bad_value(spec, value, source, f"{exc} (expected {spec.type.describe()})") from None
+            raise bad_value(spec, value, source, str(exc)) from None
         self._values[spec.name] = typed
         self._sources[spec.name] = source
         return typed
