@@ -8,6 +8,7 @@ is older than the timeout, logs the loop thread's current stack. A thread is use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import threading
@@ -41,10 +42,8 @@ class BlockingDetector:
         self._stopped.set()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=self._interval * 2)
 

@@ -45,7 +45,9 @@ class Provision:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown provision kind {self.kind!r}; expected one of {sorted(KINDS)}")
+            raise ValueError(
+                f"unknown provision kind {self.kind!r}; expected one of {sorted(KINDS)}"
+            )
         if not self.name:
             raise ValueError(f"a {self.kind} provision needs a name")
 

@@ -66,8 +66,8 @@ def redirected_stdouts(conf: Conf) -> Iterator[None]:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
             handler.setStream(sys.__stderr__ or saved[1])
-    sys.stdout = LoggingWriter(logging.getLogger("strm.stdout"), level)  # type: ignore[assignment]
-    sys.stderr = LoggingWriter(logging.getLogger("strm.stderr"), level)  # type: ignore[assignment]
+    sys.stdout = LoggingWriter(logging.getLogger("strm.stdout"), level)
+    sys.stderr = LoggingWriter(logging.getLogger("strm.stderr"), level)
     try:
         yield
     finally:

@@ -47,7 +47,8 @@ def plugins_command(as_json: bool) -> None:
     for plugin in listing:
         version = f" {plugin['version']}" if plugin["version"] else ""
         kind = " (built-in)" if plugin["builtin"] else ""
-        click.echo(f"{plugin['name']}{kind}: {plugin['distribution']}{version} [{plugin['module']}]")
+        where = f"{plugin['distribution']}{version} [{plugin['module']}]"
+        click.echo(f"{plugin['name']}{kind}: {where}")
         click.echo(f"  hooks: {', '.join(plugin['hooks']) or '-'}")
         provided = ", ".join(f"{p['kind']} {p['name']}" for p in plugin["provides"])
         if provided:

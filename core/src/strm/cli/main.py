@@ -104,7 +104,9 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
     ),
     click.Option(["-f", "--logfile"], help="Log to this file instead of stderr."),
     click.Option(["--json", "json_output"], is_flag=True, help="JSON output for listings."),
-    click.Option(["--debug/--no-debug"], default=False, help="Tracebacks on errors; asyncio debug."),
+    click.Option(
+        ["--debug/--no-debug"], default=False, help="Tracebacks on errors; asyncio debug."
+    ),
     click.Option(
         ["--blocking-timeout"],
         type=float,
@@ -116,12 +118,19 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
     ),
 )
 
-_LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info": "INFO", "debug": "DEBUG"}
+_LEVELS = {
+    "crit": "CRITICAL",
+    "error": "ERROR",
+    "warn": "WARNING",
+    "info": "INFO",
+    "debug": "DEBUG",
+}
 
 
 @click.pass_context
 def _root(
     ctx: click.Context,
+    /,
     *,
     app: str | None,
     plugin: tuple[str, ...],

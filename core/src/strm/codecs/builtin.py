@@ -59,7 +59,7 @@ class PickleCodec:
         return pickle.dumps(obj)
 
     def loads(self, data: bytes) -> Any:
-        return pickle.loads(data)  # noqa: S301 - documented: trusted sources only
+        return pickle.loads(data)
 
 
 class BinaryCodec:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -158,7 +158,9 @@ class StrmPluginManager:
         try:
             self.pm.register(plugin, name=name)
         except ValueError as exc:
-            raise PluginError(f"plugin {name!r} from {distribution} is registered twice: {exc}")
+            raise PluginError(
+                f"plugin {name!r} from {distribution} is registered twice: {exc}"
+            ) from None
         module = getattr(plugin, "__name__", type(plugin).__name__)
         self._info[name] = PluginInfo(name, module, distribution, version, builtin)
 
@@ -195,7 +197,7 @@ class StrmPluginManager:
         impls = sorted(hook.get_hookimpls(), key=lambda i: not self._info[i.plugin_name].builtin)
         for impl in impls:
             info = self._info[impl.plugin_name]
-            for record in impl.function() or []:
+            for record in _results(impl):
                 if not isinstance(record, Provision) or record.kind != kind:
                     raise PluginError(
                         f"plugin {info.name!r} returned {record!r} from {KINDS[kind]}(); "
@@ -245,7 +247,7 @@ class StrmPluginManager:
         out: list[Setting] = []
         for impl in self.pm.hook.strm_settings.get_hookimpls():
             info = self._info[impl.plugin_name]
-            for spec in impl.function() or []:
+            for spec in _results(impl):
                 if not isinstance(spec, Setting):
                     raise PluginError(
                         f"plugin {info.name!r} returned {spec!r} from strm_settings(); "
@@ -256,29 +258,20 @@ class StrmPluginManager:
 
     def describe(self) -> list[dict[str, Any]]:
         """The ``strm plugins`` listing: each plugin with its hooks and provisions."""
-        by_dist: dict[str, list[Provision]] = {}
-        for kind_records in self._provisions_by_kind().values():
-            for record in kind_records.values():
-                by_dist.setdefault(record.distribution, []).append(record)
+        kind_of_hook = {hookname: kind for kind, hookname in KINDS.items()}
         listing = []
         for info in self.plugins():
             plugin = self.pm.get_plugin(info.name)
-            provided = []
+            provided: list[dict[str, str]] = []
+            setting_names: list[str] = []
             for hookname in info.hooks:
-                kind = next((k for k, h in KINDS.items() if h == hookname), None)
-                if kind is None:
-                    continue
-                impl = next(
-                    i for i in getattr(self.pm.hook, hookname).get_hookimpls() if i.plugin is plugin
-                )
-                for record in impl.function() or []:
-                    provided.append({"kind": record.kind, "name": record.name})
-            setting_names = [
-                spec.name
-                for impl in self.pm.hook.strm_settings.get_hookimpls()
-                if impl.plugin is plugin
-                for spec in impl.function() or []
-            ]
+                for impl in getattr(self.pm.hook, hookname).get_hookimpls():
+                    if impl.plugin is not plugin:
+                        continue
+                    if hookname in kind_of_hook:
+                        provided += [{"kind": r.kind, "name": r.name} for r in _results(impl)]
+                    elif hookname == "strm_settings":
+                        setting_names += [spec.name for spec in _results(impl)]
             listing.append(
                 {
                     "name": info.name,
@@ -292,6 +285,12 @@ class StrmPluginManager:
                 }
             )
         return listing
+
+
+def _results(impl: pluggy.HookImpl) -> list[Any]:
+    """Call a registration hookimpl directly; ``None`` counts as nothing provided."""
+    result = cast("Iterable[Any] | None", impl.function())
+    return list(result or [])
 
 
 def _describe(kind: str, name: str) -> str:

@@ -62,7 +62,9 @@ class Conf:
     ) -> None:
         object.__setattr__(self, "_frozen", False)
         self._specs = dict(specs)
-        self._aliases = {alias.name: (spec, alias) for spec in specs.values() for alias in spec.aliases}
+        self._aliases = {
+            alias.name: (spec, alias) for spec in specs.values() for alias in spec.aliases
+        }
         self._values: dict[str, Any] = {}
         self._sources: dict[str, Source] = {}
         self._name = app_id
@@ -125,9 +127,9 @@ class Conf:
         prefix: str,
     ) -> Any:
         env_name = f"{prefix}{spec.env}" if spec.env else None
-        if name_value := explicit.get(spec.name):
-            if name_value[1] is COMMAND_LINE:
-                return self._store(spec, *name_value)
+        name_value = explicit.get(spec.name)
+        if name_value and name_value[1] is COMMAND_LINE:
+            return self._store(spec, *name_value)
         if env_name and env_name in environ:
             return self._store(spec, environ[env_name], Source("environment", env_name))
         if name_value:
@@ -275,4 +277,5 @@ class Conf:
         return path if path.is_absolute() else self.appdir / path
 
     def __repr__(self) -> str:
-        return f"<Conf {self._name!r}: {len(self._specs)} settings{' (frozen)' if self._frozen else ''}>"
+        frozen = " (frozen)" if self._frozen else ""
+        return f"<Conf {self._name!r}: {len(self._specs)} settings{frozen}>"

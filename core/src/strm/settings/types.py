@@ -232,7 +232,7 @@ def import_by_name(path: str) -> Any:
 
 
 class ClassRef(SettingType):
-    """A class, or the dotted path of one (``'myproj.agents.Agent'`` or ``'myproj.agents:Agent'``)."""
+    """A class, or the dotted path of one (``'myproj.agents.Agent'``, ``'myproj.agents:Agent'``)."""
 
     name = "class or dotted path"
 
@@ -283,11 +283,15 @@ class CodecRef(SettingType):
         if isinstance(value, str):
             names = [name.strip() for name in value.split("|")]
             if not all(name.isidentifier() for name in names):
-                raise ValueError(f"expected a codec name such as 'json' or 'json|binary', got {value!r}")
+                raise ValueError(
+                    f"expected a codec name such as 'json' or 'json|binary', got {value!r}"
+                )
             return "|".join(names)
         if callable(getattr(value, "dumps", None)) and callable(getattr(value, "loads", None)):
             return value
-        raise ValueError(f"expected a codec name or an object with dumps() and loads(), got {value!r}")
+        raise ValueError(
+            f"expected a codec name or an object with dumps() and loads(), got {value!r}"
+        )
 
 
 class MappingType(SettingType):
@@ -338,7 +342,9 @@ class Timezone(SettingType):
                 return ZoneInfo(value.strip())
             except (ZoneInfoNotFoundError, ValueError):
                 pass
-        raise ValueError(f"expected a tzinfo or a timezone name such as 'Europe/Oslo', got {value!r}")
+        raise ValueError(
+            f"expected a tzinfo or a timezone name such as 'Europe/Oslo', got {value!r}"
+        )
 
 
 class InstanceOf(SettingType):
