@@ -23,7 +23,7 @@ from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.records import Provision
 from strm.settings.catalogue import KERNEL_SETTINGS
-from strm.settings.conf import DEFAULT, Conf
+from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
 from strm.spi import TP, Cache
@@ -66,6 +66,9 @@ class App:
         self._environ = environ
         self._entry_points = entry_points
         self._given: dict[str, Any] = dict(settings)
+        # Classes and functions taken from config objects: settings only if some setting has the
+        # name, since a config module also holds the helpers it imports (``timedelta``).
+        self._loose_names: set[str] = set()
         self._overrides: dict[str, Any] = {}
         self._plugins: StrmPluginManager | None = None
         self._conf: Conf | None = None
@@ -83,27 +86,29 @@ class App:
     def config_from_object(self, obj: Any) -> None:
         """Take settings from a mapping, an object, a module or the dotted path of one.
 
-        From objects and modules, public attributes that are settings are taken; other lower-case
-        public attributes that are not modules, classes or functions are reported as unknown
-        settings, so a misspelt name does not pass silently.
+        From objects and modules, public attributes that are settings are taken. Upper-case
+        constants and modules are skipped, and so are classes and functions whose name is no
+        setting (the helpers a config module imports); any other unknown attribute is reported as
+        an unknown setting, so a misspelt name does not pass silently.
         """
         self._ensure_not_configured("config_from_object()")
         if isinstance(obj, str):
             obj = _import_config(obj)
         if isinstance(obj, Mapping):
             self._given.update(obj)
+            self._loose_names.difference_update(obj)
             return
         for name in dir(obj):
-            if name.startswith("_"):
+            if name.startswith("_") or name.isupper():
                 continue
             value = getattr(obj, name)
-            if isinstance(value, ModuleType) or (
-                name.islower() and callable(value) and not isinstance(value, type)
-            ):
-                continue
-            if name.isupper():
+            if isinstance(value, ModuleType):
                 continue
             self._given[name] = value
+            if callable(value):
+                self._loose_names.add(name)
+            else:
+                self._loose_names.discard(name)
 
     def use_plugins(self, *specs: str) -> None:
         """Add ``--plugin`` values before the plugins are loaded."""
@@ -115,7 +120,7 @@ class App:
         """Settings from the command line: they beat environment variables and arguments."""
         if self._conf is not None:
             for name, value in values.items():
-                self._conf.set(name, value)
+                self._conf.set(name, value, COMMAND_LINE)
             return
         self._overrides.update(values)
 
@@ -155,10 +160,16 @@ class App:
         plugins.check_provisions()
         specs = _merge_settings(KERNEL_SETTINGS, plugins.settings())
         unavailable = {k: v for k, v in FIRST_PARTY_SETTINGS.items() if k not in specs}
+        known = {*specs, *(alias.name for spec in specs.values() for alias in spec.aliases)}
+        given = {
+            name: value
+            for name, value in self._given.items()
+            if name not in self._loose_names or name in known
+        }
         conf = Conf(
             app_id=self._id,
             specs=specs,
-            given=self._given,
+            given=given,
             environ=self.environ,
             overrides=self._overrides,
             unavailable=unavailable,

@@ -6,6 +6,8 @@ Every error a user can cause by configuration or by installing the wrong thing d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class StrmError(Exception):
     """Base class of the errors strm raises deliberately."""
@@ -40,3 +42,28 @@ class KeyDecodeError(CodecError):
 
 class ValueDecodeError(CodecError):
     """A message value could not be decoded."""
+
+
+class ValidationError(StrmError, ValueError):
+    """A model's field values do not fit its declared types or constraints.
+
+    Raised once per record with every problem listed, so one bad event shows all of its faults
+    instead of the first. A per-field error carries ``field``, ``expected`` and ``value``; the
+    error raised for a whole record carries those per-field errors in ``errors``.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        expected: str | None = None,
+        value: object = None,
+        errors: Sequence[ValidationError] = (),
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        self.expected = expected
+        self.value = value
+        self.errors = list(errors)

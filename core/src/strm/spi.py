@@ -6,7 +6,8 @@ crosses them, so the kernel's serialisation, changelog and recovery code serves 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 
@@ -69,3 +70,154 @@ class Cache(Protocol):
     async def set(self, key: str, value: bytes, timeout: float | None = None) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+
+# -- transports ---------------------------------------------------------------------------------
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(slots=True)
+class Message:
+    """A record as read from a topic partition: raw bytes, not yet decoded.
+
+    ``timestamp`` is in seconds since the epoch. Decoding happens in the kernel, lazily, only for
+    the streams that read the record.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMetadata:
+    """Where a produced record landed."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+
+@dataclass(slots=True)
+class ProducerRecord:
+    """A record to produce; the kernel has already chosen its partition."""
+
+    topic: str
+    partition: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float | None = None
+    headers: Headers = ()
+
+
+class RebalanceListener(Protocol):
+    """What a consumer calls when its assignment changes (the kernel implements it).
+
+    ``on_partitions_revoked`` is awaited before the partitions go to another member: the
+    kernel stops reading them, finishes or abandons events in flight and commits.
+    """
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None: ...
+
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None: ...
+
+
+@runtime_checkable
+class Consumer(Protocol):
+    """A group member reading topic partitions in batches.
+
+    Offsets given to :meth:`commit` and returned by :meth:`committed` and :meth:`end_offsets`
+    are *next* offsets to read (one past the last processed record), as Kafka's are.
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def subscribe(self, topics: Collection[str], listener: RebalanceListener) -> None: ...
+
+    async def getmany(self, timeout: float) -> Mapping[TP, Sequence[Message]]:
+        """The records fetched since the last call, by partition, waiting at most ``timeout``
+        seconds when none are ready. Paused partitions are not returned."""
+        ...
+
+    def pause(self, tps: Iterable[TP]) -> None: ...
+
+    def resume(self, tps: Iterable[TP]) -> None: ...
+
+    def assignment(self) -> set[TP]: ...
+
+    def seek(self, tp: TP, offset: int) -> None: ...
+
+    async def commit(self, offsets: Mapping[TP, int]) -> None: ...
+
+    async def committed(self, tp: TP) -> int | None: ...
+
+    async def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]: ...
+
+    async def beginning_offsets(self, tps: Iterable[TP]) -> dict[TP, int]: ...
+
+
+@runtime_checkable
+class Producer(Protocol):
+    """Sends records; :meth:`send` returns once the record is queued, with an awaitable that
+    completes when the broker has it. :meth:`flush` waits for everything queued so far."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, record: ProducerRecord) -> Awaitable[RecordMetadata]: ...
+
+    async def flush(self) -> None: ...
+
+    async def partitions_for(self, topic: str) -> int:
+        """The number of partitions of a topic (creating it as the broker would, if it
+        creates topics on first use)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic strm wants to exist, with the configuration it is created with."""
+
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Admin(Protocol):
+    async def create_topic(self, spec: TopicSpec) -> bool:
+        """Create the topic if it does not exist; ``True`` if it was created now."""
+        ...
+
+    async def partition_count(self, topic: str) -> int | None:
+        """Partitions of an existing topic, ``None`` when it does not exist."""
+        ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What a transport plugin's factory returns: ``factory(app=app, urls=[...])``."""
+
+    def create_consumer(self, *, group_id: str, client_id: str) -> Consumer: ...
+
+    def create_producer(self, *, client_id: str) -> Producer: ...
+
+    def create_admin(self) -> Admin: ...

@@ -83,14 +83,15 @@ class Worker:
         """Start the app, wait for a stop request or signal, stop the app."""
         self._stop_requested = asyncio.Event()
         self.loop_name_used = type(asyncio.get_running_loop()).__module__.partition(".")[0]
-        self._install_signal_handlers()
-        app = self.app
+        # Configured first, so plugins see strm_app_configured before strm_worker_starting.
+        app = self.app.configure()
         hooks = app.plugins.hook
         timeout = self.blocking_timeout
         if timeout is None:
             timeout = app.conf.blocking_timeout
-        hooks.strm_worker_starting(app=app)
         async with AsyncExitStack() as stack:
+            self._install_signal_handlers(stack)
+            hooks.strm_worker_starting(app=app)
             if timeout:
                 await stack.enter_async_context(BlockingDetector(timeout))
             try:
@@ -108,7 +109,7 @@ class Worker:
                 await self.app.stop()
         except TimeoutError:
             logger.error(
-                "app %r did not stop within %.0f s; exiting anyway",
+                "app %r did not stop within %g s; exiting anyway",
                 self.app.conf.id,
                 self.shutdown_timeout,
             )
@@ -118,13 +119,17 @@ class Worker:
         if self._stop_requested is not None:
             self._stop_requested.set()
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self, stack: AsyncExitStack) -> None:
+        """Handle SIGINT and SIGTERM until ``stack`` closes, so that after ``run()`` returns a
+        signal no longer reaches a worker that has stopped."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, self._on_signal, sig)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 logger.debug("cannot handle %s outside the main thread", sig.name)
+            else:
+                stack.callback(loop.remove_signal_handler, sig)
 
     def _on_signal(self, sig: signal.Signals, *_: Any) -> None:
         if self._stop_requested is not None and self._stop_requested.is_set():

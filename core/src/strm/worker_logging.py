@@ -50,7 +50,9 @@ def setup_logging(conf: Conf, *, loglevel: int, logfile: str | None) -> None:
     root.handlers[:] = [handler, *conf.loghandlers]
     config: dict[str, Any] | None = conf.logging_config
     if config:
-        logging.config.dictConfig({"version": 1, **config})
+        # dictConfig disables every logger that exists and is not named in the mapping unless
+        # told otherwise, which would silence strm's own loggers (strm.worker, strm.blocking).
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False, **config})
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from strm.app import App
 from strm.cli.commands import plugins_command, worker_command
 from strm.cli.context import CliState
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
+from strm.cli.settings_command import settings_command
 from strm.errors import StrmError
 from strm.plugins.manager import StrmPluginManager
 from strm.settings.catalogue import KERNEL_SETTINGS
@@ -74,7 +75,7 @@ def make_cli(plugins: StrmPluginManager) -> click.Group:
         help="strm: stream processing on a small plugin kernel.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for command in (worker_command, plugins_command):
+    for command in (worker_command, plugins_command, settings_command):
         group.add_command(command)
     for options in plugins.hook.strm_cli_options():
         group.params.extend(options or [])

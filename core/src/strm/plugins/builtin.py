@@ -14,6 +14,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "codecs": "strm.codecs.builtin",
     "memory_store": "strm.stores.memory",
     "memory_cache": "strm.caches.memory",
+    "memory_transport": "strm.transports.memory",
+    "partitioners": "strm.transports.partitioners",
 }
 
 BUILTIN_PLUGINS: dict[str, str] = {**ESSENTIAL_PLUGINS, **DEFAULT_PLUGINS}

@@ -149,6 +149,8 @@ class StrmPluginManager:
             raise PluginError(
                 f"plugin {spec!r} failed to import: {type(exc).__name__}: {exc}"
             ) from exc
+        if self.pm.is_registered(module):
+            return  # already loaded by its entry point: --plugin MODULE is then a no-op
         dist, version = _distribution_of(module)
         self._register(module, spec, dist, version, builtin=False)
 

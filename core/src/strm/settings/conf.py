@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from strm.errors import ConfigurationError, SettingNotSupportedError
-from strm.settings.setting import Setting
+from strm.settings.setting import Alias, Setting
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,13 @@ COMMAND_LINE = Source("command line")
 
 
 def bad_value(setting: Setting, value: Any, source: Source, reason: str) -> ConfigurationError:
-    shown = "<hidden>" if _is_secret(setting.name) else repr(value)
+    shown = repr(value)
+    if _is_secret(setting.name):
+        shown = "<hidden>"
+        # The types' reasons quote the value; a secret must not leak through them either.
+        reason = reason.replace(repr(value), "<hidden>")
+        if str(value) and str(value) in reason:
+            reason = f"expected {setting.type.describe()}"
     origin = "" if source.kind == "argument" else f" (from {source})"
     return ConfigurationError(f"setting {setting.name!r}{origin}: bad value {shown}: {reason}")
 
@@ -90,10 +96,20 @@ class Conf:
                     DeprecationWarning,
                     stacklevel=4,
                 )
-                out[spec.name] = (alias.convert(value) if alias.convert else value, source)
+                out[spec.name] = (self._convert_alias(spec, alias, value, source), source)
             else:
                 raise self.unknown(name)
         return out
+
+    @staticmethod
+    def _convert_alias(spec: Setting, alias: Alias, value: Any, source: Source) -> Any:
+        if alias.convert is None:
+            return value
+        try:
+            return alias.convert(value)
+        except (TypeError, ValueError) as exc:
+            reason = f"{exc} (given as {alias.name!r})"
+            raise bad_value(spec, value, source, reason) from None
 
     def unknown(self, name: str) -> ConfigurationError:
         """The error for a setting nobody declares, suggesting the closest names."""
@@ -169,8 +185,9 @@ class Conf:
         if not spec.pending or source is DEFAULT or self._is_plain_default(spec, value):
             return
         origin = "" if source.kind == "argument" else f" (from {source})"
+        strm = f"strm {self._strm_version}" if self._strm_version else "strm"
         raise SettingNotSupportedError(
-            f"setting {spec.name!r}{origin} is not supported yet by strm {self._strm_version}: "
+            f"setting {spec.name!r}{origin} is not supported yet by {strm}: "
             f"it arrives with {spec.pending}. Leave it at its default "
             f"({spec.describe_default()}) until then."
         )
@@ -209,8 +226,13 @@ class Conf:
         canonical = self._canonical({name: value}, source)
         for key, (raw, src) in canonical.items():
             spec = self._specs[key]
+            previous = self._values[key], self._sources[key]
             typed = self._store(spec, raw, src)
-            self._check_supported(spec, typed, src)
+            try:
+                self._check_supported(spec, typed, src)
+            except SettingNotSupportedError:
+                self._values[key], self._sources[key] = previous  # a refused value is not kept
+                raise
 
     def freeze(self) -> None:
         self._frozen = True

@@ -1,0 +1,372 @@
+"""The Agent: an async function over a stream, run as one or more supervised instances.
+
+``@app.agent(topic)`` wraps ``async def fun(stream)``. If ``fun`` is an async generator, each
+value it yields goes to the agent's sinks and, when the event being processed was an ``ask``,
+back to the asker. An instance that raises is handled by the agent's supervisor; the event it
+was processing is logged and skipped or dead-lettered, so one bad record never stops the
+partition, and the rest of its batch goes to the restarted instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from strm.agents.replies import (
+    ReplyPromise,
+    new_correlation_id,
+    reply_address,
+    reply_headers,
+)
+from strm.agents.supervisors import Decision, Supervisor
+from strm.channels import Channel, Subscription, Topic
+from strm.errors import StrmError
+from strm.events import Event
+from strm.spi import Headers, RecordMetadata
+
+if TYPE_CHECKING:
+    from strm.app import App
+    from strm.streams import Stream
+
+logger = logging.getLogger("strm.agents")
+
+AgentFun = Callable[["Stream"], Any]
+Sink = Any  # an Agent, a Channel/Topic, or a callable
+
+
+class Agent:
+    """What ``@app.agent`` returns; call ``send``/``cast``/``ask`` on it to feed it."""
+
+    def __init__(
+        self,
+        fun: AgentFun,
+        *,
+        app: App,
+        channel: Channel,
+        name: str,
+        concurrency: int = 1,
+        sink: Iterable[Sink] | None = None,
+        isolated_partitions: bool = False,
+        supervisor_strategy: Any = None,
+        help: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise StrmError(f"agent {name}: concurrency must be at least 1, got {concurrency}")
+        if isolated_partitions and concurrency != 1:
+            raise StrmError(f"agent {name}: isolated_partitions=True needs concurrency=1")
+        self.fun = fun
+        self.app = app
+        self.channel = channel
+        self.name = name
+        self.concurrency = concurrency
+        self.isolated_partitions = isolated_partitions
+        self.supervisor_strategy = supervisor_strategy
+        self.help = help if help is not None else (inspect.getdoc(fun) or "")
+        self._sinks: list[Sink] = list(sink or [])
+        self.yields = inspect.isasyncgenfunction(fun)
+        if self._sinks and not self.yields:
+            raise StrmError(f"agent {name}: sinks need an agent that yields results")
+        self._subscription: Subscription | None = None
+        self._actors: list[_Actor | None] = []
+        self._supervisor: Supervisor | None = None
+        self._stopping = False
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.name} on {self.channel.label}>"
+
+    def __call__(self, stream: Stream) -> Any:
+        """Run the agent's function on another stream (reuse its logic)."""
+        return self.fun(stream)
+
+    def add_sink(self, sink: Sink) -> None:
+        if not self.yields:
+            raise StrmError(f"agent {self.name}: sinks need an agent that yields results")
+        self._sinks.append(sink)
+
+    # -- feeding the agent -----------------------------------------------------------------------
+
+    async def send(
+        self,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+        reply_to: Agent | Channel | str | None = None,
+        correlation_id: str | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Send a record to the agent's channel; with ``reply_to``, ask for a reply there."""
+        all_headers = list(_header_items(headers))
+        if reply_to is not None:
+            all_headers += reply_headers(
+                _reply_topic_name(reply_to), correlation_id or new_correlation_id()
+            )
+        return await self.channel.send(
+            key=key,
+            value=value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=all_headers,
+            key_serializer=key_serializer,
+            value_serializer=value_serializer,
+        )
+
+    async def cast(
+        self,
+        value: Any = None,
+        *,
+        key: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+    ) -> None:
+        """Send without expecting a reply."""
+        await self.send(
+            key=key, value=value, partition=partition, timestamp=timestamp, headers=headers
+        )
+
+    async def ask_nowait(
+        self,
+        value: Any = None,
+        *,
+        key: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ReplyPromise:
+        """Send a request and return the future of its reply."""
+        replies = await self.app.get_replies()
+        correlation_id = correlation_id or new_correlation_id()
+        promise = replies.expect(correlation_id)
+        await self.send(
+            key=key,
+            value=value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=headers,
+            reply_to=reply_to or replies.topic,
+            correlation_id=correlation_id,
+        )
+        return promise
+
+    async def ask(
+        self,
+        value: Any = None,
+        *,
+        key: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send a request and wait for the agent's reply (what it yields for it)."""
+        promise = await self.ask_nowait(
+            value,
+            key=key,
+            partition=partition,
+            timestamp=timestamp,
+            headers=headers,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+        return await asyncio.wait_for(promise, timeout)
+
+    async def map(
+        self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
+    ) -> AsyncIterator[Any]:
+        """Ask for every value; yield the replies as they arrive."""
+        promises = [await self.ask_nowait(v, key=key, reply_to=reply_to) for v in values]
+        for done in asyncio.as_completed(promises):
+            yield await done
+
+    async def kvmap(
+        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
+    ) -> AsyncIterator[Any]:
+        """Ask for every (key, value); yield the replies as they arrive."""
+        pairs = items.items() if isinstance(items, Mapping) else items
+        promises = [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
+        for done in asyncio.as_completed(promises):
+            yield await done
+
+    async def join(
+        self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
+    ) -> list[Any]:
+        """Ask for every value; return the replies in the order of the values."""
+        promises = [await self.ask_nowait(v, key=key, reply_to=reply_to) for v in values]
+        return list(await asyncio.gather(*promises))
+
+    async def kvjoin(
+        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
+    ) -> list[Any]:
+        """Ask for every (key, value); return the replies in order."""
+        pairs = items.items() if isinstance(items, Mapping) else items
+        promises = [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
+        return list(await asyncio.gather(*promises))
+
+    # -- running ---------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Agent]:
+        """Start the agent's instances; stop them on exit."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._supervisor = self.app.supervisor_for(self)
+        sub = self.channel.new_subscription()
+        if self.concurrency > 1:
+            sub.progress.use_manual_acks()
+        self._subscription = sub
+        self._actors = [None] * self.concurrency
+        for index in range(self.concurrency):
+            self._start_actor(index)
+        # Let each instance reach its first await, so streams it derives (group_by) subscribe
+        # before the consumer joins the group.
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        actors, self._actors = self._actors, []
+        for actor in actors:
+            if actor is not None:
+                await actor.stop()
+        if self._subscription is not None:
+            self.channel.remove_subscription(self._subscription)
+            self._subscription = None
+
+    def _start_actor(self, index: int) -> None:
+        sub = self._subscription
+        assert sub is not None
+        stream = self.app.stream_over(sub, shared=self.concurrency > 1)
+        actor = _Actor(self, index, stream)
+        self._actors[index] = actor
+        actor.task = asyncio.create_task(actor.run(), name=f"strm-agent-{self.name}-{index}")
+
+    async def _deliver(self, value: Any, event: Event | None) -> None:
+        """Send a yielded value to the sinks and, for a request, back to the asker."""
+        for sink in self._sinks:
+            if isinstance(sink, Agent | Channel):
+                await sink.send(value=value)
+            else:
+                result = sink(value)
+                if inspect.isawaitable(result):
+                    await result
+        address = reply_address(event)
+        if address is not None:
+            replies = await self.app.get_replies()
+            await replies.send_reply(address[0], address[1], value)
+
+    async def _on_crash(self, actor: _Actor, error: BaseException) -> None:
+        supervisor = self._supervisor
+        assert supervisor is not None
+        decision = supervisor.on_crash(actor.index, error)
+        logger.error(
+            "agent %s instance %d raised %s: %s; supervisor decision: %s",
+            self.name,
+            actor.index,
+            type(error).__name__,
+            error,
+            decision.value,
+            exc_info=error,
+        )
+        if decision is Decision.CRASH:
+            await actor.stream.aclose()
+            self.app.crash(error)
+            return
+        await actor.dead_letter_in_flight(error)
+        await actor.stream.aclose()
+        if self._stopping:
+            return
+        if decision is Decision.RESTART_ONE:
+            self._start_actor(actor.index)
+        elif decision in (Decision.RESTART_ALL, Decision.STOP_ALL):
+            for other in self._actors:
+                if other is not None and other is not actor:
+                    await other.stop()
+            self._actors = [None] * self.concurrency
+            if decision is Decision.RESTART_ALL:
+                for index in range(self.concurrency):
+                    self._start_actor(index)
+        else:
+            self._actors[actor.index] = None
+
+
+class _Actor:
+    """One running instance of an agent: a task over its own stream."""
+
+    def __init__(self, agent: Agent, index: int, stream: Stream) -> None:
+        self.agent = agent
+        self.index = index
+        self.stream = stream
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        agent = self.agent
+        stream = self.stream
+        try:
+            result = agent.fun(stream)
+            if inspect.isasyncgen(result):
+                deliver = agent._deliver
+                async for value in result:
+                    await deliver(value, stream.current_event)
+            elif inspect.isawaitable(result):
+                await result
+            else:
+                raise StrmError(
+                    f"agent {agent.name}: its function must be async (async def), "
+                    f"got a {type(result).__name__}"
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await agent._on_crash(self, error)
+        else:
+            await stream.aclose()
+
+    async def stop(self) -> None:
+        task = self.task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.stream.aclose()
+
+    async def dead_letter_in_flight(self, error: BaseException) -> None:
+        """Log and skip (or dead-letter) the records this instance had not finished."""
+        root = self.stream.root
+        dead_letters = self.agent.app.dead_letters
+        for message in root.in_flight_messages():
+            await dead_letters.failed(message, error, self.agent.name)
+            root.finish(message)
+
+
+def _header_items(headers: Mapping[str, Any] | Headers | None) -> Iterable[tuple[str, Any]]:
+    if not headers:
+        return ()
+    return headers.items() if isinstance(headers, Mapping) else headers
+
+
+def _reply_topic_name(reply_to: Agent | Channel | str) -> str:
+    if isinstance(reply_to, str):
+        return reply_to
+    if isinstance(reply_to, Agent):
+        reply_to = reply_to.channel
+    if isinstance(reply_to, Topic):
+        return reply_to.get_topic_name()
+    raise StrmError(f"reply_to must be a topic, a topic name or an agent, not {reply_to!r}")

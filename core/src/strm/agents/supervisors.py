@@ -1,0 +1,87 @@
+"""The agent supervisor strategies, registered as a plugin.
+
+A supervisor decides what happens when one instance (actor) of an agent raises: restart it,
+restart all of the agent's instances, give up on one or all, or stop the worker so that the
+operating system's supervisor restarts the process. Each restarting strategy allows at most
+``max_restarts`` restarts within ``over`` seconds; beyond that the worker is stopped.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import deque
+
+from strm import records
+from strm.hookspecs import hookimpl
+from strm.records import Provision
+
+
+class Decision(enum.Enum):
+    RESTART_ONE = "restart the failed instance"
+    RESTART_ALL = "restart every instance of the agent"
+    STOP_ONE = "stop the failed instance for good"
+    STOP_ALL = "stop every instance of the agent for good"
+    CRASH = "stop the worker"
+
+
+class Supervisor:
+    """Base class: subclasses set :attr:`decision`."""
+
+    decision = Decision.RESTART_ONE
+
+    def __init__(self, agent_name: str, *, max_restarts: int = 100, over: float = 1.0) -> None:
+        self.agent_name = agent_name
+        self.max_restarts = max_restarts
+        self.over = over
+        self._restarts: deque[float] = deque()
+
+    def on_crash(self, index: int, error: BaseException) -> Decision:
+        """Called when instance ``index`` raised ``error``; returns what to do."""
+        decision = self.decision
+        if decision in (Decision.RESTART_ONE, Decision.RESTART_ALL) and self._over_budget():
+            return Decision.CRASH
+        return decision
+
+    def _over_budget(self) -> bool:
+        now = time.monotonic()
+        restarts = self._restarts
+        restarts.append(now)
+        while restarts and now - restarts[0] > self.over:
+            restarts.popleft()
+        return len(restarts) > self.max_restarts
+
+
+class OneForOneSupervisor(Supervisor):
+    decision = Decision.RESTART_ONE
+
+
+class OneForAllSupervisor(Supervisor):
+    decision = Decision.RESTART_ALL
+
+
+class CrashingSupervisor(Supervisor):
+    decision = Decision.CRASH
+
+
+class ForfeitOneForOneSupervisor(Supervisor):
+    decision = Decision.STOP_ONE
+
+
+class ForfeitOneForAllSupervisor(Supervisor):
+    decision = Decision.STOP_ALL
+
+
+@hookimpl
+def strm_agent_supervisors() -> list[Provision]:
+    return [
+        records.supervisor("one_for_one", OneForOneSupervisor, description="restart one"),
+        records.supervisor("one_for_all", OneForAllSupervisor, description="restart all"),
+        records.supervisor("crashing", CrashingSupervisor, description="stop the worker"),
+        records.supervisor(
+            "forfeit_one_for_one", ForfeitOneForOneSupervisor, description="give up on one"
+        ),
+        records.supervisor(
+            "forfeit_one_for_all", ForfeitOneForAllSupervisor, description="give up on all"
+        ),
+    ]

@@ -1,0 +1,342 @@
+"""Channels and topics: where streams read from and what agents and users send to.
+
+A :class:`Channel` is in-memory: sending puts the event into every reading stream's inbox.
+A :class:`Topic` names one or more broker topics: sending encodes and produces; reading goes
+through the app's conductor, which delivers fetched batches to the topic's subscriptions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from strm.errors import ConfigurationError
+from strm.events import Event, current_event
+from strm.inbox import Inbox
+from strm.progress import Progress
+from strm.schema import Schema
+from strm.sender import normalize_headers
+from strm.spi import Headers, Message, RecordMetadata, TopicSpec
+
+if TYPE_CHECKING:
+    from strm.app import App
+    from strm.streams import Stream
+
+MakeEvent = Callable[[Message], Event]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One reader of a channel or topic: its inbox, its progress and how it decodes."""
+
+    channel: Channel
+    inbox: Inbox
+    progress: Progress
+    make_event: MakeEvent | None
+    readers: list[Stream] = field(default_factory=list)
+
+
+def _completed(metadata: RecordMetadata) -> Awaitable[RecordMetadata]:
+    import asyncio
+
+    future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+    future.set_result(metadata)
+    return future
+
+
+class Channel:
+    """An in-memory channel: ``app.channel()``. Every stream reading it receives every event."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        schema: Schema | None = None,
+        key_type: Any = None,
+        value_type: Any = None,
+        maxsize: int | None = None,
+    ) -> None:
+        self.app = app
+        self.schema = _schema(schema, key_type, value_type, None, None, False)
+        self.maxsize = maxsize
+        self.subscriptions: list[Subscription] = []
+        self._offsets = itertools.count()
+
+    @property
+    def label(self) -> str:
+        return f"channel-{id(self):x}"
+
+    def new_subscription(self, *, shared_progress: Progress | None = None) -> Subscription:
+        """A new reader; events sent from now on reach it."""
+        maxsize = self.maxsize or self.app.conf.stream_buffer_maxsize
+        sub = Subscription(self, Inbox(maxsize), shared_progress or Progress(), None)
+        self.subscriptions.append(sub)
+        return sub
+
+    def remove_subscription(self, sub: Subscription) -> None:
+        if sub in self.subscriptions:
+            self.subscriptions.remove(sub)
+
+    def stream(self, **kwargs: Any) -> Stream:
+        """A stream over this channel."""
+        return self.app.stream(self, **kwargs)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self.stream().events()
+
+    async def send(
+        self,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Deliver an event with this key and value to every stream reading the channel."""
+        offset = next(self._offsets)
+        stamp = time.time() if timestamp is None else timestamp
+        message = Message(
+            self.label, partition or 0, offset, stamp, None, None, normalize_headers(headers)
+        )
+        for sub in self.subscriptions:
+            sub.inbox.put(None, (Event(self.app, key, value, message, None),))
+        return _completed(RecordMetadata(self.label, partition or 0, offset, stamp))
+
+    async def send_raw(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Deliver raw bytes, decoded by this channel's schema."""
+        serializers = self.app.serializers
+        return await self.send(
+            key=self.schema.loads_key(serializers, key),
+            value=self.schema.loads_value(serializers, value),
+            partition=partition,
+            timestamp=timestamp,
+            headers=headers,
+        )
+
+    async def put(self, event: Event) -> None:
+        """Deliver an existing event to every reader (tests use this)."""
+        for sub in self.subscriptions:
+            sub.inbox.put(None, (event,))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label}>"
+
+
+class Topic(Channel):
+    """One or more named broker topics: ``app.topic('orders', value_type=Order)``."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        topics: Sequence[str] = (),
+        pattern: str | None = None,
+        schema: Schema | None = None,
+        key_type: Any = None,
+        value_type: Any = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+        partitions: int | None = None,
+        retention: float | timedelta | None = None,
+        compacting: bool | None = None,
+        deleting: bool | None = None,
+        replicas: int | None = None,
+        acks: bool = True,
+        internal: bool = False,
+        config: Mapping[str, Any] | None = None,
+        maxsize: int | None = None,
+        allow_empty: bool = False,
+        has_prefix: bool = False,
+    ) -> None:
+        super().__init__(app, maxsize=maxsize)
+        if pattern is not None and topics:
+            raise ConfigurationError("app.topic(): give topic names or pattern=, not both")
+        if pattern is None and not topics:
+            raise ConfigurationError("app.topic(): give at least one topic name or pattern=")
+        if pattern is not None:
+            raise ConfigurationError(
+                "app.topic(pattern=...) is not supported yet: name the topics explicitly"
+            )
+        if partitions is not None and partitions < 1:
+            raise ConfigurationError(f"app.topic(partitions={partitions!r}): must be at least 1")
+        self.topics = tuple(topics)
+        self.pattern = pattern
+        self.schema = _schema(
+            schema, key_type, value_type, key_serializer, value_serializer, allow_empty
+        )
+        self.partitions = partitions
+        self.retention = retention.total_seconds() if isinstance(retention, timedelta) else retention
+        self.compacting = compacting
+        self.deleting = deleting
+        self.replicas = replicas
+        self.acks = acks
+        self.internal = internal
+        self.config = dict(config or {})
+        self.allow_empty = allow_empty
+        self.has_prefix = has_prefix
+
+    @property
+    def label(self) -> str:
+        return ",".join(self.topics)
+
+    def get_topic_name(self) -> str:
+        if len(self.topics) != 1:
+            raise ValueError(f"{self!r} names {len(self.topics)} topics, not one")
+        return self.topics[0]
+
+    def new_subscription(self, *, shared_progress: Progress | None = None) -> Subscription:
+        maxsize = self.maxsize or self.app.conf.stream_buffer_maxsize
+        progress = shared_progress or Progress()
+        sub = Subscription(self, Inbox(maxsize), progress, self._decoder(progress))
+        self.subscriptions.append(sub)
+        self.app.conductor.add_subscription(sub)
+        return sub
+
+    def remove_subscription(self, sub: Subscription) -> None:
+        super().remove_subscription(sub)
+        self.app.conductor.remove_subscription(sub)
+
+    def _decoder(self, progress: Progress) -> MakeEvent:
+        app = self.app
+        serializers = app.serializers
+        loads_key = self.schema.loads_key
+        loads_value = self.schema.loads_value
+
+        def make_event(message: Message) -> Event:
+            raw_key = message.key
+            key = None if raw_key is None else loads_key(serializers, raw_key)
+            return Event(app, key, loads_value(serializers, message.value), message, progress)
+
+        return make_event
+
+    def spec(self, name: str) -> TopicSpec:
+        """How this topic is created when strm creates it."""
+        conf = self.app.conf
+        config = {}
+        policies = [p for p, on in (("compact", self.compacting), ("delete", self.deleting)) if on]
+        if policies:
+            config["cleanup.policy"] = ",".join(policies)
+        if self.retention is not None:
+            config["retention.ms"] = str(int(self.retention * 1000))
+        config.update({k: str(v) for k, v in self.config.items()})
+        return TopicSpec(
+            name,
+            self.partitions or conf.topic_partitions,
+            self.replicas or conf.topic_replication_factor,
+            config,
+        )
+
+    async def declare(self) -> None:
+        """Create the topics if strm may (``topic_allow_declare``)."""
+        await self.app.conductor.declare(self)
+
+    async def send(
+        self,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Encode and produce one record; returns an awaitable of where it landed."""
+        serializers = self.app.serializers
+        if key_serializer is None:
+            raw_key = self.schema.dumps_key(serializers, key)
+        else:
+            raw_key = serializers.dumps_key(key, key_serializer)
+        if value_serializer is None:
+            raw_value = self.schema.dumps_value(serializers, value)
+        else:
+            raw_value = serializers.dumps_value(value, value_serializer)
+        return await self.send_raw(
+            key=raw_key, value=raw_value, partition=partition, timestamp=timestamp, headers=headers
+        )
+
+    async def send_raw(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        sender = await self.app.get_sender()
+        event = current_event()
+        source = None
+        if event is not None and event.message.offset >= 0:
+            source = (event.message.tp, event.message.offset)
+        return await sender.send(
+            self.get_topic_name(),
+            key,
+            value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=normalize_headers(headers),
+            source=source,
+        )
+
+    def derive(self, **overrides: Any) -> Topic:
+        """A copy of this topic description with some arguments changed."""
+        kwargs: dict[str, Any] = {
+            "topics": self.topics,
+            "schema": self.schema,
+            "partitions": self.partitions,
+            "retention": self.retention,
+            "compacting": self.compacting,
+            "deleting": self.deleting,
+            "replicas": self.replicas,
+            "acks": self.acks,
+            "internal": self.internal,
+            "config": self.config,
+            "maxsize": self.maxsize,
+            "allow_empty": self.allow_empty,
+            "has_prefix": self.has_prefix,
+        }
+        kwargs.update(overrides)
+        return self.app.topic(*kwargs.pop("topics"), **kwargs)
+
+
+def _schema(
+    schema: Schema | None,
+    key_type: Any,
+    value_type: Any,
+    key_serializer: Any,
+    value_serializer: Any,
+    allow_empty: bool,
+) -> Schema:
+    if schema is not None:
+        if any(x is not None for x in (key_type, value_type, key_serializer, value_serializer)):
+            return Schema(
+                key_type=key_type if key_type is not None else schema.key_type,
+                value_type=value_type if value_type is not None else schema.value_type,
+                key_serializer=key_serializer or schema.key_serializer,
+                value_serializer=value_serializer or schema.value_serializer,
+                allow_empty=allow_empty or schema.allow_empty,
+            )
+        return schema
+    return Schema(
+        key_type=key_type,
+        value_type=value_type,
+        key_serializer=key_serializer,
+        value_serializer=value_serializer,
+        allow_empty=allow_empty,
+    )

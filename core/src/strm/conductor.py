@@ -1,0 +1,372 @@
+"""The conductor: the app's consumer loop, commits and rebalances.
+
+It fetches batches from the transport's consumer and puts each batch into the inbox of every
+stream reading that topic — one hand-off per batch, not per record. A checkpoint (every
+``broker_commit_interval`` seconds, or sooner after ``broker_commit_every`` records) flushes what
+the processed events sent and then commits, per partition, the lowest offset every reader of
+that partition has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from strm.channels import Subscription, Topic
+from strm.errors import StrmError
+from strm.inbox import Inbox
+from strm.spi import TP, Consumer
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+logger = logging.getLogger("strm.conductor")
+
+FETCH_TIMEOUT = 0.5
+
+
+class Conductor:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.subscriptions: dict[str, list[Subscription]] = {}
+        self.topics: dict[str, Topic] = {}
+        self.consumer: Consumer | None = None
+        self.assignment: set[TP] = set()
+        self.committed: dict[TP, int] = {}
+        self._full: set[Inbox] = set()
+        self._paused: set[TP] = set()
+        self._fetched_since_commit = 0
+        self._commit_wanted = asyncio.Event()
+        self._commit_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._declared: set[str] = set()
+        self._fetched_upto: dict[TP, int] = {}
+        self._stalled_since: dict[TP, float] = {}
+        self._slow_warned: set[int] = set()
+        self.needs_leader = False
+
+    # -- subscriptions ---------------------------------------------------------------------------
+
+    def add_subscription(self, sub: Subscription) -> None:
+        topic = sub.channel
+        assert isinstance(topic, Topic)
+        sub.inbox.set_callbacks(self._on_inbox_full, self._on_inbox_drained)
+        new_names = []
+        for name in topic.topics:
+            if name not in self.subscriptions:
+                new_names.append(name)
+            self.subscriptions.setdefault(name, []).append(sub)
+            self.topics.setdefault(name, topic)
+        if new_names and self.consumer is not None:
+            self._spawn(self._resubscribe(), "strm-resubscribe")
+
+    def remove_subscription(self, sub: Subscription) -> None:
+        for name, subs in list(self.subscriptions.items()):
+            if sub in subs:
+                subs.remove(sub)
+
+    @property
+    def leader_topic(self) -> str:
+        return f"{self.app.conf.id}-__assignor-__leader"
+
+    def topic_names(self) -> set[str]:
+        names = set(self.subscriptions)
+        if self.needs_leader or names:
+            if not self.app.conf.topic_disable_leader:
+                names.add(self.leader_topic)
+            elif self.needs_leader:
+                raise StrmError(
+                    "on_leader=True needs the leader election topic, but topic_disable_leader "
+                    "is set; remove one of them"
+                )
+        return names
+
+    def is_leader(self) -> bool:
+        return TP(self.leader_topic, 0) in self.assignment
+
+    # -- topics ----------------------------------------------------------------------------------
+
+    async def declare(self, topic: Topic) -> None:
+        """Create a topic's topics when strm owns them (internal) or they name a partition
+        count, and ``topic_allow_declare`` permits."""
+        if not self.app.conf.topic_allow_declare:
+            return
+        if not (topic.internal or topic.partitions is not None):
+            return
+        admin = self.app.transport("broker_producer").create_admin()
+        for name in topic.topics:
+            if name not in self._declared:
+                await admin.create_topic(topic.spec(name))
+                self._declared.add(name)
+
+    async def _declare_leader_topic(self) -> None:
+        from strm.spi import TopicSpec
+
+        if self.app.conf.topic_allow_declare and self.leader_topic not in self._declared:
+            admin = self.app.transport("broker_producer").create_admin()
+            await admin.create_topic(
+                TopicSpec(self.leader_topic, 1, self.app.conf.topic_replication_factor)
+            )
+            self._declared.add(self.leader_topic)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        names = self.topic_names()
+        if not names:
+            return
+        for topic in set(self.topics.values()):
+            await topic.declare()
+        if self.leader_topic in names:
+            await self._declare_leader_topic()
+        conf = self.app.conf
+        consumer = self.app.transport("broker_consumer").create_consumer(
+            group_id=conf.id, client_id=conf.broker_client_id
+        )
+        self.consumer = consumer
+        consumer.subscribe(sorted(names), self)
+        await consumer.start()
+        self._spawn(self._fetch_loop(), "strm-fetch")
+        self._spawn(self._commit_loop(), "strm-commit")
+        self._spawn(self._watch_loop(), "strm-watch")
+
+    async def stop(self) -> None:
+        """Stop fetching, commit what is done, leave the group."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.consumer is not None:
+            try:
+                await self.checkpoint()
+            finally:
+                consumer, self.consumer = self.consumer, None
+                await consumer.stop()
+
+    def _spawn(self, coro: object, name: str) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        task.set_name(name)
+        task.add_done_callback(self._on_task_done)
+        self._tasks.append(task)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("%s failed: %s", task.get_name(), error, exc_info=error)
+            self.app.crash(error)
+
+    async def _resubscribe(self) -> None:
+        for topic in set(self.topics.values()):
+            await topic.declare()
+        if self.consumer is not None:
+            self.consumer.subscribe(sorted(self.topic_names()), self)
+
+    # -- the fetch loop --------------------------------------------------------------------------
+
+    async def _fetch_loop(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        subscriptions = self.subscriptions
+        commit_every = self.app.conf.broker_commit_every
+        fetched_upto = self._fetched_upto
+        while True:
+            batches = await consumer.getmany(FETCH_TIMEOUT)
+            for tp, messages in batches.items():
+                readers = subscriptions.get(tp.topic)
+                if not readers or not messages:
+                    continue
+                for sub in readers:
+                    sub.inbox.put(tp, messages)
+                fetched_upto[tp] = messages[-1].offset
+                self._fetched_since_commit += len(messages)
+            if self._fetched_since_commit >= commit_every:
+                self._commit_wanted.set()
+
+    # -- back-pressure ---------------------------------------------------------------------------
+
+    def _on_inbox_full(self, inbox: Inbox) -> None:
+        self._full.add(inbox)
+        self._update_paused()
+
+    def _on_inbox_drained(self, inbox: Inbox) -> None:
+        self._full.discard(inbox)
+        self._update_paused()
+
+    def _update_paused(self) -> None:
+        if self.consumer is None:
+            return
+        full_topics = {
+            name
+            for name, subs in self.subscriptions.items()
+            if any(sub.inbox in self._full for sub in subs)
+        }
+        wanted = {tp for tp in self.assignment if tp.topic in full_topics}
+        pause, resume = wanted - self._paused, self._paused - wanted
+        if pause:
+            self.consumer.pause(pause)
+        if resume:
+            self.consumer.resume(resume)
+        self._paused = wanted
+
+    # -- commits ---------------------------------------------------------------------------------
+
+    def committable(self) -> dict[TP, int]:
+        """Next offsets to commit: for each partition, one past the lowest offset finished by
+        every reader, where that moved since the last commit."""
+        offsets: dict[TP, int] = {}
+        for tp in self.assignment:
+            readers = self.subscriptions.get(tp.topic)
+            topic = self.topics.get(tp.topic)
+            if not readers or topic is None or not topic.acks:
+                continue
+            low: int | None = None
+            for sub in readers:
+                done = sub.progress.done.get(tp)
+                if done is None:
+                    low = None
+                    break
+                low = done if low is None else min(low, done)
+            if low is not None and low + 1 > self.committed.get(tp, -1):
+                offsets[tp] = low + 1
+        return offsets
+
+    async def checkpoint(self) -> None:
+        """Flush what processed events sent, then commit their offsets."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        async with self._commit_lock:
+            offsets = self.committable()
+            self._fetched_since_commit = 0
+            if not offsets:
+                return
+            await self.app.before_commit(offsets)
+            await consumer.commit(offsets)
+            self.committed.update(offsets)
+            now = time.monotonic()
+            for tp in offsets:
+                self._stalled_since.pop(tp, None)
+            self._last_commit = now
+
+    async def _commit_loop(self) -> None:
+        interval = self.app.conf.broker_commit_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_wanted.wait(), interval)
+            self._commit_wanted.clear()
+            await self.checkpoint()
+
+    # -- diagnostics -----------------------------------------------------------------------------
+
+    async def _watch_loop(self) -> None:
+        conf = self.app.conf
+        slow_after = conf.stream_processing_timeout
+        livelock_after = conf.broker_commit_livelock_soft_timeout
+        interval = max(0.05, min(slow_after, livelock_after, 10.0) / 4)
+        watched: dict[int, tuple[object, float]] = {}
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            self._check_slow_events(watched, now, slow_after)
+            self._check_livelock(now, livelock_after)
+
+    def _check_slow_events(
+        self, watched: dict[int, tuple[object, float]], now: float, slow_after: float
+    ) -> None:
+        for subs in self.subscriptions.values():
+            for sub in subs:
+                for stream in sub.readers:
+                    event = stream.current_event if stream.busy_tp is not None else None
+                    key = id(stream)
+                    seen = watched.get(key)
+                    if event is None:
+                        watched.pop(key, None)
+                        continue
+                    if seen is None or seen[0] is not event:
+                        watched[key] = (event, now)
+                    elif now - seen[1] > slow_after and id(event) not in self._slow_warned:
+                        self._slow_warned.add(id(event))
+                        m = event.message
+                        logger.warning(
+                            "processing of %s[%d]@%d has taken more than %.1f s "
+                            "(stream_processing_timeout); the agent may be stuck",
+                            m.topic,
+                            m.partition,
+                            m.offset,
+                            slow_after,
+                        )
+
+    def _check_livelock(self, now: float, livelock_after: float) -> None:
+        for tp, fetched in self._fetched_upto.items():
+            if tp not in self.assignment:
+                continue
+            committed = self.committed.get(tp, 0)
+            if fetched + 1 <= committed:
+                self._stalled_since.pop(tp, None)
+                continue
+            since = self._stalled_since.setdefault(tp, now)
+            if now - since > livelock_after:
+                self._stalled_since[tp] = now
+                logger.warning(
+                    "the committed offset of %s[%d] has not advanced for %.0f s while records "
+                    "wait (broker_commit_livelock_soft_timeout): an event is not being "
+                    "acknowledged or an agent is stuck",
+                    tp.topic,
+                    tp.partition,
+                    livelock_after,
+                )
+
+    # -- rebalances (called by the consumer) ------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        if not revoked:
+            return
+        for subs in self.subscriptions.values():
+            for sub in subs:
+                sub.inbox.discard(revoked)
+        if self.app.conf.stream_wait_empty:
+            await self._wait_idle(revoked)
+        await self.checkpoint()
+        for subs in self.subscriptions.values():
+            for sub in subs:
+                sub.progress.forget(revoked)
+        self.app.forget_held(revoked)
+        for tp in revoked:
+            self.committed.pop(tp, None)
+            self._fetched_upto.pop(tp, None)
+            self._stalled_since.pop(tp, None)
+        self.assignment -= revoked
+        self._paused -= revoked
+        self.app.notify_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        self.assignment |= assigned
+        delay = self.app.conf.stream_recovery_delay
+        if delay:
+            await asyncio.sleep(delay)
+        self._update_paused()
+        self.app.notify_partitions_assigned(assigned)
+
+    async def _wait_idle(self, revoked: Iterable[TP]) -> None:
+        revoked = set(revoked)
+        limit = time.monotonic() + self.app.conf.broker_session_timeout * 0.9
+        while time.monotonic() < limit:
+            busy = [
+                stream
+                for subs in self.subscriptions.values()
+                for sub in subs
+                for stream in sub.readers
+                if stream.busy_tp in revoked
+            ]
+            if not busy:
+                return
+            await asyncio.sleep(0.005)
+        logger.warning("rebalance: gave up waiting for events in flight on revoked partitions")

@@ -1,0 +1,144 @@
+"""A stream's buffer of fetched batches, with back-pressure.
+
+The conductor puts whole batches (one partition's records from one fetch) into the inboxes of
+the streams reading that topic; a stream takes a batch and iterates over it without awaiting.
+When an inbox holds more than its limit, the partitions feeding it are paused until it drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from strm.spi import TP
+
+#: A batch: the partition (``None`` for in-memory channels) and its items.
+Batch = tuple["TP | None", Sequence[Any]]
+
+
+class Inbox:
+    __slots__ = (
+        "_batches",
+        "_on_drained",
+        "_on_full",
+        "_waiter",
+        "closed_error",
+        "generation",
+        "maxsize",
+        "revoked",
+        "size",
+    )
+
+    def __init__(
+        self,
+        maxsize: int,
+        *,
+        on_full: Callable[[Inbox], None] | None = None,
+        on_drained: Callable[[Inbox], None] | None = None,
+    ) -> None:
+        self.maxsize = maxsize
+        self.size = 0
+        self.generation = 0
+        self.closed_error: BaseException | None = None
+        self.revoked: frozenset[TP] = frozenset()
+        self._batches: deque[Batch] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._on_full = on_full
+        self._on_drained = on_drained
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.maxsize
+
+    def set_callbacks(
+        self, on_full: Callable[[Inbox], None], on_drained: Callable[[Inbox], None]
+    ) -> None:
+        self._on_full, self._on_drained = on_full, on_drained
+
+    def put(self, tp: TP | None, items: Sequence[Any]) -> None:
+        if not items:
+            return
+        was_full = self.size >= self.maxsize
+        self._batches.append((tp, items))
+        self.size += len(items)
+        self._wake()
+        if not was_full and self.size >= self.maxsize and self._on_full is not None:
+            self._on_full(self)
+
+    def put_front(self, tp: TP | None, items: Sequence[Any]) -> None:
+        """Return the unprocessed rest of a batch, to be taken first next time."""
+        if items:
+            self._batches.appendleft((tp, items))
+            self.size += len(items)
+            self._wake()
+
+    async def get(self) -> Batch:
+        while not self._batches:
+            if self.closed_error is not None:
+                raise self.closed_error
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        batch = self._batches.popleft()
+        was_full = self.size >= self.maxsize
+        self.size -= len(batch[1])
+        if was_full and self._on_drained is not None and self.size < self.maxsize:
+            self._on_drained(self)
+        return batch
+
+    async def get_before(self, deadline: float) -> Batch | None:
+        """Like :meth:`get`, but ``None`` once the loop's clock passes ``deadline``."""
+        loop = asyncio.get_running_loop()
+        while not self._batches:
+            if self.closed_error is not None:
+                raise self.closed_error
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            self._waiter = loop.create_future()
+            handle = loop.call_later(remaining, _wake_future, self._waiter)
+            try:
+                await self._waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
+        return await self.get()
+
+    def get_nowait(self) -> Batch | None:
+        if not self._batches:
+            return None
+        batch = self._batches.popleft()
+        self.size -= len(batch[1])
+        return batch
+
+    def discard(self, tps: set[TP]) -> None:
+        """Drop buffered batches of revoked partitions; streams finishing one of their batches
+        notice the new generation and stop early."""
+        self.generation += 1
+        self.revoked = frozenset(tps)
+        kept = [b for b in self._batches if b[0] is None or b[0] not in tps]
+        self._batches = deque(kept)
+        self.size = sum(len(items) for _, items in kept)
+
+    def close(self, error: BaseException) -> None:
+        """Make waiting and later ``get`` calls raise ``error`` once the buffer is empty."""
+        self.closed_error = error
+        self._wake()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _wake_future(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,113 @@
+"""The producing side of an app: partition choice, held sends, flushing at checkpoints.
+
+Records are handed to the transport's producer as soon as they are sent (it batches them);
+a checkpoint flushes the producer before offsets are committed, so everything an event sent is
+on the broker before that event counts as done — without a future per send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+Partitioner = Callable[[bytes | None, list[int], list[int]], int]
+
+
+def normalize_headers(headers: Mapping[str, Any] | Headers | None) -> Headers:
+    """Headers as a sequence of ``(str, bytes)``; ``str`` values are UTF-8 encoded."""
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out = []
+    for name, value in items:
+        if isinstance(value, str):
+            value = value.encode()
+        elif value is not None and not isinstance(value, bytes):
+            raise TypeError(f"header {name!r} must be bytes or str, not {type(value).__name__}")
+        out.append((name, value))
+    return out
+
+
+class Sender:
+    """Turns ``send`` calls into producer records; owned by the app, created on first use."""
+
+    def __init__(self, app: App, producer: Producer, partitioner: Partitioner) -> None:
+        self.app = app
+        self.producer = producer
+        self.partitioner = partitioner
+        self._partition_counts: dict[str, list[int]] = {}
+        self._held: list[tuple[Any, int, ProducerRecord, asyncio.Future[RecordMetadata]]] = []
+        self.hold_until_commit = bool(app.conf.stream_publish_on_commit)
+
+    async def partitions(self, topic: str) -> list[int]:
+        partitions = self._partition_counts.get(topic)
+        if partitions is None:
+            count = await self.producer.partitions_for(topic)
+            partitions = self._partition_counts[topic] = list(range(count))
+        return partitions
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Headers = (),
+        source: tuple[Any, int] | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Queue one record. ``source`` is the (partition, offset) of the event being processed,
+        used by ``stream_publish_on_commit`` to hold the record until that offset commits."""
+        if partition is None:
+            partitions = await self.partitions(topic)
+            partition = self.partitioner(key, partitions, partitions)
+        record = ProducerRecord(topic, partition, key, value, timestamp, headers)
+        if self.hold_until_commit and source is not None:
+            future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+            self._held.append((source[0], source[1], record, future))
+            return future
+        return await self.producer.send(record)
+
+    async def publish_held(self, committable: Mapping[Any, int]) -> None:
+        """Publish held records whose source offset is about to be committed."""
+        if not self._held:
+            return
+        keep = []
+        for tp, offset, record, future in self._held:
+            next_offset = committable.get(tp)
+            if next_offset is not None and offset < next_offset:
+                delivery = await self.producer.send(record)
+                _chain(delivery, future)
+            else:
+                keep.append((tp, offset, record, future))
+        self._held = keep
+
+    def forget_held(self, tps: set[Any]) -> None:
+        """Drop records held for revoked partitions: their events will be processed again."""
+        kept = []
+        for entry in self._held:
+            if entry[0] in tps:
+                entry[3].cancel()
+            else:
+                kept.append(entry)
+        self._held = kept
+
+    async def flush(self) -> None:
+        await self.producer.flush()
+
+
+def _chain(delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]) -> None:
+    async def relay() -> None:
+        try:
+            future.set_result(await delivery)
+        except Exception as exc:
+            future.set_exception(exc)
+
+    asyncio.ensure_future(relay())

@@ -1,0 +1,515 @@
+"""Streams: iteration over a channel or topic, and Faust's stream operators.
+
+A root stream reads batches from its subscription's inbox and iterates each batch without
+awaiting; asking for the next event marks the previous one done (see :mod:`strm.progress`).
+Operators build derived streams whose iteration drives their parent's. Operators that need
+events to outlive one iteration step (``take``, ``noack``, ``tee``, ``combine``) switch the root
+to explicit acknowledgements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from strm.channels import Channel, Subscription, Topic
+from strm.errors import CodecError, StrmError
+from strm.events import Event, current_stream
+from strm.spi import TP, Message
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+#: Passed up a chain of streams when a ``take(within=...)`` deadline passes with no event.
+TICK: Any = object()
+
+_EVENTS, _VALUES, _ITEMS = 0, 1, 2
+
+
+class Stream:
+    """``async for value in stream``; ``stream.items()``, ``stream.events()`` and operators."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        subscription: Subscription | None = None,
+        iterable: Iterable[Any] | AsyncIterable[Any] | None = None,
+        parent: Stream | None = None,
+        transform: Callable[[Stream, AsyncIterator[Any]], AsyncIterator[Any]] | None = None,
+        pumps: tuple[Callable[[], Awaitable[None]], ...] = (),
+        shared: bool = False,
+    ) -> None:
+        self.app = app
+        self.subscription = subscription
+        self._iterable = iterable
+        self.parent = parent
+        self._transform = transform
+        self._pumps = pumps
+        self.shared = shared
+        self.current_event: Event | None = None
+        self.busy_tp: TP | None = None
+        self.deadline: float | None = None
+        self.stopped = asyncio.Event()
+        self._iterators: list[AsyncGenerator[Any, None]] = []
+        self._pump_tasks: list[asyncio.Task[None]] = []
+
+    # -- structure -------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Stream:
+        stream = self
+        while stream.parent is not None:
+            stream = stream.parent
+        return stream
+
+    @property
+    def channel(self) -> Channel | None:
+        sub = self.root.subscription
+        return None if sub is None else sub.channel
+
+    def get_active_stream(self) -> Stream:
+        return self
+
+    def get_root_stream(self) -> Stream:
+        return self.root
+
+    def _derive(
+        self,
+        transform: Callable[[Stream, AsyncIterator[Any]], AsyncIterator[Any]],
+    ) -> Stream:
+        return Stream(self.app, parent=self, transform=transform)
+
+    def _use_manual_acks(self) -> None:
+        root = self.root
+        if root.subscription is not None:
+            root.subscription.progress.use_manual_acks()
+
+    # -- iteration -------------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._track(self._iterate(_VALUES))
+
+    def items(self) -> AsyncIterator[tuple[Any, Any]]:
+        """``(key, value)`` pairs."""
+        return self._track(self._iterate(_ITEMS))
+
+    def events(self) -> AsyncIterator[Event]:
+        """:class:`strm.events.Event` objects."""
+        return self._track(self._iterate(_EVENTS))
+
+    def _track(self, iterator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        self._iterators.append(iterator)
+        return iterator
+
+    async def _iterate(self, project: int, ticks: bool = False) -> AsyncGenerator[Any, None]:
+        token = current_stream.set(self)
+        self._start_pumps()
+        upstream: AsyncGenerator[Any, None] | None = None
+        source: AsyncIterator[Any]
+        if self.parent is not None and self._transform is not None:
+            upstream = self.parent._iterate(_EVENTS, ticks=True)
+            source = self._transform(self, upstream)
+        elif self.subscription is not None:
+            source = self._read_subscription()
+        else:
+            source = self._read_iterable()
+        try:
+            async for event in source:
+                if event is TICK:
+                    if ticks:
+                        yield TICK
+                    continue
+                self.current_event = event
+                if project == _VALUES:
+                    yield event.value
+                elif project == _ITEMS:
+                    yield event.key, event.value
+                else:
+                    yield event
+        finally:
+            # Close explicitly, innermost last: the root generator returns unprocessed
+            # records to the inbox when it is closed.
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+            if upstream is not None:
+                await upstream.aclose()
+            with contextlib.suppress(ValueError):  # closed from another context
+                current_stream.reset(token)
+            await self._stop_pumps()
+
+    async def _read_subscription(self) -> AsyncGenerator[Any, None]:
+        sub = self.subscription
+        assert sub is not None
+        inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
+        done = progress.done
+        dead_letters = self.app.dead_letters
+        while True:
+            deadline = self.deadline
+            if deadline is None:
+                tp, items = await inbox.get()
+            else:
+                batch = await inbox.get_before(deadline)
+                if batch is None:
+                    yield TICK
+                    continue
+                tp, items = batch
+            if self.shared and len(items) > 1:
+                inbox.put_front(tp, items[1:])
+                items = items[:1]
+            generation = inbox.generation
+            manual = progress.manual
+            count, index = len(items), 0
+            try:
+                while index < count:
+                    item = items[index]
+                    index += 1
+                    if make_event is None:
+                        event: Event = item
+                        self.busy_tp = None
+                        yield event
+                        event.ack()
+                        continue
+                    message: Message = item
+                    try:
+                        event = make_event(message)
+                    except CodecError as exc:
+                        await dead_letters.undecodable(message, exc)
+                        if manual:
+                            progress.deliver(message.tp, message.offset)
+                            progress.ack(message.tp, message.offset)
+                        else:
+                            done[message.tp] = message.offset
+                        continue
+                    if manual:
+                        progress.deliver(message.tp, message.offset)
+                    self.busy_tp = message.tp
+                    yield event
+                    if not manual:
+                        done[message.tp] = message.offset
+                    if inbox.generation != generation and tp in inbox.revoked:
+                        index = count  # revoked: its new owner processes the rest
+            finally:
+                self.busy_tp = None
+                if index < count:
+                    inbox.put_front(tp, items[index:])
+
+    async def _read_iterable(self) -> AsyncGenerator[Any, None]:
+        source = self._iterable
+        offset = 0
+        if isinstance(source, AsyncIterable):
+            async for value in source:
+                yield self._wrap(value, offset)
+                offset += 1
+        else:
+            assert source is not None
+            for value in source:
+                yield self._wrap(value, offset)
+                offset += 1
+
+    def _wrap(self, value: Any, offset: int) -> Event:
+        if isinstance(value, Event):
+            return value
+        message = Message("<iterable>", 0, offset, time.time(), None, None)
+        return Event(self.app, None, value, message, None)
+
+    async def aclose(self) -> None:
+        """Close every iteration handed out: unprocessed events go back to the inbox."""
+        iterators, self._iterators = self._iterators, []
+        for iterator in reversed(iterators):
+            await iterator.aclose()
+        await self._stop_pumps()
+        self.stopped.set()
+
+    # -- pumps: background feeders of derived streams ---------------------------------------------
+
+    def _start_pumps(self) -> None:
+        if self._pumps and not self._pump_tasks:
+            self._pump_tasks = [
+                asyncio.create_task(_run_pump(pump, self), name=f"strm-pump-{id(self):x}")
+                for pump in self._pumps
+            ]
+
+    async def _stop_pumps(self) -> None:
+        tasks, self._pump_tasks = self._pump_tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- acknowledgement -------------------------------------------------------------------------
+
+    def ack(self, event: Event) -> bool:
+        """Acknowledge an event of a ``noack()`` or ``take`` stream."""
+        event.ack()
+        return True
+
+    def noack(self) -> Stream:
+        """A stream whose events are finished only when you call ``event.ack()``."""
+
+        async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for event in source:
+                yield event
+
+        self._use_manual_acks()
+        return self._derive(transform)
+
+    # -- operators -------------------------------------------------------------------------------
+
+    def filter(self, fun: Callable[[Any], Any]) -> Stream:
+        """Only values for which ``fun`` (sync or async) is true; the others are acknowledged."""
+        is_async = inspect.iscoroutinefunction(fun)
+
+        async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for event in source:
+                if event is TICK:
+                    yield event
+                    continue
+                keep = (await fun(event.value)) if is_async else fun(event.value)
+                if keep:
+                    yield event
+                else:
+                    event.ack()
+
+        return self._derive(transform)
+
+    def enumerate(self, start: int = 0) -> AsyncIterator[tuple[int, Any]]:
+        """``(index, value)`` pairs."""
+
+        async def numbered() -> AsyncGenerator[tuple[int, Any], None]:
+            index = start
+            async for value in self:
+                yield index, value
+                index += 1
+
+        return self._track(numbered())
+
+    def echo(self, *channels: Channel | str) -> Stream:
+        """Also send every value (with its key) to these channels or topics."""
+        targets = [self.app.resolve_channel(c) for c in channels]
+
+        async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for event in source:
+                if event is not TICK:
+                    for target in targets:
+                        await target.send(key=event.key, value=event.value)
+                yield event
+
+        return self._derive(transform)
+
+    def take(self, max_: int, within: float | None = None) -> AsyncIterator[list[Any]]:
+        """Lists of up to ``max_`` values, or what arrived within ``within`` seconds of the first
+        one. The events of a list are finished when you ask for the next list."""
+        return self._track(self._take(max_, within, lambda e: e.value))
+
+    def take_events(self, max_: int, within: float | None = None) -> AsyncIterator[list[Event]]:
+        return self._track(self._take(max_, within, lambda e: e))
+
+    def noack_take(self, max_: int, within: float | None = None) -> AsyncIterator[list[Event]]:
+        """Lists of events that you acknowledge yourself."""
+        return self._track(self._take(max_, within, lambda e: e, ack=False))
+
+    def take_with_timestamp(
+        self, max_: int, within: float | None, timestamp_field_name: str
+    ) -> AsyncIterator[list[Any]]:
+        """Like :meth:`take`; each (dict) value gets the record's timestamp under a key."""
+
+        def stamped(event: Event) -> Any:
+            value = event.value
+            if isinstance(value, dict):
+                value[timestamp_field_name] = event.message.timestamp
+            return value
+
+        return self._track(self._take(max_, within, stamped))
+
+    async def _take(
+        self,
+        max_: int,
+        within: float | None,
+        project: Callable[[Event], Any],
+        ack: bool = True,
+    ) -> AsyncGenerator[list[Any], None]:
+        if max_ < 1:
+            raise ValueError(f"take(max_={max_!r}): must be at least 1")
+        self._use_manual_acks()
+        root = self.root
+        loop = asyncio.get_running_loop()
+        source = self._iterate(_EVENTS, ticks=True)
+        buffer: list[Event] = []
+        first_at = 0.0
+        try:
+            while True:
+                if buffer and within is not None:
+                    root.deadline = first_at + within
+                else:
+                    root.deadline = loop.time() + within if within is not None else None
+                try:
+                    event = await source.__anext__()
+                except StopAsyncIteration:
+                    break
+                if event is not TICK:
+                    if not buffer:
+                        first_at = loop.time()
+                    buffer.append(event)
+                if buffer and (len(buffer) >= max_ or event is TICK):
+                    root.deadline = None
+                    batch, buffer = buffer, []
+                    yield [project(e) for e in batch]
+                    if ack:
+                        for e in batch:
+                            e.ack()
+            if buffer:
+                root.deadline = None
+                yield [project(e) for e in buffer]
+                if ack:
+                    for e in buffer:
+                        e.ack()
+        finally:
+            root.deadline = None
+            await source.aclose()
+
+    def through(self, channel: Channel | str) -> Stream:
+        """Forward every event to another channel or topic and continue from there."""
+        target = self.app.resolve_channel(channel)
+        return self._relay(target, key_of=None)
+
+    def group_by(
+        self,
+        key: Any,
+        *,
+        name: str | None = None,
+        topic: Topic | None = None,
+        partitions: int | None = None,
+    ) -> Stream:
+        """Re-key every event (by a model field or a function of the value) and repartition it
+        through an internal topic, so that events with the same new key meet in one partition.
+
+        The topic is ``<app id>-<source topic>-<name>-repartition`` unless ``topic`` is given;
+        ``name`` defaults to the field's name and is required for a function.
+        """
+        extract, label = _key_extractor(key, name)
+        if topic is None:
+            source = self.channel
+            if not isinstance(source, Topic):
+                raise StrmError("group_by() needs a topic to read from, or topic= to write to")
+            topic = self.app.topic(
+                f"{self.app.conf.id}-{source.get_topic_name()}-{label}-repartition",
+                schema=source.schema,
+                partitions=partitions or source.partitions,
+                internal=True,
+            )
+        return self._relay(topic, key_of=extract)
+
+    def _relay(self, target: Channel, key_of: Callable[[Any], Any] | None) -> Stream:
+        downstream = self.app.stream(target)
+
+        async def pump() -> None:
+            is_async = key_of is not None and inspect.iscoroutinefunction(key_of)
+            async for event in self.events():
+                if key_of is None:
+                    new_key = event.key
+                else:
+                    new_key = (await key_of(event.value)) if is_async else key_of(event.value)
+                if isinstance(target, Topic) and event.message.value is not None:
+                    raw_key = target.schema.dumps_key(self.app.serializers, new_key)
+                    await event.forward(target, key=raw_key)
+                else:
+                    await target.send(key=new_key, value=event.value, headers=event.headers)
+
+        downstream._pumps = (*downstream._pumps, pump)
+        return downstream
+
+    def tee(self, n: int = 2) -> tuple[Stream, ...]:
+        """``n`` streams that each see every event; an event is finished when all have it."""
+        if n < 2:
+            raise ValueError(f"tee(n={n!r}): need at least 2 branches")
+        self._use_manual_acks()
+        branches = [self.app.channel() for _ in range(n)]
+        streams = tuple(self.app.stream(branch) for branch in branches)
+
+        async def pump() -> None:
+            async for event in self.events():
+                fanout = _Fanout(event, n)
+                for branch in branches:
+                    copy = Event(self.app, event.key, event.value, event.message, fanout)
+                    await branch.put(copy)
+
+        first = streams[0]
+        first._pumps = (*first._pumps, pump)
+        return streams
+
+    def combine(self, *streams: Stream) -> Stream:
+        """One stream of the events of this and other streams, in arrival order."""
+        merged = self.app.channel()
+        sources = (self, *streams)
+        for source in sources:
+            source._use_manual_acks()
+
+        def make_pump(source: Stream) -> Callable[[], Awaitable[None]]:
+            async def pump() -> None:
+                async for event in source.events():
+                    await merged.put(event)
+
+            return pump
+
+        combined = self.app.stream(merged)
+        combined._pumps = tuple(make_pump(s) for s in sources)
+        return combined
+
+    def __and__(self, other: Stream) -> Stream:
+        return self.combine(other)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, returning early if the stream is stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopped.wait(), seconds)
+
+    def __repr__(self) -> str:
+        channel = self.channel
+        return f"<Stream {channel.label if channel is not None else 'iterable'}>"
+
+
+class _Fanout:
+    """Acknowledges the source event once every ``tee`` branch has acknowledged its copy."""
+
+    __slots__ = ("event", "left", "manual")
+
+    def __init__(self, event: Event, count: int) -> None:
+        self.event = event
+        self.left = count
+        self.manual = True
+
+    def ack(self, tp: TP, offset: int) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.event.ack()
+
+
+def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], str]:
+    getter = getattr(key, "getattr", None)
+    if callable(getter) and hasattr(key, "field"):
+        return getter, name or str(getattr(key, "field"))
+    if callable(key):
+        if name is None:
+            raise StrmError("group_by(fun) needs name= to name its repartition topic")
+        return key, name
+    raise StrmError(f"group_by(): expected a model field or a function, got {key!r}")
+
+
+async def _run_pump(pump: Callable[[], Awaitable[None]], downstream: Stream) -> None:
+    """Run a relay feeding ``downstream``; its failure reaches whoever iterates it."""
+    try:
+        await pump()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if downstream.subscription is not None:
+            downstream.subscription.inbox.close(exc)
+

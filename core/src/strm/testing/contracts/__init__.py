@@ -1,0 +1,30 @@
+"""Contract test suites that a backend plugin runs against itself.
+
+Each suite is a class of pytest tests; subclass it in your plugin's tests and give it the fixture
+it asks for::
+
+    import pytest
+    from strm.testing.contracts import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = MyStore(path=tmp_path / "db")
+            yield store
+            store.close()
+
+The suites are named ``*Contract`` so that pytest collects them only through your ``Test*``
+subclass. :class:`CacheContract` has ``async`` tests and needs ``pytest-asyncio``.
+"""
+
+from strm.testing.contracts.cache import CacheContract, FakeClock
+from strm.testing.contracts.codec import CodecContract
+from strm.testing.contracts.store import PersistentStoreContract, StoreContract
+
+__all__ = [
+    "CacheContract",
+    "CodecContract",
+    "FakeClock",
+    "PersistentStoreContract",
+    "StoreContract",
+]

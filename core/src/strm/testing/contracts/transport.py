@@ -1,0 +1,469 @@
+"""The contract every transport meets: :class:`strm.spi.Transport` with its consumer, producer
+and admin.
+
+:class:`TransportContract` asks for a ``transport_factory`` fixture: a function that returns a
+new :class:`strm.spi.Transport` connected to one broker (or namespace) that is fresh for the test;
+the suite calls it several times in one test, one transport per group member, as separate apps
+would. The transports' apps keep the default settings (``consumer_auto_offset_reset='earliest'``).
+Topic names and group ids come from the ``topic_name`` and ``group_id`` fixtures, unique per test
+unless overridden.
+
+Only the :mod:`strm.spi` methods are used and every wait is bounded by :attr:`timeout`, so a
+networked broker can run the suite too: raise :attr:`timeout` where rebalances take seconds.
+The tests are ``async`` and need ``pytest-asyncio``::
+
+    class TestMyTransport(TransportContract):
+        @pytest.fixture
+        def transport_factory(self, strm_app_factory):
+            app = strm_app_factory(broker="mine://localhost")
+            return lambda: MyTransport(app=app, urls=app.conf.broker)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+
+import pytest
+
+from strm.spi import (
+    TP,
+    Admin,
+    Consumer,
+    Message,
+    Producer,
+    ProducerRecord,
+    RecordMetadata,
+    TopicSpec,
+    Transport,
+)
+
+TransportFactory = Callable[[], Transport]
+Event = tuple[str, str, frozenset[TP]]
+
+
+class RecordingListener:
+    """A rebalance listener that appends ``(member, 'revoked' | 'assigned', tps)`` to a list
+    shared by the members of a test, so the order across members can be checked."""
+
+    def __init__(self, name: str, events: list[Event]) -> None:
+        self.name = name
+        self.events = events
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.events.append((self.name, "revoked", frozenset(revoked)))
+
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        self.events.append((self.name, "assigned", frozenset(assigned)))
+
+    def mine(self) -> list[tuple[str, frozenset[TP]]]:
+        return [(kind, tps) for name, kind, tps in self.events if name == self.name]
+
+
+class Reader:
+    """A consumer and every message it has fetched, by partition."""
+
+    def __init__(self, name: str, consumer: Consumer, listener: RecordingListener) -> None:
+        self.name = name
+        self.consumer = consumer
+        self.listener = listener
+        self.received: dict[TP, list[Message]] = {}
+
+    async def poll(self, timeout: float) -> None:
+        batch = await self.consumer.getmany(timeout)
+        for tp, messages in batch.items():
+            for message in messages:
+                assert message.tp == tp, f"{message!r} was returned under {tp}"
+            self.received.setdefault(tp, []).extend(messages)
+
+    def count(self) -> int:
+        return sum(len(messages) for messages in self.received.values())
+
+    def offsets(self, tp: TP) -> list[int]:
+        return [message.offset for message in self.received.get(tp, [])]
+
+
+class Clients:
+    """The clients one test opens, all stopped at the end of the test (consumers first)."""
+
+    def __init__(self, factory: TransportFactory, group_id: str) -> None:
+        self.factory = factory
+        self.group_id = group_id
+        self.transport = factory()
+        self.events: list[Event] = []
+        self._consumers: list[Consumer] = []
+        self._producers: list[Producer] = []
+
+    def admin(self) -> Admin:
+        return self.transport.create_admin()
+
+    async def producer(self) -> Producer:
+        producer = self.transport.create_producer(client_id="contract-producer")
+        await producer.start()
+        self._producers.append(producer)
+        return producer
+
+    async def reader(
+        self,
+        topics: Collection[str],
+        name: str,
+        *,
+        group_id: str | None = None,
+        own_transport: bool = False,
+    ) -> Reader:
+        """A started consumer subscribed to ``topics``; ``own_transport`` gives it a transport
+        of its own, as a member in another app would have."""
+        transport = self.factory() if own_transport else self.transport
+        consumer = transport.create_consumer(
+            group_id=self.group_id if group_id is None else group_id, client_id=name
+        )
+        listener = RecordingListener(name, self.events)
+        consumer.subscribe(topics, listener)
+        self._consumers.append(consumer)
+        await consumer.start()
+        return Reader(name, consumer, listener)
+
+    async def stop(self, reader: Reader) -> None:
+        self._consumers.remove(reader.consumer)
+        await reader.consumer.stop()
+
+    async def close(self) -> None:
+        errors: list[BaseException] = []
+        for client in [*reversed(self._consumers), *reversed(self._producers)]:
+            try:
+                await client.stop()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+class TransportContract:
+    """Behaviour every transport must have, whatever carries the records."""
+
+    #: Longest wait, in seconds, for any one expected state (records, an assignment).
+    timeout: float = 10.0
+    #: The timeout of each ``getmany`` while waiting.
+    poll_timeout: float = 0.05
+    #: How long records that must not arrive (paused partitions) are waited for.
+    quiet_period: float = 0.3
+
+    @pytest.fixture
+    def transport_factory(self) -> TransportFactory:
+        raise NotImplementedError(
+            "subclass TransportContract and define a 'transport_factory' fixture returning a "
+            "function that makes a Transport on a broker that is fresh for the test"
+        )
+
+    @pytest.fixture
+    def topic_name(self) -> str:
+        return f"strm-contract-{uuid.uuid4().hex[:12]}"
+
+    @pytest.fixture
+    def group_id(self) -> str:
+        return f"strm-contract-group-{uuid.uuid4().hex[:12]}"
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def clients(
+        self, transport_factory: TransportFactory, group_id: str
+    ) -> AsyncIterator[Clients]:
+        clients = Clients(transport_factory, group_id)
+        try:
+            yield clients
+        finally:
+            await clients.close()
+
+    async def until(
+        self, condition: Callable[[], bool], readers: Sequence[Reader], what: str
+    ) -> None:
+        """Poll ``readers`` until ``condition()`` holds; fail after :attr:`timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while not condition():
+            if loop.time() > deadline:
+                raise AssertionError(f"waited {self.timeout} s for {what}")
+            if readers:
+                for reader in readers:
+                    await reader.poll(self.poll_timeout)
+            else:
+                await asyncio.sleep(self.poll_timeout)
+
+    async def create(self, clients: Clients, name: str, partitions: int) -> list[TP]:
+        created = await clients.admin().create_topic(TopicSpec(name, partitions))
+        assert created is True, f"create_topic({name!r}) of a new topic returned {created!r}"
+        return [TP(name, partition) for partition in range(partitions)]
+
+    async def send(
+        self, producer: Producer, tp: TP, count: int, prefix: str = "v"
+    ) -> list[RecordMetadata]:
+        pending = [
+            await producer.send(
+                ProducerRecord(tp.topic, tp.partition, b"k%d" % i, f"{prefix}{i}".encode())
+            )
+            for i in range(count)
+        ]
+        await producer.flush()
+        return [await done for done in pending]
+
+    # -- admin -----------------------------------------------------------------------------------
+
+    def test_implements_the_protocols(self, transport_factory: TransportFactory) -> None:
+        transport = transport_factory()
+        assert isinstance(transport, Transport)
+        assert isinstance(transport.create_consumer(group_id="g", client_id="c"), Consumer)
+        assert isinstance(transport.create_producer(client_id="p"), Producer)
+        assert isinstance(transport.create_admin(), Admin)
+
+    async def test_create_topic_and_partition_count(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            admin = clients.admin()
+            assert await admin.partition_count(topic_name) is None
+            assert await admin.create_topic(TopicSpec(topic_name, 3)) is True
+            assert await admin.create_topic(TopicSpec(topic_name, 3)) is False
+            assert await admin.partition_count(topic_name) == 3
+            assert await admin.partition_count(f"{topic_name}-missing") is None
+            producer = await clients.producer()
+            assert await producer.partitions_for(topic_name) == 3
+
+    # -- producing and consuming -----------------------------------------------------------------
+
+    async def test_produced_records_are_consumed_in_order_with_everything_kept(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            tp0, tp1, tp2 = await self.create(clients, topic_name, 3)
+            producer = await clients.producer()
+            sent = [
+                ProducerRecord(topic_name, 0, b"a", b"1", 1_700_000_000.125, [("h", b"x")]),
+                ProducerRecord(topic_name, 2, None, b"2", 1_700_000_001.5),
+                ProducerRecord(topic_name, 0, b"b", None, 1_700_000_002.0, [("h", b"\x00\xff")]),
+                ProducerRecord(topic_name, 0, b"", b"", 1_700_000_003.0, [("a", b""), ("a", b"")]),
+                ProducerRecord(topic_name, 2, b"c", b"4", None),
+            ]
+            before = time.time()
+            pending = [await producer.send(record) for record in sent]
+            await producer.flush()
+            metadata = [await done for done in pending]
+            after = time.time()
+
+            assert [(m.topic, m.partition, m.offset) for m in metadata] == [
+                (topic_name, 0, 0), (topic_name, 2, 0), (topic_name, 0, 1), (topic_name, 0, 2),
+                (topic_name, 2, 1),
+            ]
+            assert [m.tp for m in metadata] == [tp0, tp2, tp0, tp0, tp2]
+
+            reader = await clients.reader([topic_name], "reader")
+            await self.until(lambda: reader.count() >= len(sent), [reader], "5 records")
+            assert reader.count() == len(sent)
+            assert set(reader.received) == {tp0, tp2}
+            assert tp1 not in reader.received
+            assert reader.offsets(tp0) == [0, 1, 2]
+            assert reader.offsets(tp2) == [0, 1]
+            got = reader.received[tp0] + reader.received[tp2]
+            want = [sent[0], sent[2], sent[3], sent[1], sent[4]]
+            for message, record in zip(got, want, strict=True):
+                assert (message.topic, message.partition) == (record.topic, record.partition)
+                assert (message.key, message.value) == (record.key, record.value)
+                assert [tuple(h) for h in message.headers] == [tuple(h) for h in record.headers]
+                if record.timestamp is None:
+                    assert before - 1 <= message.timestamp <= after + 1
+                else:
+                    assert message.timestamp == pytest.approx(record.timestamp, abs=0.002)
+            assert metadata[0].timestamp == pytest.approx(sent[0].timestamp, abs=0.002)
+
+    async def test_records_sent_while_a_consumer_waits_reach_it(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            (tp,) = await self.create(clients, topic_name, 1)
+            producer = await clients.producer()
+            reader = await clients.reader([topic_name], "reader")
+            await self.until(lambda: reader.consumer.assignment() == {tp}, [reader], "assignment")
+            await self.send(producer, tp, 3)
+            await self.until(lambda: reader.count() >= 3, [reader], "3 records")
+            assert reader.offsets(tp) == [0, 1, 2]
+
+    # -- offsets ---------------------------------------------------------------------------------
+
+    async def test_commit_and_committed(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            tp0, tp1 = await self.create(clients, topic_name, 2)
+            producer = await clients.producer()
+            await self.send(producer, tp0, 5)
+            reader = await clients.reader([topic_name], "reader")
+            await self.until(lambda: reader.count() >= 5, [reader], "5 records")
+            consumer = reader.consumer
+            assert await consumer.committed(tp0) is None
+            await consumer.commit({tp0: 2})
+            assert await consumer.committed(tp0) == 2
+            await consumer.commit({tp0: 5, tp1: 0})
+            assert await consumer.committed(tp0) == 5
+            assert await consumer.committed(tp1) == 0
+
+    async def test_the_next_member_resumes_from_the_committed_offset(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            (tp,) = await self.create(clients, topic_name, 1)
+            producer = await clients.producer()
+            await self.send(producer, tp, 5)
+            first = await clients.reader([topic_name], "first")
+            await self.until(lambda: first.count() >= 5, [first], "5 records")
+            await first.consumer.commit({tp: 3})
+            await clients.stop(first)
+
+            second = await clients.reader([topic_name], "second", own_transport=True)
+            await self.until(lambda: second.count() >= 2, [second], "2 records")
+            assert second.offsets(tp) == [3, 4]
+            assert [m.value for m in second.received[tp]] == [b"v3", b"v4"]
+            assert await second.consumer.committed(tp) == 3
+
+    async def test_seek(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            (tp,) = await self.create(clients, topic_name, 1)
+            producer = await clients.producer()
+            await self.send(producer, tp, 5)
+            reader = await clients.reader([topic_name], "reader")
+            await self.until(lambda: reader.count() >= 5, [reader], "5 records")
+            for offset in (1, 4, 0):
+                reader.received.clear()
+                reader.consumer.seek(tp, offset)
+                await self.until(lambda: reader.count() >= 5 - offset, [reader], "the records")
+                assert reader.offsets(tp) == list(range(offset, 5)), f"after seek to {offset}"
+
+    async def test_end_and_beginning_offsets(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            tp0, tp1 = await self.create(clients, topic_name, 2)
+            producer = await clients.producer()
+            await self.send(producer, tp0, 3)
+            reader = await clients.reader([topic_name], "reader")
+            consumer = reader.consumer
+            assert await consumer.end_offsets([tp0, tp1]) == {tp0: 3, tp1: 0}
+            assert await consumer.beginning_offsets([tp0, tp1]) == {tp0: 0, tp1: 0}
+            await self.send(producer, tp1, 2)
+            assert await consumer.end_offsets([tp1]) == {tp1: 2}
+
+    # -- flow control ----------------------------------------------------------------------------
+
+    async def test_pause_and_resume(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            tp0, tp1 = await self.create(clients, topic_name, 2)
+            producer = await clients.producer()
+            reader = await clients.reader([topic_name], "reader")
+            consumer = reader.consumer
+            await self.until(lambda: consumer.assignment() == {tp0, tp1}, [reader], "assignment")
+            consumer.pause([tp0])
+            await self.send(producer, tp0, 3)
+            await self.send(producer, tp1, 3)
+            await self.until(lambda: len(reader.offsets(tp1)) >= 3, [reader], "records of tp1")
+            loop = asyncio.get_running_loop()
+            quiet_until = loop.time() + self.quiet_period
+            while loop.time() < quiet_until:
+                await reader.poll(self.poll_timeout)
+            assert reader.offsets(tp0) == [], "a paused partition's records were returned"
+            assert consumer.assignment() == {tp0, tp1}, "pausing changed the assignment"
+
+            consumer.resume([tp0])
+            await self.until(lambda: len(reader.offsets(tp0)) >= 3, [reader], "records of tp0")
+            assert reader.offsets(tp0) == [0, 1, 2]
+            assert reader.offsets(tp1) == [0, 1, 2]
+
+    # -- groups ----------------------------------------------------------------------------------
+
+    async def test_members_of_a_group_split_co_partitioned_topics(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            orders = await self.create(clients, f"{topic_name}-orders", 4)
+            payments = await self.create(clients, f"{topic_name}-payments", 4)
+            everything = {*orders, *payments}
+            topics = [f"{topic_name}-orders", f"{topic_name}-payments"]
+
+            a = await clients.reader(topics, "a")
+            await self.until(
+                lambda: a.consumer.assignment() == everything
+                and a.listener.mine()[-1:] == [("assigned", frozenset(everything))],
+                [a],
+                "the first member to get every partition",
+            )
+            b = await clients.reader(topics, "b", own_transport=True)
+
+            def settled() -> bool:
+                mine_a, mine_b = a.consumer.assignment(), b.consumer.assignment()
+                return (
+                    bool(mine_a)
+                    and bool(mine_b)
+                    and mine_a | mine_b == everything
+                    and not mine_a & mine_b
+                    and a.listener.mine()[-1:] == [("assigned", frozenset(mine_a))]
+                    and b.listener.mine()[-1:] == [("assigned", frozenset(mine_b))]
+                )
+
+            await self.until(settled, [a, b], "both members to share the partitions")
+            for reader in (a, b):
+                mine = reader.consumer.assignment()
+                by_topic = [{tp.partition for tp in mine if tp.topic == t} for t in topics]
+                assert by_topic[0] == by_topic[1], (
+                    f"{reader.name} got {sorted(mine)}: partition p of every topic must go to "
+                    "the same member"
+                )
+
+            events = clients.events
+            revoked_all = events.index(("a", "revoked", frozenset(everything)))
+            a_after = [kind for name, kind, _ in events[revoked_all:] if name == "a"]
+            assert a_after[-1] == "assigned", events
+            b_assigned = next(
+                i for i, (name, kind, tps) in enumerate(events) if name == "b" and kind == "assigned"
+                and tps
+            )
+            assert revoked_all < b_assigned, (
+                f"a's partitions went to b before a's on_partitions_revoked: {events}"
+            )
+
+            await clients.stop(b)
+            await self.until(
+                lambda: a.consumer.assignment() == everything
+                and a.listener.mine()[-1:] == [("assigned", frozenset(everything))],
+                [a],
+                "the remaining member to get every partition back",
+            )
+            kinds = [kind for kind, _ in a.listener.mine()]
+            assert kinds.count("revoked") >= 2, f"a was not told of the second rebalance: {events}"
+
+    async def test_consumers_in_different_groups_each_read_everything(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            tp0, tp1 = await self.create(clients, topic_name, 2)
+            producer = await clients.producer()
+            await self.send(producer, tp0, 3)
+            await self.send(producer, tp1, 2)
+            one = await clients.reader([topic_name], "one", group_id=f"{group_id}-1")
+            two = await clients.reader(
+                [topic_name], "two", group_id=f"{group_id}-2", own_transport=True
+            )
+            await self.until(
+                lambda: one.count() >= 5 and two.count() >= 5, [one, two], "5 records each"
+            )
+            for reader in (one, two):
+                assert reader.consumer.assignment() == {tp0, tp1}
+                assert reader.offsets(tp0) == [0, 1, 2]
+                assert reader.offsets(tp1) == [0, 1]
+
+
+__all__ = ["Clients", "Reader", "RecordingListener", "TransportContract", "TransportFactory"]

@@ -1,0 +1,697 @@
+"""The ``memory://`` transport: a broker inside the process, for tests and one-process apps.
+
+Brokers live in a process-wide registry keyed by the URL's location (netloc and path): two apps
+in one process with the same URL share topics, committed offsets and consumer groups, while
+``memory://`` and ``memory://x`` are separate brokers. Nothing is persisted. A test that wants a
+broker of its own uses :func:`unique_url` and, at teardown, :func:`drop_broker`.
+
+It behaves like Kafka where the kernel can tell: topics are created on first use with the
+``topic_partitions`` setting, offsets count from 0 per partition, a consumer group rebalances
+eagerly (every member's partitions are revoked, then all are assigned again) whenever a member
+joins, leaves or changes its subscription, and partition ``p`` of every subscribed topic goes to
+the same member, so co-partitioned topics stay together. All clients of one broker must run on
+one event loop (one thread); producing is synchronous underneath, so a send is complete at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+from strm import records
+from strm.errors import ConfigurationError
+from strm.hookspecs import hookimpl
+from strm.records import Provision
+from strm.spi import (
+    TP,
+    Message,
+    ProducerRecord,
+    RebalanceListener,
+    RecordMetadata,
+    TopicSpec,
+)
+from strm.transports import (
+    NoOffsetForPartitionError,
+    PartitionNotAssignedError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+SCHEME = "memory"
+#: Most records one ``getmany`` returns, shared fairly by the partitions that have records.
+MAX_RECORDS_PER_FETCH = 10_000
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+# -- the broker registry -----------------------------------------------------------------------
+
+_BROKERS: dict[str, MemoryBroker] = {}
+
+
+def broker_key(url: str) -> str:
+    """The registry key of a ``memory://`` URL: its netloc and path (``'x'`` for ``memory://x``)."""
+    parts = urlsplit(url)
+    if parts.scheme != SCHEME:
+        raise ConfigurationError(f"not a {SCHEME}:// URL: {url!r}")
+    return parts.netloc + parts.path
+
+
+def get_broker(url: str) -> MemoryBroker:
+    """The broker of a URL, created on first use."""
+    key = broker_key(url)
+    broker = _BROKERS.get(key)
+    if broker is None:
+        broker = _BROKERS[key] = MemoryBroker(key)
+    return broker
+
+
+def drop_broker(url: str) -> None:
+    """Forget a URL's broker and everything in it; the next use of the URL starts afresh."""
+    _BROKERS.pop(broker_key(url), None)
+
+
+def unique_url(prefix: str = "test") -> str:
+    """A URL no other broker has: a fresh, empty broker for one test."""
+    return f"{SCHEME}://{prefix}-{uuid.uuid4().hex}"
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+
+class _Topic:
+    """A topic's partitions: one append-only list of messages each, the index being the offset."""
+
+    __slots__ = ("logs", "name", "spec", "waiting")
+
+    def __init__(self, spec: TopicSpec) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.logs: list[list[Message]] = [[] for _ in range(spec.partitions)]
+        # Consumers blocked in getmany() on this topic; woken by the next append.
+        self.waiting: set[MemoryConsumer] = set()
+
+    def log(self, partition: int) -> list[Message]:
+        if not 0 <= partition < len(self.logs):
+            raise TransportError(
+                f"{TP(self.name, partition)} does not exist: topic {self.name!r} has "
+                f"{len(self.logs)} partitions"
+            )
+        return self.logs[partition]
+
+    def append(self, record: ProducerRecord) -> RecordMetadata:
+        log = self.log(record.partition)
+        offset = len(log)
+        timestamp = time.time() if record.timestamp is None else record.timestamp
+        log.append(
+            Message(
+                self.name,
+                record.partition,
+                offset,
+                timestamp,
+                record.key,
+                record.value,
+                tuple(record.headers),
+            )
+        )
+        if self.waiting:
+            for consumer in self.waiting:
+                consumer._wake()
+            self.waiting.clear()
+        return RecordMetadata(self.name, record.partition, offset, timestamp)
+
+
+class MemoryBroker:
+    """Topics and consumer groups shared by every client of one ``memory://`` URL."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.topics: dict[str, _Topic] = {}
+        self.groups: dict[str, _Group] = {}
+
+    def __repr__(self) -> str:
+        return f"<MemoryBroker {self.key!r}: {len(self.topics)} topics>"
+
+    def create_topic(self, spec: TopicSpec) -> bool:
+        if spec.partitions < 1:
+            raise ValueError(
+                f"topic {spec.name!r} needs at least one partition, got {spec.partitions}"
+            )
+        if spec.name in self.topics:
+            return False
+        self.topics[spec.name] = _Topic(spec)
+        return True
+
+    def topic(self, name: str, partitions: Callable[[], int]) -> _Topic:
+        """The topic, created with ``partitions()`` partitions if it does not exist yet."""
+        topic = self.topics.get(name)
+        if topic is None:
+            if not name:
+                raise TransportError("a topic name cannot be empty")
+            self.create_topic(TopicSpec(name, partitions()))
+            topic = self.topics[name]
+        return topic
+
+    def log(self, tp: TP) -> list[Message]:
+        topic = self.topics.get(tp.topic)
+        if topic is None:
+            raise TransportError(f"{tp} does not exist: no topic {tp.topic!r}")
+        return topic.log(tp.partition)
+
+    def group(self, group_id: str) -> _Group:
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = _Group(self, group_id)
+        return group
+
+
+# -- consumer groups -----------------------------------------------------------------------------
+
+
+class _Group:
+    """The members of one consumer group and its committed offsets.
+
+    A rebalance is run by whichever member's start, stop or subscription change caused it; a
+    change during a rebalance makes it run once more, and concurrent callers wait for the end.
+    """
+
+    def __init__(self, broker: MemoryBroker, group_id: str) -> None:
+        self.broker = broker
+        self.group_id = group_id
+        self.members: list[MemoryConsumer] = []  # in join order
+        self.leaving: list[MemoryConsumer] = []  # left, partitions not yet revoked
+        self.committed: dict[TP, int] = {}
+        self.generation = 0
+        self._running = False
+        self._again = False
+        self._idle: list[asyncio.Future[None]] = []
+
+    def join(self, member: MemoryConsumer) -> None:
+        self.members.append(member)
+
+    def leave(self, member: MemoryConsumer) -> None:
+        self.members.remove(member)
+        self.leaving.append(member)
+
+    async def rebalance(self) -> None:
+        self._again = True
+        if self._running:
+            done = asyncio.get_running_loop().create_future()
+            self._idle.append(done)
+            await done
+            return
+        self._running = True
+        try:
+            while self._again:
+                self._again = False
+                await self._rebalance_once()
+        finally:
+            self._running = False
+            idle, self._idle = self._idle, []
+            for done in idle:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _rebalance_once(self) -> None:
+        # A member that left and joined again is in both lists: revoke it once.
+        everyone = dict.fromkeys((*self.members, *self.leaving))
+        holders = [member for member in everyone if member._assignment is not None]
+        self.leaving.clear()
+        for member in holders:
+            member._fetchable = False
+        await asyncio.gather(*(member._revoke() for member in holders))
+        for member in holders:
+            member._set_assignment(None)
+        members = list(self.members)
+        plan = self._plan(members)
+        self.generation += 1
+        for member in members:
+            member._set_assignment(plan[member])
+        await asyncio.gather(*(member._assigned(plan[member]) for member in members))
+
+    def _plan(self, members: Sequence[MemoryConsumer]) -> dict[MemoryConsumer, set[TP]]:
+        """Partition ``p`` of a topic goes to member ``p % n`` of the ``n`` members subscribed
+        to it, in join order: members with the same subscription get the same partitions of
+        every topic."""
+        plan: dict[MemoryConsumer, set[TP]] = {member: set() for member in members}
+        for name in sorted({name for member in members for name in member._topics}):
+            eligible = [member for member in members if name in member._topics]
+            topic = self.broker.topic(name, eligible[0]._topic_partitions)
+            for partition in range(len(topic.logs)):
+                plan[eligible[partition % len(eligible)]].add(TP(name, partition))
+        return plan
+
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+class _Completed(Generic[T]):
+    """An awaitable that is already done: what a send to the memory broker returns."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def __await__(self) -> Generator[Any, None, T]:
+        yield from ()
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"<completed {self._value!r}>"
+
+
+class MemoryProducer:
+    """Appends each record to its partition's log during :meth:`send`, in call order."""
+
+    def __init__(
+        self, broker: MemoryBroker, *, client_id: str, topic_partitions: Callable[[], int]
+    ) -> None:
+        self.client_id = client_id
+        self._broker = broker
+        self._topic_partitions = topic_partitions
+        self._state = "new"
+
+    async def start(self) -> None:
+        if self._state == "stopped":
+            raise TransportError(f"producer {self.client_id!r} is stopped and cannot restart")
+        self._state = "started"
+
+    async def stop(self) -> None:
+        self._state = "stopped"
+
+    async def send(self, record: ProducerRecord) -> _Completed[RecordMetadata]:
+        if self._state != "started":
+            raise TransportError(f"producer {self.client_id!r} is not started; cannot send")
+        topic = self._broker.topics.get(record.topic)
+        if topic is None:
+            topic = self._broker.topic(record.topic, self._topic_partitions)
+        return _Completed(topic.append(record))
+
+    async def flush(self) -> None:
+        """Nothing is ever queued: every record is in its log when ``send`` returns."""
+
+    async def partitions_for(self, topic: str) -> int:
+        return len(self._broker.topic(topic, self._topic_partitions).logs)
+
+
+class MemoryConsumer:
+    """A consumer group member reading the broker's logs in batches, without copying messages.
+
+    The :class:`strm.spi.Message` objects returned are shared by every consumer of the broker:
+    read them, do not change them.
+    """
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        *,
+        group_id: str,
+        client_id: str,
+        auto_offset_reset: str,
+        topic_partitions: Callable[[], int],
+    ) -> None:
+        self.group_id = group_id
+        self.client_id = client_id
+        self._broker = broker
+        self._group = broker.group(group_id)
+        self._auto_offset_reset = auto_offset_reset
+        self._topic_partitions = topic_partitions
+        self._state = "new"
+        self._joined = False
+        self._topics: frozenset[str] = frozenset()
+        self._listener: RebalanceListener | None = None
+        # None while holding no assignment (not joined, or between revoke and assign).
+        self._assignment: set[TP] | None = None
+        self._logs: dict[TP, list[Message]] = {}  # assigned partitions
+        self._active: dict[TP, list[Message]] = {}  # assigned and not paused
+        self._watched: list[_Topic] = []  # topics of the assignment, to wait on
+        self._positions: dict[TP, int] = {}
+        self._paused: set[TP] = set()
+        self._fetchable = False  # False during a rebalance, until on_partitions_assigned returns
+        self._waiter: asyncio.Future[None] | None = None
+        self._errors: list[BaseException] = []
+        self._rebalances: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<MemoryConsumer {self.client_id!r} of group {self.group_id!r} ({self._state})>"
+
+    # -- membership ---------------------------------------------------------------------------
+
+    def subscribe(self, topics: Collection[str], listener: RebalanceListener) -> None:
+        if isinstance(topics, str):
+            raise TypeError(
+                f"subscribe() takes a collection of topic names, not the str {topics!r}"
+            )
+        if self._state == "stopped":
+            raise TransportError(f"consumer {self.client_id!r} is stopped")
+        wanted = frozenset(topics)
+        changed = wanted != self._topics
+        self._topics = wanted
+        self._listener = listener
+        if self._state == "started" and changed:
+            self._update_membership()
+            task = asyncio.get_running_loop().create_task(self._group.rebalance())
+            self._rebalances.add(task)
+            task.add_done_callback(self._rebalance_done)
+
+    def _update_membership(self) -> None:
+        if self._topics and not self._joined:
+            self._group.join(self)
+            self._joined = True
+        elif not self._topics and self._joined:
+            self._group.leave(self)
+            self._joined = False
+
+    def _rebalance_done(self, task: asyncio.Task[None]) -> None:
+        self._rebalances.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._errors.append(task.exception())  # type: ignore[arg-type]
+            self._wake()
+
+    async def start(self) -> None:
+        """Join the group (when subscribed) and return once the rebalance that caused is done."""
+        if self._state == "started":
+            return
+        if self._state == "stopped":
+            raise TransportError(f"consumer {self.client_id!r} is stopped and cannot restart")
+        self._state = "started"
+        if self._topics:
+            self._update_membership()
+            await self._group.rebalance()
+
+    async def stop(self) -> None:
+        """Leave the group: this member's partitions are revoked and the others rebalance.
+
+        An error raised by this member's rebalance listener and not yet reported is raised here.
+        """
+        if self._state != "started":
+            self._state = "stopped"
+            return
+        self._state = "stopped"
+        try:
+            if self._joined:
+                self._joined = False
+                self._group.leave(self)
+                await self._group.rebalance()
+            if self._rebalances:
+                await asyncio.gather(*self._rebalances, return_exceptions=True)
+        finally:
+            self._wake()
+        self._raise_errors()
+
+    async def _revoke(self) -> None:
+        assert self._listener is not None and self._assignment is not None
+        try:
+            await self._listener.on_partitions_revoked(set(self._assignment))
+        except Exception as exc:
+            logger.exception("on_partitions_revoked of %r raised", self)
+            self._errors.append(exc)
+
+    async def _assigned(self, assigned: set[TP]) -> None:
+        assert self._listener is not None
+        try:
+            await self._listener.on_partitions_assigned(set(assigned))
+        except Exception as exc:
+            logger.exception("on_partitions_assigned of %r raised", self)
+            self._errors.append(exc)
+        if self._assignment is not None:
+            self._fetchable = True
+        self._wake()
+
+    def _set_assignment(self, assigned: set[TP] | None) -> None:
+        self._assignment = assigned
+        self._paused.clear()
+        self._positions.clear()
+        if not assigned:
+            self._logs = {}
+            self._watched = []
+        else:
+            self._logs = {tp: self._broker.log(tp) for tp in sorted(assigned)}
+            self._watched = [self._broker.topics[name] for name in {tp.topic for tp in assigned}]
+            committed = self._group.committed
+            for tp, log in self._logs.items():
+                offset = committed.get(tp)
+                if offset is None and self._auto_offset_reset != "none":
+                    offset = self._reset_offset(tp, log, "has no committed offset")
+                if offset is not None:
+                    self._positions[tp] = offset
+        self._active = dict(self._logs)
+
+    # -- fetching -----------------------------------------------------------------------------
+
+    async def getmany(self, timeout: float) -> dict[TP, list[Message]]:
+        if self._state != "started":
+            raise TransportError(f"consumer {self.client_id!r} is not started")
+        if self._errors:
+            self._raise_errors()
+        batch = self._fetch()
+        if batch or timeout <= 0:
+            return batch
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
+            await self._wait(loop, remaining)
+            if self._state != "started":
+                break
+            if self._errors:
+                self._raise_errors()
+            batch = self._fetch()
+            if batch:
+                return batch
+        return {}
+
+    def _fetch(self) -> dict[TP, list[Message]]:
+        if not self._fetchable:
+            return {}
+        positions = self._positions
+        ready: list[tuple[int, TP, list[Message], int]] = []
+        for tp, log in self._active.items():
+            position = positions.get(tp)
+            if position is None:
+                position = self._first_position(tp, log)
+            end = len(log)
+            if position < end:
+                ready.append((end - position, tp, log, position))
+            elif position > end:
+                positions[tp] = self._reset_offset(tp, log, f"offset {position} is out of range")
+                if positions[tp] < end:
+                    ready.append((end - positions[tp], tp, log, positions[tp]))
+        if not ready:
+            return {}
+        if len(ready) > 1:
+            ready.sort(key=lambda item: item[0])
+        batch: dict[TP, list[Message]] = {}
+        budget = MAX_RECORDS_PER_FETCH
+        left = len(ready)
+        for available, tp, log, position in ready:
+            take = min(available, max(1, budget // left))
+            left -= 1
+            budget -= take
+            end = position + take
+            batch[tp] = log[position:end]
+            positions[tp] = end
+        return batch
+
+    def _first_position(self, tp: TP, log: list[Message]) -> int:
+        offset = self._group.committed.get(tp)
+        if offset is None:
+            offset = self._reset_offset(tp, log, "has no committed offset")
+        self._positions[tp] = offset
+        return offset
+
+    def _reset_offset(self, tp: TP, log: list[Message], reason: str) -> int:
+        if self._auto_offset_reset == "earliest":
+            return 0
+        if self._auto_offset_reset == "latest":
+            return len(log)
+        raise NoOffsetForPartitionError(
+            f"{tp} {reason} in group {self.group_id!r} and consumer_auto_offset_reset is "
+            f"{self._auto_offset_reset!r}; commit or seek an offset, or set it to 'earliest' "
+            "or 'latest'"
+        )
+
+    async def _wait(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        """Sleep until a record is appended to a watched topic, the assignment or a position
+        changes, or ``timeout`` passes."""
+        waiter = self._waiter = loop.create_future()
+        watched = self._watched
+        for topic in watched:
+            topic.waiting.add(self)
+        timer = loop.call_later(timeout, _set_done, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+            for topic in watched:
+                topic.waiting.discard(self)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _raise_errors(self) -> None:
+        if self._errors:
+            first, *rest = self._errors
+            self._errors.clear()
+            for other in rest:
+                logger.error("also raised by %r's rebalance listener: %r", self, other)
+            raise first
+
+    # -- positions ----------------------------------------------------------------------------
+
+    def _check_assigned(self, tps: Iterable[TP], action: str) -> list[TP]:
+        wanted = list(tps)
+        assigned = self._assignment or set()
+        missing = [tp for tp in wanted if tp not in assigned]
+        if missing:
+            shown = ", ".join(str(tuple(tp)) for tp in sorted(missing))
+            raise PartitionNotAssignedError(
+                f"cannot {action} {shown}: not assigned to consumer {self.client_id!r} of group "
+                f"{self.group_id!r}"
+            )
+        return wanted
+
+    def pause(self, tps: Iterable[TP]) -> None:
+        for tp in self._check_assigned(tps, "pause"):
+            self._paused.add(tp)
+            self._active.pop(tp, None)
+
+    def resume(self, tps: Iterable[TP]) -> None:
+        resumed = False
+        for tp in self._check_assigned(tps, "resume"):
+            if tp in self._paused:
+                self._paused.discard(tp)
+                self._active[tp] = self._logs[tp]
+                resumed = True
+        if resumed:
+            self._wake()
+
+    def paused(self) -> set[TP]:
+        return set(self._paused)
+
+    def assignment(self) -> set[TP]:
+        return set(self._assignment or ())
+
+    def seek(self, tp: TP, offset: int) -> None:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"cannot seek {tp} to {offset!r}: an offset is an int >= 0")
+        self._check_assigned([tp], "seek")
+        self._positions[tp] = offset
+        self._wake()
+
+    def position(self, tp: TP) -> int | None:
+        """The offset of the next record ``getmany`` returns for ``tp`` (``None`` until known)."""
+        return self._positions.get(tp)
+
+    async def commit(self, offsets: Mapping[TP, int]) -> None:
+        if self._state != "started":
+            raise TransportError(f"consumer {self.client_id!r} is not started; cannot commit")
+        self._check_assigned(offsets, "commit")
+        for tp, offset in offsets.items():
+            if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+                raise ValueError(f"cannot commit {offset!r} for {tp}: an offset is an int >= 0")
+        self._group.committed.update(offsets)
+
+    async def committed(self, tp: TP) -> int | None:
+        return self._group.committed.get(tp)
+
+    async def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        return {tp: len(self._broker.log(tp)) for tp in tps}
+
+    async def beginning_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        result: dict[TP, int] = {}
+        for tp in tps:
+            self._broker.log(tp)  # an unknown partition is an error, as for end_offsets
+            result[tp] = 0
+        return result
+
+
+def _set_done(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class MemoryAdmin:
+    def __init__(self, broker: MemoryBroker) -> None:
+        self._broker = broker
+
+    async def create_topic(self, spec: TopicSpec) -> bool:
+        return self._broker.create_topic(spec)
+
+    async def partition_count(self, topic: str) -> int | None:
+        found = self._broker.topics.get(topic)
+        return None if found is None else len(found.logs)
+
+
+class MemoryTransport:
+    """The transport plugin's factory: ``MemoryTransport(app=app, urls=['memory://'])``."""
+
+    def __init__(self, *, app: App, urls: Sequence[str]) -> None:
+        if not urls:
+            raise ConfigurationError("the memory transport needs a URL such as 'memory://'")
+        keys = {broker_key(url) for url in urls}
+        if len(keys) > 1:
+            raise ConfigurationError(
+                f"the memory transport takes one broker, got URLs of {len(keys)}: {list(urls)!r}"
+            )
+        self.app = app
+        self.url = urls[0]
+        self.broker = get_broker(self.url)
+
+    def _topic_partitions(self) -> int:
+        partitions: int = self.app.conf.topic_partitions
+        return partitions
+
+    def create_consumer(self, *, group_id: str, client_id: str) -> MemoryConsumer:
+        return MemoryConsumer(
+            self.broker,
+            group_id=group_id,
+            client_id=client_id,
+            auto_offset_reset=self.app.conf.consumer_auto_offset_reset,
+            topic_partitions=self._topic_partitions,
+        )
+
+    def create_producer(self, *, client_id: str) -> MemoryProducer:
+        return MemoryProducer(
+            self.broker, client_id=client_id, topic_partitions=self._topic_partitions
+        )
+
+    def create_admin(self) -> MemoryAdmin:
+        return MemoryAdmin(self.broker)
+
+
+@hookimpl
+def strm_transports() -> list[Provision]:
+    return [
+        records.transport(
+            SCHEME,
+            MemoryTransport,
+            description="in-process broker: topics, offsets and consumer groups, not persistent",
+        )
+    ]
+
+
+__all__ = [
+    "MAX_RECORDS_PER_FETCH",
+    "MemoryAdmin",
+    "MemoryBroker",
+    "MemoryConsumer",
+    "MemoryProducer",
+    "MemoryTransport",
+    "broker_key",
+    "drop_broker",
+    "get_broker",
+    "unique_url",
+]

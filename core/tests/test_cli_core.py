@@ -1,0 +1,191 @@
+"""The ``strm`` command's core: help, ``strm plugins``, finding the app with ``-A``, and
+``python -m strm``."""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+STRM_SCRIPT = Path(sys.executable).with_name("strm")
+
+
+def strm(cwd: Path, *args: str, script: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m strm ARGS`` (or the ``strm`` console script) in ``cwd``."""
+    command = [str(STRM_SCRIPT)] if script else [sys.executable, "-m", "strm"]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
+    return subprocess.run(
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+# -- help ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["console-script", "python-m"])
+def test_help_lists_the_core_commands_and_options(tmp_path: Path, script: bool) -> None:
+    result = strm(tmp_path, "--help", script=script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: strm [OPTIONS] COMMAND [ARGS]...")
+    commands = result.stdout.split("Commands:")[1]
+    assert "worker " in commands
+    assert "plugins " in commands
+    for option in ("-A, --app", "--plugin", "-l, --loglevel", "-f, --logfile", "--loop"):
+        assert option in result.stdout
+
+
+def test_an_unknown_command(tmp_path: Path) -> None:
+    result = strm(tmp_path, "frobnicate")
+    assert result.returncode == 2
+    assert "No such command 'frobnicate'" in result.stderr
+
+
+def test_worker_needs_an_app(tmp_path: Path) -> None:
+    result = strm(tmp_path, "worker")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: 'strm worker' needs an app: strm -A yourproject.app ..."
+
+
+# -- strm plugins ------------------------------------------------------------------------------
+
+#: name: (module, hooks, provides)
+BUILTINS = {
+    "default_classes": (
+        "strm.default_classes",
+        ["strm_extension_classes"],
+        [("class", "Serializers"), ("class", "Worker")],
+    ),
+    "codecs": (
+        "strm.codecs.builtin",
+        ["strm_codecs"],
+        [("codec", "raw"), ("codec", "json"), ("codec", "pickle"), ("codec", "binary")],
+    ),
+    "memory_store": ("strm.stores.memory", ["strm_stores"], [("store", "memory")]),
+    "memory_cache": ("strm.caches.memory", ["strm_caches"], [("cache", "memory")]),
+}
+
+
+@pytest.mark.parametrize("args", [("plugins", "--json"), ("--json", "plugins")])
+def test_plugins_as_json(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = strm(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    listing = {plugin["name"]: plugin for plugin in json.loads(result.stdout)}
+    assert set(BUILTINS) <= set(listing)
+    for name, (module, hooks, provides) in BUILTINS.items():
+        plugin = listing[name]
+        assert plugin["distribution"] == "strm"
+        assert plugin["version"] == metadata.version("strm")
+        assert plugin["builtin"] is True
+        assert plugin["module"] == module
+        assert plugin["hooks"] == hooks
+        assert [(p["kind"], p["name"]) for p in plugin["provides"]] == provides
+
+
+def test_plugins_as_text(tmp_path: Path) -> None:
+    result = strm(tmp_path, "plugins")
+    assert result.returncode == 0, result.stderr
+    version = metadata.version("strm")
+    lines = result.stdout.splitlines()
+    assert f"codecs (built-in): strm {version} [strm.codecs.builtin]" in lines
+    codecs = lines.index(f"codecs (built-in): strm {version} [strm.codecs.builtin]")
+    assert lines[codecs + 1 : codecs + 3] == [
+        "  hooks: strm_codecs",
+        "  provides: codec raw, codec json, codec pickle, codec binary",
+    ]
+    assert f"memory_store (built-in): strm {version} [strm.stores.memory]" in lines
+    assert "  provides: store memory" in lines
+    assert "  provides: cache memory" in lines
+    assert "  provides: class Serializers, class Worker" in lines
+
+
+@pytest.mark.parametrize("args", [("--plugin", "no:memory_cache"), ("--plugin=no:memory_cache",)])
+def test_plugins_blocked_on_the_command_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = strm(tmp_path, *args, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    names = [plugin["name"] for plugin in json.loads(result.stdout)]
+    assert "memory_cache" not in names
+    assert "memory_store" in names
+
+
+# -- finding the app ---------------------------------------------------------------------------
+
+#: A module that is its own plugin: it adds an ``app-id`` command printing the app's id.
+APP_ID_COMMAND = """\
+import click
+
+import strm
+from strm.cli.context import current_app
+
+
+@click.command("app-id")
+def app_id():
+    click.echo(current_app().conf.id)
+
+
+@strm.hookimpl
+def strm_cli_commands():
+    return [app_id]
+
+
+def make(name):
+    return strm.App(name, plugins=[__name__], entry_points=False)
+
+"""
+
+
+def app_module(directory: Path, name: str, body: str) -> None:
+    (directory / f"{name}.py").write_text(APP_ID_COMMAND + textwrap.dedent(body))
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("proj:second", "second"),
+        ("proj:app", "first"),
+        ("proj", "first"),
+        ("--app=proj:second", "second"),
+        ("lone", "lonely"),
+        ("pkg.apps:main", "packaged"),
+        ("pkg.apps", "packaged"),
+    ],
+)
+def test_the_app_is_found(tmp_path: Path, spec: str, expected: str) -> None:
+    app_module(tmp_path, "proj", 'app = make("first")\nsecond = make("second")\n')
+    app_module(tmp_path, "lone", 'the_app = make("lonely")\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    app_module(tmp_path / "pkg", "apps", 'main = make("packaged")\n')
+    args = (spec,) if spec.startswith("--app=") else ("-A", spec)
+    result = strm(tmp_path, *args, "app-id")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        ("two", "-A two: two has no strm.App named 'app'; use -A two:NAME"),
+        ("two:third", "-A two:third: two has no strm.App named 'third'; use -A two:NAME"),
+        ("two:helper", "-A two:helper: two has no strm.App named 'helper'; use -A two:NAME"),
+        ("missing", "-A missing: no module named 'missing'"),
+        ("missing.sub:app", "-A missing.sub:app: no module named 'missing.sub'"),
+    ],
+)
+def test_an_app_that_is_not_found(tmp_path: Path, spec: str, error: str) -> None:
+    app_module(tmp_path, "two", 'one = make("one")\nother = make("other")\nhelper = 42\n')
+    result = strm(tmp_path, "-A", spec, "plugins")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {error}"
+
+
+def test_an_import_error_inside_the_app_module_is_not_hidden(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("import no_such_dependency\n")
+    result = strm(tmp_path, "-A", "broken", "plugins")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'no_such_dependency'" in result.stderr

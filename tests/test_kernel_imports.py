@@ -1,0 +1,98 @@
+"""The kernel depends on no plugin and no backend client: they plug into it, never the reverse."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KERNEL = Path(__file__).resolve().parents[1] / "core" / "src" / "strm"
+
+#: Clients that belong inside their plugin (Kafka, RocksDB, LevelDB, Aerospike, Redis, caches).
+BACKEND_CLIENTS = {"aiokafka", "kafka", "confluent_kafka", "rocksdict", "rocksdb", "plyvel",
+                   "aerospike", "redis", "aioredis", "aiocache"}  # fmt: skip
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every absolute module an ``import`` or ``from ... import`` in the file names."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def forbidden(module: str) -> bool:
+    top = module.partition(".")[0]
+    return top.startswith("strm_") or top in BACKEND_CLIENTS
+
+
+def kernel_files() -> list[Path]:
+    return sorted(KERNEL.rglob("*.py"))
+
+
+def test_the_kernel_has_modules_to_check() -> None:
+    names = {path.name for path in kernel_files()}
+    assert {"app.py", "hookspecs.py", "manager.py", "spi.py"} <= names
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import strm_transport_kafka", True),
+        ("from strm_store_rocksdb.store import RocksDBStore", True),
+        ("import aiokafka.errors", True),
+        ("from redis import asyncio", True),
+        ("importlib.import_module('rocksdict')", True),
+        ("import strm.app", False),
+        ("from strm import records", False),
+        ("import asyncio", False),
+    ],
+)
+def test_the_checker_tells_plugins_from_the_kernel(
+    tmp_path: Path, source: str, expected: bool
+) -> None:
+    path = tmp_path / "sample.py"
+    path.write_text(f"import importlib\n{source}\n")
+    assert any(forbidden(module) for _, module in imported_modules(path)) is expected
+
+
+def test_no_kernel_module_imports_a_plugin_or_a_backend_client() -> None:
+    offenders = [
+        f"{path.relative_to(KERNEL.parent)}:{line}: {module}"
+        for path in kernel_files()
+        for line, module in imported_modules(path)
+        if forbidden(module)
+    ]
+    assert offenders == []
+
+
+def test_importing_strm_loads_no_plugin_and_no_backend_client() -> None:
+    code = (
+        "import json, sys\n"
+        "import strm, strm.cli.main, strm.testing.pytest_plugin\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout)
+    assert "strm" in loaded
+    assert [name for name in loaded if forbidden(name)] == []
