@@ -22,7 +22,8 @@ from strm.worker import Worker, loop_factory
 
 AppFactory = Callable[..., App]
 
-#: A service factory for app modules: records its start and stop in ``markers.txt``.
+#: The start of every app module: the app, and ``marking(name)``, a service factory whose services
+#: record their start and stop in ``markers.txt``.
 APP_PRELUDE = """\
 import asyncio
 import contextlib
@@ -53,30 +54,25 @@ app = strm.App("wapp", entry_points=False)
 
 
 class WorkerProcess:
-    """``python -m strm -A wapp ARGS worker`` in ``directory``, with stdout and stderr in files."""
+    """``python -m strm -A wapp ARGS worker`` in ``directory``, its stderr in a file."""
 
     def __init__(self, directory: Path, source: str, args: tuple[str, ...]) -> None:
         (directory / "wapp.py").write_text(APP_PRELUDE + textwrap.dedent(source))
         self.directory = directory
-        self._stdout = directory / "stdout.txt"
         self._stderr = directory / "stderr.txt"
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
-        with self._stdout.open("w") as out, self._stderr.open("w") as err:
+        with self._stderr.open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "strm", "-A", "wapp", *args, "worker"],
                 cwd=directory,
                 env=env,
-                stdout=out,
+                stdout=subprocess.DEVNULL,
                 stderr=err,
             )
 
     @property
     def stderr(self) -> str:
         return self._stderr.read_text()
-
-    @property
-    def stdout(self) -> str:
-        return self._stdout.read_text()
 
     @property
     def markers(self) -> list[str]:

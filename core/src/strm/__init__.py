@@ -21,10 +21,13 @@ from strm.errors import (
     PluginError,
     SettingNotSupportedError,
     StrmError,
+    ValidationError,
     ValueDecodeError,
 )
 from strm.hookspecs import hookimpl
+from strm.models import FieldDescriptor, ModelOptions, Record
 from strm.records import Provision
+from strm.schema import Schema
 from strm.settings.catalogue import ProcessingGuarantee
 from strm.spi import TP
 from strm.worker import Worker
@@ -36,16 +39,21 @@ __all__ = [
     "CodecError",
     "ConfigurationError",
     "Credentials",
+    "FieldDescriptor",
     "GSSAPICredentials",
     "KeyDecodeError",
+    "ModelOptions",
     "OAuthCredentials",
     "PluginError",
     "ProcessingGuarantee",
     "Provision",
+    "Record",
     "SASLCredentials",
     "SSLCredentials",
+    "Schema",
     "SettingNotSupportedError",
     "StrmError",
+    "ValidationError",
     "ValueDecodeError",
     "Worker",
     "hookimpl",

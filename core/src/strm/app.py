@@ -8,14 +8,33 @@ can add plugins and settings after the user's module created the app.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import importlib.metadata as metadata
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
+
+from strm.agents.agent import Agent
+from strm.agents.replies import Replies
+from strm.agents.supervisors import Supervisor
+from strm.channels import Channel, Subscription, Topic
+from strm.conductor import Conductor
+from strm.deadletters import DeadLetters
+from strm.sender import Partitioner, Sender
+from strm.streams import Stream
 
 from strm.codecs.registry import Serializers
 from strm.errors import ConfigurationError, PluginError
@@ -26,7 +45,7 @@ from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
-from strm.spi import TP, Cache
+from strm.spi import TP, Cache, Producer, RecordMetadata, Transport
 
 #: URL settings and the kind of backend each one picks.
 BACKEND_SETTINGS: dict[str, str] = {
@@ -76,6 +95,17 @@ class App:
         self._cache: Cache | None = None
         self._service_factories: list[ServiceFactory] = []
         self._running: AsyncExitStack | None = None
+        self.agents: dict[str, Agent] = {}
+        self.conductor = Conductor(self)
+        self.dead_letters = DeadLetters(self)
+        self._topics_by_name: dict[str, Topic] = {}
+        self._transports: dict[str, Transport] = {}
+        self._sender: Sender | None = None
+        self._producer: Producer | None = None
+        self._replies: Replies | None = None
+        self._startup_lock: asyncio.Lock | None = None
+        self.crash_error: BaseException | None = None
+        self._crashed: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         state = "configured" if self._conf is not None else "not configured"
@@ -233,6 +263,246 @@ class App:
             self._cache = factory(url=self.conf.cache, app=self)
         return self._cache
 
+    # -- channels, topics, streams and agents ---------------------------------------------------
+
+    def topic(
+        self,
+        *topics: str,
+        pattern: str | None = None,
+        schema: Any = None,
+        key_type: Any = None,
+        value_type: Any = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+        partitions: int | None = None,
+        retention: float | timedelta | None = None,
+        compacting: bool | None = None,
+        deleting: bool | None = None,
+        replicas: int | None = None,
+        acks: bool = True,
+        internal: bool = False,
+        config: Mapping[str, Any] | None = None,
+        maxsize: int | None = None,
+        allow_empty: bool = False,
+        has_prefix: bool = False,
+    ) -> Topic:
+        """Describe one or more topics (``app.topic('orders', value_type=Order)``)."""
+        cls: type[Topic] = self.extension_class("Topic")
+        topic = cls(
+            self,
+            topics=topics,
+            pattern=pattern,
+            schema=schema,
+            key_type=key_type,
+            value_type=value_type,
+            key_serializer=key_serializer,
+            value_serializer=value_serializer,
+            partitions=partitions,
+            retention=retention,
+            compacting=compacting,
+            deleting=deleting,
+            replicas=replicas,
+            acks=acks,
+            internal=internal,
+            config=config,
+            maxsize=maxsize,
+            allow_empty=allow_empty,
+            has_prefix=has_prefix,
+        )
+        for name in topics:
+            self._topics_by_name.setdefault(name, topic)
+        return topic
+
+    def channel(
+        self,
+        *,
+        schema: Any = None,
+        key_type: Any = None,
+        value_type: Any = None,
+        maxsize: int | None = None,
+    ) -> Channel:
+        """An in-memory channel: agents and streams can read it, anything can send to it."""
+        return Channel(
+            self, schema=schema, key_type=key_type, value_type=value_type, maxsize=maxsize
+        )
+
+    def resolve_channel(self, channel: Channel | str) -> Channel:
+        """A channel object, or the topic of that name."""
+        if isinstance(channel, Channel):
+            return channel
+        if isinstance(channel, str):
+            return self._topics_by_name.get(channel) or self.topic(channel)
+        raise TypeError(f"expected a channel, a topic or a topic name, not {channel!r}")
+
+    def stream(self, source: Channel | str | Iterable[Any] | AsyncIterable[Any]) -> Stream:
+        """A stream over a channel, a topic (or its name), or a plain (async) iterable."""
+        if isinstance(source, Channel | str):
+            return self.stream_over(self.resolve_channel(source).new_subscription())
+        cls: type[Stream] = self.extension_class("Stream")
+        return cls(self, iterable=source)
+
+    def stream_over(self, subscription: Subscription, *, shared: bool = False) -> Stream:
+        """A stream reading an existing subscription (agents' instances share one)."""
+        cls: type[Stream] = self.extension_class("Stream")
+        stream = cls(self, subscription=subscription, shared=shared)
+        subscription.readers.append(stream)
+        return stream
+
+    def agent(
+        self,
+        channel: Channel | str | None = None,
+        *,
+        name: str | None = None,
+        concurrency: int = 1,
+        supervisor_strategy: Any = None,
+        sink: Iterable[Any] | None = None,
+        isolated_partitions: bool = False,
+        **topic_options: Any,
+    ) -> Callable[[Callable[..., Any]], Agent]:
+        """Decorate ``async def fun(stream)`` to run it over a channel or topic.
+
+        Without a channel the agent gets its own internal topic, ``<app id>-<agent name>``;
+        a string names a topic; ``topic_options`` (``key_type``, ``value_type``, ``partitions``
+        ...) describe that topic.
+        """
+
+        def decorate(fun: Callable[..., Any]) -> Agent:
+            agent_name = name or f"{fun.__module__}.{fun.__qualname__}"
+            if agent_name in self.agents:
+                raise ConfigurationError(f"two agents are named {agent_name!r}")
+            if isinstance(channel, Channel):
+                if topic_options:
+                    raise ConfigurationError(
+                        f"agent {agent_name}: topic options {sorted(topic_options)} only apply "
+                        "when the agent names its topic"
+                    )
+                source: Channel = channel
+            else:
+                topic_name = channel or f"{self.conf.id}-{agent_name}"
+                source = self.topic(topic_name, internal=channel is None, **topic_options)
+            cls: type[Agent] = self.extension_class("Agent")
+            agent = cls(
+                fun,
+                app=self,
+                channel=source,
+                name=agent_name,
+                concurrency=concurrency,
+                sink=sink,
+                isolated_partitions=isolated_partitions,
+                supervisor_strategy=supervisor_strategy,
+            )
+            self.agents[agent_name] = agent
+            return agent
+
+        return decorate
+
+    def supervisor_for(self, agent: Agent) -> Supervisor:
+        """The supervisor of an agent: its own strategy, else the ``agent_supervisor`` setting."""
+        strategy = agent.supervisor_strategy or self.conf.agent_supervisor
+        if isinstance(strategy, str):
+            strategy = self.plugins.resolve(
+                "supervisor", strategy, setting="agent_supervisor"
+            ).factory
+        supervisor: Supervisor = strategy(agent.name)
+        return supervisor
+
+    async def send(
+        self,
+        channel: Channel | str,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Sequence[tuple[str, bytes]] | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Send one record to a channel, a topic or a topic name."""
+        return await self.resolve_channel(channel).send(
+            key=key,
+            value=value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=headers,
+            key_serializer=key_serializer,
+            value_serializer=value_serializer,
+        )
+
+    def is_leader(self) -> bool:
+        """Whether this worker is the group's leader (it runs ``on_leader`` tasks)."""
+        return self.conductor.is_leader()
+
+    # -- transports --------------------------------------------------------------------------------
+
+    def transport(self, setting: str = "broker") -> Transport:
+        """The transport a broker URL setting picks, created once per setting value."""
+        urls: list[str] = self.conf.__getattr__(setting)
+        key = ";".join(urls)
+        transport = self._transports.get(key)
+        if transport is None:
+            factory = self.resolve_backend(setting).factory
+            transport = self._transports[key] = factory(app=self, urls=urls)
+        return transport
+
+    async def get_sender(self) -> Sender:
+        """The app's sender, starting its producer on first use."""
+        if self._sender is None:
+            if self._startup_lock is None:
+                self._startup_lock = asyncio.Lock()
+            async with self._startup_lock:
+                if self._sender is None:
+                    producer = self.transport("broker_producer").create_producer(
+                        client_id=self.conf.broker_client_id
+                    )
+                    await producer.start()
+                    self._producer = producer
+                    self._sender = Sender(self, producer, self._partitioner())
+        return self._sender
+
+    def _partitioner(self) -> Partitioner:
+        chosen = self.conf.producer_partitioner
+        if chosen is None:
+            chosen = "murmur2"
+        if isinstance(chosen, str):
+            return self.plugins.resolve(  # type: ignore[no-any-return]
+                "partitioner", chosen, setting="producer_partitioner"
+            ).factory
+        return chosen  # type: ignore[no-any-return]
+
+    async def get_replies(self) -> Replies:
+        """This instance's reply topic reader, started on first use."""
+        if self._replies is None:
+            self._replies = Replies(self)
+        await self._replies.start()
+        return self._replies
+
+    async def before_commit(self, offsets: Mapping[TP, int]) -> None:
+        """A checkpoint: make everything the finished events sent durable."""
+        sender = self._sender
+        if sender is not None:
+            await sender.publish_held(offsets)
+            await sender.flush()
+
+    def forget_held(self, tps: set[TP]) -> None:
+        if self._sender is not None:
+            self._sender.forget_held(tps)
+
+    def crash(self, error: BaseException) -> None:
+        """A part of the app failed beyond recovery: the worker stops with an error."""
+        if self.crash_error is None:
+            self.crash_error = error
+        if self._crashed is not None:
+            self._crashed.set()
+
+    async def wait_crashed(self) -> BaseException:
+        """Wait until :meth:`crash` is called; returns the error."""
+        if self._crashed is None:
+            self._crashed = asyncio.Event()
+        if self.crash_error is None:
+            await self._crashed.wait()
+        assert self.crash_error is not None
+        return self.crash_error
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def add_service(self, factory: ServiceFactory) -> None:
@@ -250,20 +520,40 @@ class App:
             return
         self.configure()
         self.conf.freeze()
+        if self._crashed is None:
+            self._crashed = asyncio.Event()
         stack = AsyncExitStack()
+        self._running = stack
         try:
+            stack.push_async_callback(self._stop_producing)
+            for agent in self.agents.values():
+                await stack.enter_async_context(agent.running())
+            await self.conductor.start()
+            stack.push_async_callback(self.conductor.stop)
+            if self.conf.reply_create_topic:
+                await self.get_replies()
             for factory in self._service_factories:
                 await stack.enter_async_context(factory(self))
         except BaseException:
+            self._running = None
             await stack.aclose()
             raise
-        self._running = stack
 
     async def stop(self) -> None:
-        """Stop the services in reverse order of start."""
+        """Stop in reverse order of start: services, fetching (with a last commit), agents,
+        and finally the producer, after flushing it."""
         stack, self._running = self._running, None
         if stack is not None:
             await stack.aclose()
+
+    async def _stop_producing(self) -> None:
+        if self._replies is not None:
+            replies, self._replies = self._replies, None
+            await replies.stop()
+        producer, self._producer, self._sender = self._producer, None, None
+        if producer is not None:
+            await producer.flush()
+            await producer.stop()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:

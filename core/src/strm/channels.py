@@ -61,7 +61,7 @@ class Channel:
         maxsize: int | None = None,
     ) -> None:
         self.app = app
-        self.schema = _schema(schema, key_type, value_type, None, None, False)
+        self.schema = _schema(app, schema, key_type, value_type, None, None, False)
         self.maxsize = maxsize
         self.subscriptions: list[Subscription] = []
         self._offsets = itertools.count()
@@ -177,7 +177,7 @@ class Topic(Channel):
         self.topics = tuple(topics)
         self.pattern = pattern
         self.schema = _schema(
-            schema, key_type, value_type, key_serializer, value_serializer, allow_empty
+            app, schema, key_type, value_type, key_serializer, value_serializer, allow_empty
         )
         self.partitions = partitions
         self.retention = retention.total_seconds() if isinstance(retention, timedelta) else retention
@@ -216,11 +216,12 @@ class Topic(Channel):
         serializers = app.serializers
         loads_key = self.schema.loads_key
         loads_value = self.schema.loads_value
+        event_cls: type[Event] = app.extension_class("Event")
 
         def make_event(message: Message) -> Event:
             raw_key = message.key
             key = None if raw_key is None else loads_key(serializers, raw_key)
-            return Event(app, key, loads_value(serializers, message.value), message, progress)
+            return event_cls(app, key, loads_value(serializers, message.value), message, progress)
 
         return make_event
 
@@ -316,6 +317,7 @@ class Topic(Channel):
 
 
 def _schema(
+    app: App,
     schema: Schema | None,
     key_type: Any,
     value_type: Any,
@@ -333,7 +335,8 @@ def _schema(
                 allow_empty=allow_empty or schema.allow_empty,
             )
         return schema
-    return Schema(
+    cls: type[Schema] = app.extension_class("Schema")
+    return cls(
         key_type=key_type,
         value_type=value_type,
         key_serializer=key_serializer,

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from strm import records
+from strm.agents.agent import Agent
+from strm.channels import Topic
 from strm.codecs.registry import Serializers
+from strm.events import Event
 from strm.hookspecs import hookimpl
 from strm.records import Provision
+from strm.schema import Schema
+from strm.streams import Stream
 from strm.worker import Worker
 
 
 @hookimpl
 def strm_extension_classes() -> list[Provision]:
     return [
+        records.extension_class("Agent", Agent),
+        records.extension_class("Event", Event),
+        records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),
+        records.extension_class("Stream", Stream),
+        records.extension_class("Topic", Topic),
         records.extension_class("Worker", Worker),
     ]

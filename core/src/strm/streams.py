@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from strm.channels import Channel, Subscription, Topic
-from strm.errors import CodecError, StrmError
+from strm.errors import StrmError
 from strm.events import Event, current_stream
+from strm.progress import Progress
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ class Stream:
         self._pumps = pumps
         self.shared = shared
         self.current_event: Event | None = None
-        self.busy_tp: TP | None = None
+        self.busy_message: Message | None = None
+        self._stream_acks: _StreamAcks | None = None
         self.deadline: float | None = None
         self.stopped = asyncio.Event()
         self._iterators: list[AsyncGenerator[Any, None]] = []
@@ -165,6 +167,7 @@ class Stream:
                 items = items[:1]
             generation = inbox.generation
             manual = progress.manual
+            acks = self._acks(progress) if manual else None
             count, index = len(items), 0
             try:
                 while index < count:
@@ -172,33 +175,67 @@ class Stream:
                     index += 1
                     if make_event is None:
                         event: Event = item
-                        self.busy_tp = None
                         yield event
                         event.ack()
                         continue
                     message: Message = item
                     try:
                         event = make_event(message)
-                    except CodecError as exc:
+                    except Exception as exc:  # a bad record must not stop its partition
                         await dead_letters.undecodable(message, exc)
-                        if manual:
-                            progress.deliver(message.tp, message.offset)
-                            progress.ack(message.tp, message.offset)
+                        if acks is not None:
+                            acks.deliver(message)
+                            acks.ack(message.tp, message.offset)
                         else:
                             done[message.tp] = message.offset
                         continue
-                    if manual:
-                        progress.deliver(message.tp, message.offset)
-                    self.busy_tp = message.tp
+                    if acks is not None:
+                        acks.deliver(message)
+                        event._progress = acks  # type: ignore[assignment]
+                    self.busy_message = message
                     yield event
-                    if not manual:
+                    self.busy_message = None
+                    if acks is None:
                         done[message.tp] = message.offset
                     if inbox.generation != generation and tp in inbox.revoked:
                         index = count  # revoked: its new owner processes the rest
             finally:
-                self.busy_tp = None
+                self.busy_message = None
                 if index < count:
                     inbox.put_front(tp, items[index:])
+
+    def _acks(self, progress: Progress) -> _StreamAcks:
+        acks = self._stream_acks
+        if acks is None or acks.progress is not progress:
+            acks = self._stream_acks = _StreamAcks(progress)
+        return acks
+
+    @property
+    def busy_tp(self) -> TP | None:
+        """The partition of the record being processed right now, if any."""
+        message = self.busy_message
+        if message is not None:
+            return message.tp
+        acks = self._stream_acks
+        if acks is not None and acks.in_flight:
+            return next(iter(acks.in_flight.values())).tp
+        return None
+
+    def in_flight_messages(self) -> list[Message]:
+        """Records this (root) stream delivered and that are not finished yet."""
+        if self._stream_acks is not None and self._stream_acks.in_flight:
+            return list(self._stream_acks.in_flight.values())
+        return [] if self.busy_message is None else [self.busy_message]
+
+    def finish(self, message: Message) -> None:
+        """Count a record as finished (after it was dead-lettered)."""
+        acks = self._stream_acks
+        if acks is not None and acks.progress.manual:
+            acks.ack(message.tp, message.offset)
+        elif self.subscription is not None:
+            self.subscription.progress.done[message.tp] = message.offset
+        if self.busy_message is message:
+            self.busy_message = None
 
     async def _read_iterable(self) -> AsyncGenerator[Any, None]:
         source = self._iterable
@@ -474,6 +511,26 @@ class Stream:
     def __repr__(self) -> str:
         channel = self.channel
         return f"<Stream {channel.label if channel is not None else 'iterable'}>"
+
+
+class _StreamAcks:
+    """A root stream's own view of its explicit acknowledgements: which records it delivered
+    and has not finished, so an instance that crashes can dead-letter exactly those."""
+
+    __slots__ = ("in_flight", "manual", "progress")
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.in_flight: dict[tuple[str, int, int], Message] = {}
+        self.manual = True
+
+    def deliver(self, message: Message) -> None:
+        self.in_flight[(message.topic, message.partition, message.offset)] = message
+        self.progress.deliver(message.tp, message.offset)
+
+    def ack(self, tp: TP, offset: int) -> None:
+        if self.in_flight.pop((tp.topic, tp.partition, offset), None) is not None:
+            self.progress.ack(tp, offset)
 
 
 class _Fanout:

@@ -23,6 +23,7 @@ from strm.agents.replies import (
     reply_headers,
 )
 from strm.agents.supervisors import Decision, Supervisor
+from strm.agents.testing import AgentTestWrapper
 from strm.channels import Channel, Subscription, Topic
 from strm.errors import StrmError
 from strm.events import Event
@@ -74,6 +75,7 @@ class Agent:
         self._actors: list[_Actor | None] = []
         self._supervisor: Supervisor | None = None
         self._stopping = False
+        self._observer: AgentTestWrapper | None = None
 
     def __repr__(self) -> str:
         return f"<Agent {self.name} on {self.channel.label}>"
@@ -81,6 +83,37 @@ class Agent:
     def __call__(self, stream: Stream) -> Any:
         """Run the agent's function on another stream (reuse its logic)."""
         return self.fun(stream)
+
+    def actor_task(self, index: int) -> asyncio.Task[None] | None:
+        actor = self._actors[index] if index < len(self._actors) else None
+        return None if actor is None else actor.task
+
+    @contextlib.asynccontextmanager
+    async def test_context(
+        self, channel: Channel | None = None, **kwargs: Any
+    ) -> AsyncIterator[AgentTestWrapper]:
+        """Run a copy of this agent over an in-memory channel for a unit test::
+
+            async with my_agent.test_context() as agent:
+                event = await agent.put('hello')
+                assert agent.results[event.message.offset] == 'HELLO'
+
+        What the agent raises is raised by ``put``; its sinks still receive its results.
+        """
+        channel = channel or self.app.channel()
+        clone = type(self)(
+            self.fun,
+            app=self.app,
+            channel=channel,
+            name=f"{self.name}-test",
+            sink=self._sinks,
+            supervisor_strategy=kwargs.pop("supervisor_strategy", None),
+            **kwargs,
+        )
+        wrapper = AgentTestWrapper(clone, channel)
+        clone._observer = wrapper
+        async with clone.running():
+            yield wrapper
 
     def add_sink(self, sink: Sink) -> None:
         if not self.yields:
@@ -260,6 +293,8 @@ class Agent:
 
     async def _deliver(self, value: Any, event: Event | None) -> None:
         """Send a yielded value to the sinks and, for a request, back to the asker."""
+        if self._observer is not None:
+            self._observer.on_result(value, event)
         for sink in self._sinks:
             if isinstance(sink, Agent | Channel):
                 await sink.send(value=value)
@@ -273,6 +308,11 @@ class Agent:
             await replies.send_reply(address[0], address[1], value)
 
     async def _on_crash(self, actor: _Actor, error: BaseException) -> None:
+        if self._observer is not None:
+            self._observer.on_error(error)
+            await actor.stream.aclose()
+            self._start_actor(actor.index)
+            return
         supervisor = self._supervisor
         assert supervisor is not None
         decision = supervisor.on_crash(actor.index, error)

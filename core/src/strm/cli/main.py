@@ -7,9 +7,11 @@ line with exit code 2; ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -20,7 +22,7 @@ from strm.cli.context import CliState
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
 from strm.cli.settings_command import settings_command
 from strm.errors import StrmError
-from strm.plugins.manager import StrmPluginManager
+from strm.plugins.manager import PLUGINS_ENV, StrmPluginManager, selection_from_env
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.worker import LOOPS
 
@@ -43,14 +45,36 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(args: Sequence[str], early: EarlyOptions) -> int:
     """Build the command line for this app and its plugins and run it; returns the exit code."""
+    with _plugins_in_environment(early.plugins):
+        return _run(args, early)
+
+
+@contextlib.contextmanager
+def _plugins_in_environment(plugins: Sequence[str]) -> Iterator[None]:
+    """Expose ``--plugin`` values as ``STRM_PLUGINS`` while the command runs: the app module
+    may load its plugins as it is imported (defining an agent configures the app)."""
+    if not plugins:
+        yield
+        return
+    saved = os.environ.get(PLUGINS_ENV)
+    os.environ[PLUGINS_ENV] = ",".join([*selection_from_env(os.environ), *plugins])
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(PLUGINS_ENV, None)
+        else:
+            os.environ[PLUGINS_ENV] = saved
+
+
+def _run(args: Sequence[str], early: EarlyOptions) -> int:
     app: App | None = None
     if early.app:
         app = load_app(early.app)
-        app.use_plugins(*early.plugins)
         app.override_settings(origin=early.app.partition(":")[0])
         plugins = app.plugins
     else:
-        plugins = StrmPluginManager(early.plugins)
+        plugins = StrmPluginManager()
     group = make_cli(plugins)
     state = CliState(plugins=plugins, app=app)
     try:

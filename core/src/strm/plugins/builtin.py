@@ -16,6 +16,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "memory_cache": "strm.caches.memory",
     "memory_transport": "strm.transports.memory",
     "partitioners": "strm.transports.partitioners",
+    "supervisors": "strm.agents.supervisors",
 }
 
 BUILTIN_PLUGINS: dict[str, str] = {**ESSENTIAL_PLUGINS, **DEFAULT_PLUGINS}

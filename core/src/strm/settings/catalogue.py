@@ -127,7 +127,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("agent_supervisor", NameOrClass(), "How agent instances are restarted when they "
             "raise: a supervisor name (one_for_one, one_for_all, crashing, forfeit_one_for_one, "
             "forfeit_one_for_all) or class.", default="one_for_one", env="AGENT_SUPERVISOR",
-            section="Agent", pending=STREAMING),
+            section="Agent"),
     # -- broker ------------------------------------------------------------------------------
     Setting("broker_consumer", URLList(), "Transport URL(s) for consuming only.",
             default_from="broker", env="BROKER_CONSUMER_URL", section="Broker"),
@@ -141,13 +141,13 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             env="BROKER_CLIENT_ID", section="Broker", aliases=(Alias("client_id"),),
             pending=KAFKA),
     Setting("broker_commit_every", Int(min=1), "Commit after this many events are done.",
-            default=10_000, env="BROKER_COMMIT_EVERY", section="Broker", pending=STREAMING),
+            default=10_000, env="BROKER_COMMIT_EVERY", section="Broker"),
     Setting("broker_commit_interval", Seconds(min=0), "Commit done offsets this often, in "
             "seconds.", default=2.8, env="BROKER_COMMIT_INTERVAL", section="Broker",
-            aliases=(Alias("commit_interval"),), pending=STREAMING),
+            aliases=(Alias("commit_interval"),)),
     Setting("broker_commit_livelock_soft_timeout", Seconds(min=0), "Warn when a partition's "
             "committed offset has not moved for this long while events arrive.", default=300.0,
-            env="BROKER_COMMIT_LIVELOCK_SOFT_TIMEOUT", section="Broker", pending=STREAMING),
+            env="BROKER_COMMIT_LIVELOCK_SOFT_TIMEOUT", section="Broker"),
     Setting("broker_heartbeat_interval", Seconds(min=0), "Consumer group heartbeat interval.",
             default=3.0, env="BROKER_HEARTBEAT_INTERVAL", section="Broker", pending=KAFKA),
     Setting("broker_max_poll_interval", Seconds(min=0), "Longest time between fetches before "
@@ -206,8 +206,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             pending=KAFKA),
     Setting("producer_partitioner", CallableRef(optional=True), "Chooses the partition of a "
             "keyed message: a registered name, a function (key, all_partitions, available) -> "
-            "int, or its dotted path. Default: Kafka's murmur2.", section="Producer",
-            pending=STREAMING),
+            "int, or its dotted path. Default: Kafka's murmur2.", section="Producer"),
     Setting("producer_request_timeout", Seconds(min=0), "Producer request timeout; batches "
             "not sent by then fail.", default=1200.0, env="PRODUCER_REQUEST_TIMEOUT",
             section="Producer", pending=KAFKA),
@@ -224,28 +223,30 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             env="RECOVERY_CONSISTENCY_CHECK", section="Stream", pending=TABLES),
     Setting("stream_buffer_maxsize", Int(min=1), "Most unprocessed events buffered per stream "
             "before fetching pauses (back-pressure).", default=4096,
-            env="STREAM_BUFFER_MAXSIZE", section="Stream", pending=STREAMING),
+            env="STREAM_BUFFER_MAXSIZE", section="Stream"),
     Setting("stream_processing_timeout", Seconds(min=0), "Warn when one event takes longer "
             "than this to process.", default=300.0, env="STREAM_PROCESSING_TIMEOUT",
-            section="Stream", pending=STREAMING),
+            section="Stream"),
     Setting("stream_publish_on_commit", Bool(), "Hold messages sent while processing until the "
-            "source offset commits.", default=False, section="Stream", pending=STREAMING),
+            "source offset commits.", default=False, section="Stream"),
     Setting("stream_recovery_delay", Seconds(min=0), "Pause after a rebalance before "
-            "recovering tables.", default=0.0, env="STREAM_RECOVERY_DELAY", section="Stream",
-            pending=STREAMING),
+            "recovering tables.", default=0.0, env="STREAM_RECOVERY_DELAY", section="Stream"),
     Setting("stream_wait_empty", Bool(), "On rebalance or shutdown, finish the events in "
-            "flight first.", default=True, env="STREAM_WAIT_EMPTY", section="Stream",
-            pending=STREAMING),
+            "flight first.", default=True, env="STREAM_WAIT_EMPTY", section="Stream"),
+    Setting("dead_letter_topic", Str(optional=True), "Where records that cannot be decoded, "
+            "or whose processing raised in an agent, are sent (original bytes, with headers "
+            "naming the error and the source topic, partition and offset). None: they are "
+            "logged and skipped.", env="DEAD_LETTER_TOPIC", section="Stream"),
     # -- agent RPC ---------------------------------------------------------------------------
     Setting("reply_create_topic", Bool(), "Create and consume this instance's reply topic at "
             "start.", default=False, env="APP_REPLY_CREATE_TOPIC", section="RPC",
-            aliases=(Alias("create_reply_topic"),), pending=RPC),
+            aliases=(Alias("create_reply_topic"),)),
     Setting("reply_expires", Seconds(min=0), "Retention of reply topics.", default=86_400.0,
-            env="APP_REPLY_EXPIRES", section="RPC", pending=RPC),
+            env="APP_REPLY_EXPIRES", section="RPC"),
     Setting("reply_to_prefix", Str(), "Prefix of generated reply topic names.",
-            default="strm-reply-", env="APP_REPLY_TO_PREFIX", section="RPC", pending=RPC),
+            default="strm-reply-", env="APP_REPLY_TO_PREFIX", section="RPC"),
     Setting("reply_to", Str(), "This instance's reply topic.", default_factory=_reply_to,
-            section="RPC", pending=RPC),
+            section="RPC"),
     # -- tables ------------------------------------------------------------------------------
     Setting("table_cleanup_interval", Seconds(min=0), "How often expired windows are removed.",
             default=30.0, env="TABLE_CLEANUP_INTERVAL", section="Table", pending=TABLES),
@@ -258,12 +259,11 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     # -- topics ------------------------------------------------------------------------------
     Setting("topic_allow_declare", Bool(), "Create the internal topics strm owns (changelogs, "
             "repartition, reply, leader).", default=True, env="TOPIC_ALLOW_DECLARE",
-            section="Topic", pending=STREAMING),
+            section="Topic"),
     Setting("topic_disable_leader", Bool(), "Do not create the leader election topic.",
-            default=False, env="TOPIC_DISABLE_LEADER", section="Topic", pending=STREAMING),
+            default=False, env="TOPIC_DISABLE_LEADER", section="Topic"),
     Setting("topic_partitions", Int(min=1), "Partitions of topics strm creates.", default=8,
-            env="TOPIC_PARTITIONS", section="Topic", aliases=(Alias("default_partitions"),),
-            pending=STREAMING),
+            env="TOPIC_PARTITIONS", section="Topic", aliases=(Alias("default_partitions"),)),
     Setting("topic_replication_factor", Int(min=1), "Replication factor of topics strm "
             "creates.", default=1, env="TOPIC_REPLICATION_FACTOR", section="Topic",
             aliases=(Alias("replication_factor"),), pending=KAFKA),
@@ -295,10 +295,10 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("worker_redirect_stdouts_level", LogLevel(), "Log level of redirected output.",
             default="WARN", env="WORKER_REDIRECT_STDOUTS_LEVEL", section="Worker"),
     # -- extension classes -------------------------------------------------------------------
-    _class("Agent", "Class of agents made by @app.agent.", pending=STREAMING),
-    _class("Event", "Class of the events streams yield.", pending=STREAMING),
-    _class("Schema", "Default schema class of channels and topics.", pending=STREAMING),
-    _class("Stream", "Class of streams.", pending=STREAMING),
+    _class("Agent", "Class of agents made by @app.agent."),
+    _class("Event", "Class of the events streams yield."),
+    _class("Schema", "Default schema class of channels and topics."),
+    _class("Stream", "Class of streams."),
     _class("Table", "Class made by app.Table.", pending=TABLES),
     _class("SetTable", "Class made by app.SetTable.", pending=TABLES),
     _class("GlobalTable", "Class made by app.GlobalTable.", pending=TABLES),
@@ -309,7 +309,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("PartitionAssignor", "Assigns partitions to workers of the group.", pending=KAFKA),
     _class("LeaderAssignor", "Elects the leader worker for on_leader tasks.", pending=STREAMING),
     _class("Router", "Finds the worker that owns a table key.", pending=WEB),
-    _class("Topic", "Class made by app.topic.", pending=STREAMING),
+    _class("Topic", "Class made by app.topic."),
     _class("HttpClient", "Class of app.http_client.", pending=WEB),
     _class("Monitor", "The main sensor collecting the app's statistics.", pending=STREAMING),
 )

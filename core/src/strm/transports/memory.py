@@ -190,7 +190,6 @@ class _Group:
         self.members: list[MemoryConsumer] = []  # in join order
         self.leaving: list[MemoryConsumer] = []  # left, partitions not yet revoked
         self.committed: dict[TP, int] = {}
-        self.generation = 0
         self._running = False
         self._again = False
         self._idle: list[asyncio.Future[None]] = []
@@ -233,7 +232,6 @@ class _Group:
             member._set_assignment(None)
         members = list(self.members)
         plan = self._plan(members)
-        self.generation += 1
         for member in members:
             member._set_assignment(plan[member])
         await asyncio.gather(*(member._assigned(plan[member]) for member in members))
@@ -397,8 +395,8 @@ class MemoryConsumer:
         if self._state != "started":
             self._state = "stopped"
             return
-        self._state = "stopped"
         try:
+            # Still started while leaving: the revoke listener may commit.
             if self._joined:
                 self._joined = False
                 self._group.leave(self)
@@ -406,6 +404,7 @@ class MemoryConsumer:
             if self._rebalances:
                 await asyncio.gather(*self._rebalances, return_exceptions=True)
         finally:
+            self._state = "stopped"
             self._wake()
         self._raise_errors()
 

@@ -33,6 +33,7 @@ from strm.spi import (
     TP,
     Admin,
     Consumer,
+    Headers,
     Message,
     Producer,
     ProducerRecord,
@@ -81,6 +82,10 @@ class Reader:
 
     def count(self) -> int:
         return sum(len(messages) for messages in self.received.values())
+
+    def has(self, count: int) -> Callable[[], bool]:
+        """A condition for :meth:`TransportContract.until`: ``count`` messages received."""
+        return lambda: self.count() >= count
 
     def offsets(self, tp: TP) -> list[int]:
         return [message.offset for message in self.received.get(tp, [])]
@@ -132,7 +137,9 @@ class Clients:
 
     async def close(self) -> None:
         errors: list[BaseException] = []
-        for client in [*reversed(self._consumers), *reversed(self._producers)]:
+        clients: list[Consumer | Producer] = [*reversed(self._consumers)]
+        clients += reversed(self._producers)
+        for client in clients:
             try:
                 await client.stop()
             except Exception as exc:
@@ -172,11 +179,16 @@ class TransportContract:
     async def clients(
         self, transport_factory: TransportFactory, group_id: str
     ) -> AsyncIterator[Clients]:
+        """The test's clients, stopped at the end; when the test failed, its failure is the one
+        reported, not a failure to stop."""
         clients = Clients(transport_factory, group_id)
         try:
             yield clients
-        finally:
-            await clients.close()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await clients.close()
+            raise
+        await clients.close()
 
     async def until(
         self, condition: Callable[[], bool], readers: Sequence[Reader], what: str
@@ -240,43 +252,53 @@ class TransportContract:
         async with self.clients(transport_factory, group_id) as clients:
             tp0, tp1, tp2 = await self.create(clients, topic_name, 3)
             producer = await clients.producer()
-            sent = [
-                ProducerRecord(topic_name, 0, b"a", b"1", 1_700_000_000.125, [("h", b"x")]),
-                ProducerRecord(topic_name, 2, None, b"2", 1_700_000_001.5),
-                ProducerRecord(topic_name, 0, b"b", None, 1_700_000_002.0, [("h", b"\x00\xff")]),
-                ProducerRecord(topic_name, 0, b"", b"", 1_700_000_003.0, [("a", b""), ("a", b"")]),
-                ProducerRecord(topic_name, 2, b"c", b"4", None),
+            # (partition, key, value, timestamp, headers), kept apart from the records sent
+            # so that a transport changing a record it was given cannot hide the change.
+            rows: list[tuple[int, bytes | None, bytes | None, float | None, Headers]] = [
+                (0, b"a", b"1", 1_700_000_000.125, [("h", b"x")]),
+                (2, None, b"2", 1_700_000_001.5, []),
+                (0, b"b", None, 1_700_000_002.0, [("h", b"\x00\xff")]),
+                (0, b"", b"", 1_700_000_003.0, [("a", b""), ("a", b"")]),
+                (2, b"c", b"4", None, []),
             ]
             before = time.time()
-            pending = [await producer.send(record) for record in sent]
+            pending = [
+                await producer.send(
+                    ProducerRecord(topic_name, p, key, value, timestamp, list(headers))
+                )
+                for p, key, value, timestamp, headers in rows
+            ]
             await producer.flush()
             metadata = [await done for done in pending]
             after = time.time()
 
             assert [(m.topic, m.partition, m.offset) for m in metadata] == [
-                (topic_name, 0, 0), (topic_name, 2, 0), (topic_name, 0, 1), (topic_name, 0, 2),
+                (topic_name, 0, 0),
+                (topic_name, 2, 0),
+                (topic_name, 0, 1),
+                (topic_name, 0, 2),
                 (topic_name, 2, 1),
             ]
             assert [m.tp for m in metadata] == [tp0, tp2, tp0, tp0, tp2]
+            assert metadata[0].timestamp == pytest.approx(rows[0][3], abs=0.002)
 
             reader = await clients.reader([topic_name], "reader")
-            await self.until(lambda: reader.count() >= len(sent), [reader], "5 records")
-            assert reader.count() == len(sent)
+            await self.until(lambda: reader.count() >= len(rows), [reader], "5 records")
+            assert reader.count() == len(rows)
             assert set(reader.received) == {tp0, tp2}
             assert tp1 not in reader.received
             assert reader.offsets(tp0) == [0, 1, 2]
             assert reader.offsets(tp2) == [0, 1]
             got = reader.received[tp0] + reader.received[tp2]
-            want = [sent[0], sent[2], sent[3], sent[1], sent[4]]
-            for message, record in zip(got, want, strict=True):
-                assert (message.topic, message.partition) == (record.topic, record.partition)
-                assert (message.key, message.value) == (record.key, record.value)
-                assert [tuple(h) for h in message.headers] == [tuple(h) for h in record.headers]
-                if record.timestamp is None:
+            want = [rows[0], rows[2], rows[3], rows[1], rows[4]]
+            for message, (p, key, value, timestamp, headers) in zip(got, want, strict=True):
+                assert (message.topic, message.partition) == (topic_name, p)
+                assert (message.key, message.value) == (key, value)
+                assert [tuple(h) for h in message.headers] == headers, message
+                if timestamp is None:
                     assert before - 1 <= message.timestamp <= after + 1
                 else:
-                    assert message.timestamp == pytest.approx(record.timestamp, abs=0.002)
-            assert metadata[0].timestamp == pytest.approx(sent[0].timestamp, abs=0.002)
+                    assert message.timestamp == pytest.approx(timestamp, abs=0.002)
 
     async def test_records_sent_while_a_consumer_waits_reach_it(
         self, transport_factory: TransportFactory, topic_name: str, group_id: str
@@ -339,7 +361,7 @@ class TransportContract:
             for offset in (1, 4, 0):
                 reader.received.clear()
                 reader.consumer.seek(tp, offset)
-                await self.until(lambda: reader.count() >= 5 - offset, [reader], "the records")
+                await self.until(reader.has(5 - offset), [reader], f"{5 - offset} records")
                 assert reader.offsets(tp) == list(range(offset, 5)), f"after seek to {offset}"
 
     async def test_end_and_beginning_offsets(
@@ -396,8 +418,10 @@ class TransportContract:
 
             a = await clients.reader(topics, "a")
             await self.until(
-                lambda: a.consumer.assignment() == everything
-                and a.listener.mine()[-1:] == [("assigned", frozenset(everything))],
+                lambda: (
+                    a.consumer.assignment() == everything
+                    and a.listener.mine()[-1:] == [("assigned", frozenset(everything))]
+                ),
                 [a],
                 "the first member to get every partition",
             )
@@ -424,12 +448,21 @@ class TransportContract:
                 )
 
             events = clients.events
-            revoked_all = events.index(("a", "revoked", frozenset(everything)))
+            revoked_all = next(
+                (
+                    i
+                    for i, event in enumerate(events)
+                    if event == ("a", "revoked", frozenset(everything))
+                ),
+                None,
+            )
+            assert revoked_all is not None, f"a was not told its partitions were revoked: {events}"
             a_after = [kind for name, kind, _ in events[revoked_all:] if name == "a"]
             assert a_after[-1] == "assigned", events
             b_assigned = next(
-                i for i, (name, kind, tps) in enumerate(events) if name == "b" and kind == "assigned"
-                and tps
+                i
+                for i, (name, kind, tps) in enumerate(events)
+                if name == "b" and kind == "assigned" and tps
             )
             assert revoked_all < b_assigned, (
                 f"a's partitions went to b before a's on_partitions_revoked: {events}"
@@ -437,8 +470,10 @@ class TransportContract:
 
             await clients.stop(b)
             await self.until(
-                lambda: a.consumer.assignment() == everything
-                and a.listener.mine()[-1:] == [("assigned", frozenset(everything))],
+                lambda: (
+                    a.consumer.assignment() == everything
+                    and a.listener.mine()[-1:] == [("assigned", frozenset(everything))]
+                ),
                 [a],
                 "the remaining member to get every partition back",
             )

@@ -1,0 +1,37 @@
+"""Typed event models: :class:`~strm.models.record.Record`, its field descriptors and the
+namespace registry that picks a payload's class."""
+
+from strm.models.fields import (
+    BooleanField,
+    BytesField,
+    CharField,
+    DatetimeField,
+    DecimalField,
+    FieldDescriptor,
+    FloatField,
+    IntegerField,
+    NumberField,
+    StringField,
+    field_for_type,
+)
+from strm.models.record import ModelOptions, Record
+from strm.models.registry import FAUST_METADATA_KEY, METADATA_KEY, registry
+
+__all__ = [
+    "FAUST_METADATA_KEY",
+    "METADATA_KEY",
+    "BooleanField",
+    "BytesField",
+    "CharField",
+    "DatetimeField",
+    "DecimalField",
+    "FieldDescriptor",
+    "FloatField",
+    "IntegerField",
+    "ModelOptions",
+    "NumberField",
+    "Record",
+    "StringField",
+    "field_for_type",
+    "registry",
+]

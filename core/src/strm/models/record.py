@@ -1,0 +1,891 @@
+"""``strm.Record``: typed, serialisable event models declared with annotations.
+
+::
+
+    class Point(strm.Record, serializer="json", namespace="geo.Point"):
+        x: int
+        y: int = 0
+
+Everything that depends on the fields is worked out once, when the class is created: the field
+list, each field's conversion, check and output functions (:mod:`strm.models.types`), and a
+generated ``__init__`` and decoder with one line per field, so constructing or decoding a record
+costs a few attribute stores plus the conversions its types really need, with no reflection per
+instance.
+
+Class options (keywords in the class statement, or attributes of an inner ``class Options``;
+subclasses inherit all but ``namespace`` and ``abstract``):
+
+* ``serializer``: codec name (or codec object) for ``dumps``/``loads`` and for topics typed with
+  this model that name no serializer of their own.
+* ``namespace``: the name payloads carry to say which model they are (default
+  ``module.QualName``, as Faust's).
+* ``include_metadata`` (default ``True``): ``to_representation`` adds
+  ``{"__strm": {"ns": namespace}}`` so readers can pick the subclass (see
+  :mod:`strm.models.registry`; Faust's ``"__faust"`` key is read too).
+* ``validation`` (default ``False``): check types and field limits on construction and raise
+  one :class:`~strm.errors.ValidationError` listing every bad field. Implies ``coerce`` unless
+  ``coerce=False`` is given.
+* ``coerce`` (default ``False``): convert compatible input (``'3'`` to ``3``, ``3`` to ``3.0``,
+  ``'true'`` to ``True``) before checking.
+* ``polymorphic_fields`` (default ``True``): a nested field typed as a base class is built as
+  the subclass its payload names.
+* ``date_parser``: the function reading ``datetime`` fields from strings (default
+  :meth:`datetime.fromisoformat`, which reads ISO 8601).
+* ``coercions``: ``{type: function}`` converting input for fields of user-defined types.
+* ``abstract``: a base class that is never built itself, only its subclasses.
+* ``isodates``/``decimals``: Faust's switches for parsing ISO dates and decimals. strm always
+  does both, so only ``True`` is accepted.
+
+Faust options strm does not act on (``allow_blessed_key``, ``lazy_creation``) raise ``TypeError``
+rather than being silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, ClassVar, Self
+
+from strm.codecs.registry import Serializers
+from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
+from strm.models import registry as _registry
+from strm.models.fields import MISSING, FieldDescriptor, field_for_type
+from strm.models.types import Context, Handler, compile_type, optional, type_name
+from strm.spi import Codec
+
+__all__ = ["ModelOptions", "Record"]
+
+_NoneType = type(None)
+
+#: Options Faust has that strm refuses, with the reason given in the error.
+_REFUSED_OPTIONS = {
+    "allow_blessed_key": "strm always builds the subclass a payload's namespace names when it "
+    "is a subclass of the class being decoded",
+    "lazy_creation": "strm resolves forward references on first use by itself",
+}
+
+
+class ModelOptions:
+    """A record class's options and its field index (``Model._options``).
+
+    ``fields`` maps field names to their (resolved) annotations, ``descriptors`` to their
+    :class:`FieldDescriptor`, ``defaults`` to the defaults of optional fields.
+    """
+
+    serializer: str | Codec | None = None
+    namespace: str = ""
+    include_metadata: bool = True
+    validation: bool = False
+    coerce: bool = False
+    polymorphic_fields: bool = True
+    date_parser: Callable[[str], dt.datetime] | None = None
+    abstract: bool = False
+
+    def __init__(self) -> None:
+        self.coercions: dict[type, Callable[[Any], Any]] = {}
+        self.fields: dict[str, Any] = {}
+        self.descriptors: dict[str, FieldDescriptor] = {}
+        self.defaults: dict[str, Any] = {}
+        self.compiled = False
+        self.validators: list[tuple[str, Callable[[Any], ValidationError | None]]] = []
+        self._raw: dict[str, _RawField] = {}
+
+    def inherit(self) -> ModelOptions:
+        """A copy for a subclass: same options, fields to be recomputed."""
+        child = ModelOptions()
+        for name in ("serializer", "include_metadata", "validation", "coerce",
+                     "polymorphic_fields", "date_parser"):
+            setattr(child, name, getattr(self, name))
+        child.coercions = dict(self.coercions)
+        child._raw = dict(self._raw)
+        return child
+
+    def __repr__(self) -> str:
+        return f"<ModelOptions {self.namespace}: {list(self._raw)}>"
+
+
+@dataclass(frozen=True, slots=True)
+class _RawField:
+    """A field as declared, before its annotation is resolved."""
+
+    annotation: Any
+    globalns: dict[str, Any]
+    owner: type
+    spec: FieldDescriptor | None
+    default: Any
+
+
+class Record:
+    """Base class of strm's event models; see the module documentation for the options."""
+
+    _options: ClassVar[ModelOptions]
+
+    @staticmethod
+    def _strm_build(data: Any) -> Any:
+        """Build an instance from a mapping; generated per class (this one is abstract)."""
+        return _abstract_build(Record)(data)
+
+    @staticmethod
+    def _strm_values(obj: Any) -> tuple[Any, ...]:
+        """The field values as a tuple, in field order; generated per class."""
+        return ()
+
+    def __init_subclass__(
+        cls,
+        *,
+        serializer: str | Codec | None = None,
+        namespace: str | None = None,
+        include_metadata: bool | None = None,
+        validation: bool | None = None,
+        coerce: bool | None = None,
+        polymorphic_fields: bool | None = None,
+        date_parser: Callable[[str], dt.datetime] | None = None,
+        coercions: Mapping[type, Callable[[Any], Any]] | None = None,
+        isodates: bool | None = None,
+        decimals: bool | None = None,
+        abstract: bool = False,
+        **unknown: Any,
+    ) -> None:
+        super().__init_subclass__()
+        given: dict[str, Any] = {}
+        inner = cls.__dict__.get("Options")
+        if isinstance(inner, type):
+            given.update({k: v for k, v in vars(inner).items() if not k.startswith("__")})
+            delattr(cls, "Options")
+        explicit = {
+            "serializer": serializer,
+            "namespace": namespace,
+            "include_metadata": include_metadata,
+            "validation": validation,
+            "coerce": coerce,
+            "polymorphic_fields": polymorphic_fields,
+            "date_parser": date_parser,
+            "coercions": coercions,
+            "isodates": isodates,
+            "decimals": decimals,
+            "abstract": abstract or None,
+        }
+        given.update({k: v for k, v in explicit.items() if v is not None})
+        given.update(unknown)
+        _setup(cls, given)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{type(self).__qualname__} is abstract: build one of its subclasses, or decode a "
+            f"payload whose namespace names one with from_data()/loads()"
+        )
+
+    # -- decoding --------------------------------------------------------------------------------
+
+    @classmethod
+    def from_data(cls, data: Any, *, preferred_type: type[Record] | None = None) -> Self:
+        """Build a record from a mapping of field values (as a codec decodes it).
+
+        When the mapping's metadata names a registered subclass of this class, that subclass is
+        built; otherwise ``preferred_type`` if given, else this class. Keys that are not fields
+        are ignored, so producers may add fields before consumers know them.
+        """
+        if isinstance(data, Record):
+            return data  # type: ignore[return-value]
+        namespace = _registry.namespace_of(data)
+        if namespace is not None:
+            target = _registry.lookup(namespace)
+            if target is not None and target is not cls and issubclass(target, cls):
+                return target._strm_build(data)  # type: ignore[no-any-return]
+        if preferred_type is not None and issubclass(preferred_type, cls):
+            return preferred_type._strm_build(data)  # type: ignore[no-any-return]
+        return cls._strm_build(data)  # type: ignore[no-any-return]
+
+    @classmethod
+    def loads(cls, s: bytes, serializer: str | Codec | None = None) -> Self:
+        """Decode bytes with ``serializer`` (else the model's, else JSON), then
+        :meth:`from_data`."""
+        codec = _codec(cls, serializer)
+        try:
+            data = codec.loads(s)
+        except Exception as exc:
+            raise ValueDecodeError(
+                f"cannot decode {cls.__qualname__}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return cls.from_data(data)
+
+    # -- encoding --------------------------------------------------------------------------------
+
+    def to_representation(self) -> dict[str, Any]:
+        """A JSON-ready dict: nested records as dicts, datetimes as ISO 8601 strings, decimals
+        as strings, sets and tuples as lists, plus the namespace metadata when
+        ``include_metadata`` is on."""
+        raise TypeError(f"{type(self).__qualname__} is abstract")
+
+    def __json__(self) -> dict[str, Any]:
+        return self.to_representation()
+
+    def asdict(self) -> dict[str, Any]:
+        """The field values by field name, as they are (nested records stay records)."""
+        raise TypeError(f"{type(self).__qualname__} is abstract")
+
+    def dumps(self, serializer: str | Codec | None = None) -> bytes:
+        """Encode :meth:`to_representation` with ``serializer`` (else the model's, else JSON)."""
+        codec = _codec(type(self), serializer)
+        try:
+            return codec.dumps(self.to_representation())
+        except Exception as exc:
+            raise CodecError(
+                f"cannot encode {type(self).__qualname__}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def derive(self, *objects: Record, **fields: Any) -> Self:
+        """A copy with fields taken from ``objects`` (those this model also has), then from
+        ``fields``; the copy is built (and validated) like any new record."""
+        names = self._options.descriptors
+        values = dict(zip(names, self._strm_values(self), strict=True))
+        for obj in objects:
+            other = obj._options.descriptors
+            values.update(
+                (name, value)
+                for name, value in zip(other, obj._strm_values(obj), strict=True)
+                if name in names
+            )
+        values.update(fields)
+        return type(self)(**values)
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def validate(self) -> list[ValidationError]:
+        """Every way the current field values break the declared types and field limits."""
+        _compile(type(self))
+        errors = []
+        for name, check in self._options.validators:
+            problem = check(self.__dict__.get(name))
+            if problem is not None:
+                errors.append(problem)
+        return errors
+
+    def is_valid(self) -> bool:
+        return not self.validate()
+
+    def validate_or_raise(self) -> None:
+        errors = self.validate()
+        if errors:
+            raise _failure(type(self), errors)
+
+    @property
+    def validation_errors(self) -> list[ValidationError]:
+        return self.validate()
+
+    # -- comparison ------------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._strm_values(self) == self._strm_values(other)
+        return NotImplemented
+
+    def __lt__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._strm_values(self) < self._strm_values(other)
+        return NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._strm_values(self) <= self._strm_values(other)
+        return NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._strm_values(self) > self._strm_values(other)
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._strm_values(self) >= self._strm_values(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        # Records key tables and windows, so they hash by value (like Faust's); a record whose
+        # fields hold lists or dicts is unhashable, as a tuple holding them would be.
+        return hash(self._strm_values(self))
+
+    def __repr__(self) -> str:
+        names = self._options.descriptors
+        shown = ", ".join(
+            f"{name}={value!r}" for name, value in zip(names, self._strm_values(self), strict=True)
+        )
+        return f"{type(self).__qualname__}({shown})"
+
+
+Record._options = ModelOptions()
+Record._options.abstract = True
+Record._options.namespace = "strm.Record"
+Record._options.compiled = True
+
+
+def _abstract_build(cls: type[Record]) -> Callable[[Any], Any]:
+    def build(data: Any) -> Any:
+        namespace = _registry.namespace_of(data)
+        if namespace is None:
+            reason = "the payload names no model namespace"
+        elif _registry.lookup(namespace) is None:
+            reason = f"the payload's namespace {namespace!r} is not a registered model"
+        else:
+            reason = f"the payload's namespace {namespace!r} is not a subclass of it"
+        raise ValidationError(f"cannot decode {cls.__qualname__}: it is abstract and {reason}")
+
+    return build
+
+# Names a field may not take: they would hide the record's own methods and attributes.
+_RESERVED = frozenset(name for name in dir(Record) if not name.startswith("__"))
+
+
+# -- class set-up --------------------------------------------------------------------------------
+
+
+def _setup(cls: type[Record], given: dict[str, Any]) -> None:
+    bases = [b for b in cls.__mro__[1:] if issubclass(b, Record) and b is not Record]
+    options = bases[0]._options.inherit() if bases else ModelOptions()
+    for base in reversed(bases):  # fields of every record base, the most derived last
+        options._raw.update(base._options._raw)
+    _apply_options(cls, options, given)
+    if "__init__" in cls.__dict__:
+        raise TypeError(
+            f"{cls.__qualname__} defines __init__; records generate theirs from the fields. "
+            f"Put extra set-up in __post_init__(self)"
+        )
+    options._raw = _collect_fields(cls, options._raw)
+    cls._options = options
+    values = _values_getter(list(options._raw))
+    cls._strm_values = staticmethod(values)  # type: ignore[assignment]
+    if options.abstract:
+        cls.__init__ = Record.__init__  # type: ignore[method-assign]
+        cls._strm_build = staticmethod(_abstract_build(cls))  # type: ignore[assignment]
+        options.compiled = True
+        try:
+            annotations = _resolve(cls, options._raw)
+        except NameError:
+            annotations = _unresolved(options._raw)
+        _bind_descriptors(cls, options, annotations)
+        return
+    _registry.register(cls, options.namespace)
+    try:
+        _compile(cls)
+    except NameError:
+        # A forward reference to a class defined later in the module (mutually nested
+        # records): resolve and compile on first use instead.
+        _bind_descriptors(cls, options, _unresolved(options._raw))
+        _install_pending(cls)
+
+
+def _apply_options(cls: type[Record], options: ModelOptions, given: dict[str, Any]) -> None:
+    for name, value in given.items():
+        if name in _REFUSED_OPTIONS:
+            raise TypeError(
+                f"{cls.__qualname__}: strm does not support the model option {name!r}: "
+                f"{_REFUSED_OPTIONS[name]}"
+            )
+        if name in ("isodates", "decimals"):
+            if value is not True:
+                raise TypeError(
+                    f"{cls.__qualname__}: {name}={value!r} is not supported: strm always "
+                    f"parses {'ISO 8601 dates' if name == 'isodates' else 'decimal strings'} "
+                    f"for fields of that type"
+                )
+            continue
+        if name in ("include_metadata", "validation", "coerce", "polymorphic_fields", "abstract"):
+            if not isinstance(value, bool):
+                raise TypeError(f"{cls.__qualname__}: option {name} takes a bool, not {value!r}")
+            setattr(options, name, value)
+        elif name == "serializer":
+            if not isinstance(value, str | Codec):
+                raise TypeError(
+                    f"{cls.__qualname__}: serializer must be a codec name or codec object, "
+                    f"not {value!r}"
+                )
+            options.serializer = value
+        elif name == "namespace":
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{cls.__qualname__}: namespace must be a non-empty string")
+        elif name == "date_parser":
+            if not callable(value):
+                raise TypeError(f"{cls.__qualname__}: date_parser must be callable")
+            options.date_parser = value
+        elif name == "coercions":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(k, type) and callable(v) for k, v in value.items()
+            ):
+                raise TypeError(f"{cls.__qualname__}: coercions must map types to functions")
+            options.coercions.update(value)
+        else:
+            raise TypeError(
+                f"{cls.__qualname__}: unknown model option {name!r}; strm supports "
+                f"serializer, namespace, include_metadata, validation, coerce, "
+                f"polymorphic_fields, date_parser, coercions, isodates, decimals and abstract"
+            )
+    if given.get("validation") and "coerce" not in given:
+        options.coerce = True
+    options.namespace = given.get("namespace") or f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _collect_fields(cls: type[Record], inherited: dict[str, _RawField]) -> dict[str, _RawField]:
+    raw = dict(inherited)
+    own = inspect.get_annotations(cls)
+    globalns = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
+    seen_default: list[str] = []
+    for name, annotation in own.items():
+        if _is_classvar(annotation):
+            continue
+        if name.startswith("_strm_") or name in _RESERVED:
+            raise TypeError(
+                f"{cls.__qualname__}: a field cannot be named {name!r}: "
+                f"it would hide Record.{name}"
+            )
+        value = cls.__dict__.get(name, MISSING)
+        spec = value if isinstance(value, FieldDescriptor) else None
+        has_default = spec.has_default if spec is not None else value is not MISSING
+        if has_default:
+            seen_default.append(name)
+        elif seen_default and name not in inherited:
+            raise TypeError(
+                f"{cls.__qualname__}: field {name!r} has no default but follows "
+                f"{', '.join(seen_default)}, which {'has' if len(seen_default) == 1 else 'have'} "
+                f"one; positional arguments would be ambiguous"
+            )
+        raw[name] = _RawField(annotation, globalns, cls, spec, None if spec else value)
+    # A subclass may change an inherited field's default without annotating it again.
+    for name, field in inherited.items():
+        if name in own or name not in cls.__dict__:
+            continue
+        value = cls.__dict__[name]
+        if isinstance(value, FieldDescriptor):
+            raw[name] = _RawField(field.annotation, field.globalns, field.owner, value, None)
+        else:
+            spec = field.spec.with_default(value) if field.spec is not None else None
+            raw[name] = _RawField(field.annotation, field.globalns, field.owner, spec, value)
+    return raw
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
+
+
+def _resolve(cls: type[Record], raw: dict[str, _RawField]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for name, field in raw.items():
+        holder = types.SimpleNamespace(
+            __annotations__={name: field.annotation}, __globals__=field.globalns
+        )
+        local = {field.owner.__name__: field.owner, cls.__name__: cls}
+        resolved[name] = typing.get_type_hints(holder, localns=local)[name]
+    return resolved
+
+
+def _unresolved(raw: dict[str, _RawField]) -> dict[str, Any]:
+    return {name: field.annotation for name, field in raw.items()}
+
+
+def _bind_descriptors(
+    cls: type[Record], options: ModelOptions, annotations: dict[str, Any]
+) -> None:
+    descriptors: dict[str, FieldDescriptor] = {}
+    defaults: dict[str, Any] = {}
+    for name, field in options._raw.items():
+        tp = annotations[name]
+        spec = field.spec
+        if spec is None:
+            spec = field_for_type(tp)(default=field.default)
+        if spec.required and spec.required_given is None and _is_optional(tp):
+            spec = spec.with_default(None)  # Optional[X] without a default defaults to None
+        descriptor = spec.bind(cls, name, tp)
+        descriptors[name] = descriptor
+        if not descriptor.required:
+            defaults[name] = descriptor.default
+        setattr(cls, name, descriptor)
+    options.fields = dict(annotations)
+    options.descriptors = descriptors
+    options.defaults = defaults
+
+
+def _is_optional(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    return (origin is typing.Union or origin is types.UnionType) and _NoneType in typing.get_args(
+        tp
+    )
+
+
+def _values_getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        get = attrgetter(names[0])
+        return lambda obj: (get(obj),)
+    return lambda obj: ()
+
+
+# -- compilation ---------------------------------------------------------------------------------
+
+
+def _compile(cls: type[Record]) -> None:
+    """Resolve annotations and generate the per-class functions (once per class)."""
+    options = cls._options
+    if options.compiled:
+        return
+    annotations = _resolve(cls, options._raw)
+    _bind_descriptors(cls, options, annotations)
+    fields = [_compile_field(cls, options, d) for d in options.descriptors.values()]
+    options.validators = [(f.name, f.validator) for f in fields]
+    post_init = callable(getattr(cls, "__post_init__", None))
+    init, build = _generate_constructors(cls, fields, options.validation, post_init)
+    cls.__init__ = init  # type: ignore[method-assign]
+    cls._strm_build = staticmethod(build)  # type: ignore[method-assign,assignment]
+    cls.to_representation = _generate_representation(cls, fields)  # type: ignore[method-assign,assignment]
+    cls.asdict = _generate_asdict(cls, fields)  # type: ignore[method-assign,assignment]
+    options.compiled = True
+
+
+@dataclass(slots=True)
+class _Field:
+    name: str
+    descriptor: FieldDescriptor
+    convert: Callable[[Any], Any] | None
+    validator: Callable[[Any], ValidationError | None]
+    dump: Callable[[Any], Any] | None
+    factory: Callable[[], Any] | None
+
+
+def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor) -> _Field:
+    ctx = Context(
+        coerce=options.coerce if d.coerce is None else d.coerce,
+        date_parser=d.date_parser or options.date_parser or dt.datetime.fromisoformat,
+        coercions=options.coercions,
+        polymorphic=options.polymorphic_fields,
+        is_model=_is_model,
+        model_handler=_model_handler,
+        dump_model=_dump_model,
+    )
+    handler = compile_type(d.type, ctx)
+    if not d.required and d.default is None:
+        handler = optional(handler)  # `x: int = None` accepts None, as in Faust
+    convert = handler.convert
+    if d.has_prepare:
+        prepare, after = d.prepare, convert
+        convert = prepare if after is None else (lambda v: after(prepare(v)))
+    dump = handler.dump
+    if d.has_dump:
+        own, after_dump = d.dump_value, dump
+        dump = own if after_dump is None else (lambda v: after_dump(own(v)))
+    return _Field(
+        d.field, d, convert, _validator(d, handler), dump, d.default_factory()
+    )
+
+
+def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], ValidationError | None]:
+    check, expected, name = handler.check, handler.name, d.field
+    constraint = d.constraint if d.has_constraints else None
+
+    def validate(value: Any) -> ValidationError | None:
+        if not check(value):
+            return ValidationError(
+                f"{name}: expected {expected}, got {_show(value)}",
+                field=name,
+                expected=expected,
+                value=value,
+            )
+        if constraint is not None and value is not None:
+            reason = constraint(value)
+            if reason is not None:
+                return ValidationError(
+                    f"{name}: {reason}, got {_show(value)}",
+                    field=name,
+                    expected=expected,
+                    value=value,
+                )
+        return None
+
+    return validate
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Record)
+
+
+def _model_handler(model: type[Record], ctx: Context) -> Handler:
+    # Nested records are built with from_data (which picks the subclass a payload names) unless
+    # the model turned polymorphic_fields off; the class may still be waiting for a forward
+    # reference, so nothing here touches its fields.
+    polymorphic = ctx.polymorphic
+
+    def check(value: Any) -> bool:
+        return isinstance(value, model)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, model) or not isinstance(value, Mapping):
+            return value
+        if polymorphic:
+            return model.from_data(value)
+        return model._strm_build(value)
+
+    return Handler(model.__qualname__, check, convert, _dump_model)
+
+
+def _dump_model(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_representation()
+    return value
+
+
+# -- errors raised by generated code -------------------------------------------------------------
+
+
+def _note_missing(
+    errors: list[ValidationError] | None, d: FieldDescriptor
+) -> list[ValidationError]:
+    error = ValidationError(
+        f"{d.field}: required field missing", field=d.field, expected=type_name(d.type)
+    )
+    return [error] if errors is None else [*errors, error]
+
+
+def _note_bad(
+    errors: list[ValidationError] | None, d: FieldDescriptor, value: Any, exc: Exception
+) -> list[ValidationError]:
+    expected = type_name(d.type)
+    error = ValidationError(
+        f"{d.field}: cannot convert {_show(value)} to {expected}: {type(exc).__name__}: {exc}",
+        field=d.field,
+        expected=expected,
+        value=value,
+    )
+    return [error] if errors is None else [*errors, error]
+
+
+def _note(errors: list[ValidationError] | None, error: ValidationError) -> list[ValidationError]:
+    return [error] if errors is None else [*errors, error]
+
+
+def _failure(cls: type[Record], errors: list[ValidationError]) -> ValidationError:
+    count = f"{len(errors)} invalid field{'s' if len(errors) != 1 else ''}"
+    reasons = "; ".join(e.reason for e in errors)
+    return ValidationError(f"{cls.__qualname__}: {count}: {reasons}", errors=errors)
+
+
+def _not_a_mapping(cls: type[Record], data: Any) -> ValidationError:
+    return ValidationError(
+        f"cannot build {cls.__qualname__} from {type(data).__name__}: expected a mapping of "
+        f"field names to values"
+    )
+
+
+# -- code generation -----------------------------------------------------------------------------
+
+
+def _generate_constructors(
+    cls: type[Record], fields: list[_Field], validation: bool, post_init: bool
+) -> tuple[Callable[..., None], Callable[[Any], Any]]:
+    """Generate ``__init__`` and the decoder ``_strm_build(data)``.
+
+    Both share one body: per field, a missing-value check, the conversion (its failure noted,
+    not raised, so every bad field is reported), the validation when it is on; then one raise
+    listing all problems, or the attribute stores. Generated code has a line per field, so it
+    runs at the speed of hand-written code.
+    """
+    ns: dict[str, Any] = {
+        "_strm_M": MISSING,
+        "_strm_cls": cls,
+        "_strm_new": object.__new__,
+        "_strm_Mapping": Mapping,
+        "_strm_dict": dict,
+        "_strm_missing": _note_missing,
+        "_strm_bad": _note_bad,
+        "_strm_note": _note,
+        "_strm_fail": _failure,
+        "_strm_not_mapping": _not_a_mapping,
+    }
+    params: list[str] = []
+    reads: list[str] = []
+    body: list[str] = ["_strm_errors = None"]
+    for i, f in enumerate(fields):
+        name, d = f.name, f.descriptor
+        ns[f"_strm_F{i}"] = d
+        ns[f"_strm_V{i}"] = f.validator
+        if f.convert is not None:
+            ns[f"_strm_C{i}"] = f.convert
+        if d.required or f.factory is not None:
+            default = "_strm_M"
+            if f.factory is not None:
+                ns[f"_strm_D{i}"] = f.factory
+        else:
+            default = f"_strm_D{i}"
+            ns[default] = d.default
+        params.append(f"{name}={default}")
+        reads.append(f"{name} = _strm_get({d.input_name!r}, {default})")
+        checks = _convert_and_check(i, f, validation)
+        if d.required:
+            body.append(f"if {name} is _strm_M:")
+            body.append(f"    _strm_errors = _strm_missing(_strm_errors, _strm_F{i})")
+            if checks:
+                body.append("else:")
+                body.extend("    " + line for line in checks)
+        else:
+            if f.factory is not None:
+                body.append(f"if {name} is _strm_M:")
+                body.append(f"    {name} = _strm_D{i}()")
+            body.extend(checks)
+    body.append("if _strm_errors is not None:")
+    body.append("    raise _strm_fail(_strm_cls, _strm_errors)")
+    stores = [f"_strm_self.{f.name} = {f.name}" for f in fields]
+    if post_init:
+        stores.append("_strm_self.__post_init__()")
+
+    init_src = [f"def __init__({', '.join(['_strm_self', *params])}):"]
+    init_src += ["    " + line for line in body + stores]
+    build_src = [
+        "def _strm_build(_strm_data):",
+        "    if _strm_data.__class__ is not _strm_dict and not isinstance("
+        "_strm_data, _strm_Mapping):",
+        "        raise _strm_not_mapping(_strm_cls, _strm_data)",
+        "    _strm_get = _strm_data.get",
+    ]
+    build_src += ["    " + line for line in reads + body]
+    build_src += ["    _strm_self = _strm_new(_strm_cls)"]
+    build_src += ["    " + line for line in stores]
+    build_src += ["    return _strm_self"]
+    source = "\n".join(init_src) + "\n\n" + "\n".join(build_src) + "\n"
+    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
+    init, build = ns["__init__"], ns["_strm_build"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__code__ = init.__code__.replace(co_qualname=init.__qualname__)
+    init.__module__ = cls.__module__
+    build.__qualname__ = f"{cls.__qualname__}.from_data"
+    return init, build
+
+
+def _convert_and_check(i: int, f: _Field, validation: bool) -> list[str]:
+    name = f.name
+    check = (
+        [
+            f"_strm_v = _strm_V{i}({name})",
+            "if _strm_v is not None:",
+            "    _strm_errors = _strm_note(_strm_errors, _strm_v)",
+        ]
+        if validation
+        else []
+    )
+    if f.convert is None:
+        return check
+    lines = [
+        "try:",
+        f"    {name} = _strm_C{i}({name})",
+        "except Exception as _strm_exc:",
+        f"    _strm_errors = _strm_bad(_strm_errors, _strm_F{i}, {name}, _strm_exc)",
+    ]
+    if check:
+        lines.append("else:")
+        lines.extend("    " + line for line in check)
+    return lines
+
+
+def _generate_representation(
+    cls: type[Record], fields: list[_Field]
+) -> Callable[[Record], dict[str, Any]]:
+    ns: dict[str, Any] = {}
+    items = []
+    for i, f in enumerate(fields):
+        if f.descriptor.exclude:
+            continue
+        key = repr(f.descriptor.output_name)
+        if f.dump is None:
+            items.append(f"{key}: _strm_self.{f.name}")
+        else:
+            ns[f"_strm_P{i}"] = f.dump
+            items.append(f"{key}: _strm_P{i}(_strm_self.{f.name})")
+    options = cls._options
+    if options.include_metadata:
+        items.append(f"{_registry.METADATA_KEY!r}: {{'ns': {options.namespace!r}}}")
+    source = f"def to_representation(_strm_self):\n    return {{{', '.join(items)}}}\n"
+    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
+    fn: Callable[[Record], dict[str, Any]] = ns["to_representation"]
+    fn.__qualname__ = f"{cls.__qualname__}.to_representation"
+    fn.__doc__ = Record.to_representation.__doc__
+    return fn
+
+
+def _generate_asdict(cls: type[Record], fields: list[_Field]) -> Callable[[Record], dict[str, Any]]:
+    items = [f"{f.name!r}: _strm_self.{f.name}" for f in fields if not f.descriptor.exclude]
+    source = f"def asdict(_strm_self):\n    return {{{', '.join(items)}}}\n"
+    ns: dict[str, Any] = {}
+    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
+    fn: Callable[[Record], dict[str, Any]] = ns["asdict"]
+    fn.__qualname__ = f"{cls.__qualname__}.asdict"
+    fn.__doc__ = Record.asdict.__doc__
+    return fn
+
+
+def _install_pending(cls: type[Record]) -> None:
+    """Stand-ins that compile ``cls`` on first use, then hand over to the generated code."""
+
+    def ensure() -> None:
+        try:
+            _compile(cls)
+        except NameError as exc:
+            raise TypeError(
+                f"cannot resolve the field annotations of {cls.__qualname__}: {exc}"
+            ) from exc
+
+    def init(self: Record, *args: Any, **kwargs: Any) -> None:
+        ensure()
+        cls.__init__(self, *args, **kwargs)
+
+    def build(data: Any) -> Any:
+        ensure()
+        return cls._strm_build(data)
+
+    def to_representation(self: Record) -> dict[str, Any]:
+        ensure()
+        return cls.to_representation(self)
+
+    def asdict(self: Record) -> dict[str, Any]:
+        ensure()
+        return cls.asdict(self)
+
+    cls.__init__ = init  # type: ignore[method-assign]
+    cls._strm_build = staticmethod(build)  # type: ignore[method-assign]
+    cls.to_representation = to_representation  # type: ignore[method-assign]
+    cls.asdict = asdict  # type: ignore[method-assign]
+
+
+# -- codecs without an app -----------------------------------------------------------------------
+
+
+@functools.cache
+def _builtin_serializers() -> Serializers:
+    from strm.codecs import builtin
+
+    return Serializers({p.name: p.factory for p in builtin.strm_codecs()})
+
+
+def _codec(cls: type[Record], spec: str | Codec | None) -> Codec:
+    if spec is None:
+        spec = cls._options.serializer or "json"
+    if not isinstance(spec, str):
+        return spec
+    try:
+        return _builtin_serializers().codec(spec, setting=f"{cls.__qualname__} serializer")
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{exc}. Records encoding on their own know only the built-in codecs: pass a codec "
+            f"object, or encode through app.serializers or a strm.Schema"
+        ) from None

@@ -1,0 +1,299 @@
+"""``strm.Schema``: how one channel's keys and values become bytes and back.
+
+A schema pairs a type with a codec for the key and for the value::
+
+    Schema(key_type=str, value_type=Order, value_serializer="json")
+
+It decides the codec (its own serializer, else the model's ``serializer`` option, else the app's
+default from :class:`~strm.codecs.registry.Serializers`) and turns the decoded payload into the
+declared type. Which steps a type needs is decided once, in ``__init__``; decoding an event then
+calls one prepared function.
+
+Types:
+
+* a :class:`~strm.Record` subclass: decoded then built with ``from_data`` (validation and
+  namespace polymorphism included). An empty (``None``) payload is refused unless
+  ``allow_empty=True`` (a tombstone on a compacted topic, for instance).
+* ``bytes``: the payload as it is; ``str``: the payload as UTF-8 (both ignore the app's default
+  codec, as Faust does, unless the schema names a serializer).
+* ``int``, ``float``, ``Decimal``: decoded with the codec, then parsed (``b"42"`` from the raw
+  codec and ``42`` from JSON both give ``42``). With the raw codec they are written as text;
+  a ``Decimal`` is always written as its text, so no digit is lost.
+* ``None`` (untyped): whatever the codec gives, except that a mapping naming a registered model
+  namespace becomes that model (as Faust does for untyped topics).
+* any other type: whatever the codec gives.
+
+Failures raise :class:`~strm.errors.KeyDecodeError` or :class:`~strm.errors.ValueDecodeError`
+with the cause chained (a model's validation errors included); an unknown codec name raises
+:class:`~strm.errors.ConfigurationError`, because no payload would ever decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from strm.codecs.builtin import RawCodec
+from strm.codecs.registry import Serializers
+from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
+from strm.models import registry as _registry
+from strm.models.record import Record
+from strm.spi import Codec
+
+__all__ = ["Schema"]
+
+Loader = Callable[[Serializers, bytes | None], Any]
+Dumper = Callable[[Serializers, Any], bytes | None]
+_NUMBERS = (int, float, Decimal)
+
+
+class Schema:
+    """Key and value types and codecs of a channel or topic."""
+
+    def __init__(
+        self,
+        *,
+        key_type: Any = None,
+        value_type: Any = None,
+        key_serializer: str | Codec | None = None,
+        value_serializer: str | Codec | None = None,
+        allow_empty: bool = False,
+    ) -> None:
+        for name, serializer in (("key", key_serializer), ("value", value_serializer)):
+            if serializer is not None and not isinstance(serializer, str | Codec):
+                raise TypeError(
+                    f"{name}_serializer must be a codec name or codec object, not {serializer!r}"
+                )
+        self.key_type = key_type
+        self.value_type = value_type
+        self.key_serializer = key_serializer
+        self.value_serializer = value_serializer
+        self.allow_empty = allow_empty
+        self._load_key = _loader(_KEY, key_type, key_serializer, allow_empty)
+        self._load_value = _loader(_VALUE, value_type, value_serializer, allow_empty)
+        self._dump_key = _dumper(_KEY, key_type, key_serializer)
+        self._dump_value = _dumper(_VALUE, value_type, value_serializer)
+
+    def loads_key(self, serializers: Serializers, data: bytes | None) -> Any:
+        return self._load_key(serializers, data)
+
+    def loads_value(self, serializers: Serializers, data: bytes | None) -> Any:
+        return self._load_value(serializers, data)
+
+    def dumps_key(self, serializers: Serializers, key: Any) -> bytes | None:
+        return self._dump_key(serializers, key)
+
+    def dumps_value(self, serializers: Serializers, value: Any) -> bytes | None:
+        return self._dump_value(serializers, value)
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{name}={value!r}"
+            for name, value in (
+                ("key_type", self.key_type),
+                ("value_type", self.value_type),
+                ("key_serializer", self.key_serializer),
+                ("value_serializer", self.value_serializer),
+            )
+            if value is not None
+        ]
+        if self.allow_empty:
+            parts.append("allow_empty=True")
+        return f"Schema({', '.join(parts)})"
+
+
+class _Side:
+    """What differs between keys and values: the error class and the Serializers methods."""
+
+    def __init__(self, name: str, error: type[CodecError], is_key: bool) -> None:
+        self.name = name
+        self.error = error
+        self.is_key = is_key
+
+    def loads(self, serializers: Serializers, data: bytes, codec: str | Codec | None) -> Any:
+        if self.is_key:
+            return serializers.loads_key(data, codec)
+        return serializers.loads_value(data, codec)
+
+    def dumps(self, serializers: Serializers, obj: Any, codec: str | Codec | None) -> bytes | None:
+        if self.is_key:
+            return serializers.dumps_key(obj, codec)
+        return serializers.dumps_value(obj, codec)
+
+    def default_codec(self, serializers: Serializers) -> Codec:
+        return serializers.key_codec if self.is_key else serializers.value_codec
+
+
+_KEY = _Side("key", KeyDecodeError, is_key=True)
+_VALUE = _Side("value", ValueDecodeError, is_key=False)
+
+
+# -- decoding ------------------------------------------------------------------------------------
+
+
+def _loader(side: _Side, tp: Any, serializer: str | Codec | None, allow_empty: bool) -> Loader:
+    if isinstance(tp, type) and issubclass(tp, Record):
+        return _model_loader(side, tp, serializer, allow_empty)
+    if tp is bytes or tp is str:
+        return _text_loader(side, tp, serializer)
+    if tp in _NUMBERS:
+        return _number_loader(side, tp, serializer)
+    if tp is None:
+        return _untyped_loader(side, serializer)
+    return _plain_loader(side, serializer)
+
+
+def _model_loader(
+    side: _Side, model: type[Record], serializer: str | Codec | None, allow_empty: bool
+) -> Loader:
+    codec_spec = serializer or model._options.serializer
+    where = f"{model.__qualname__} serializer" if serializer is None else f"{side.name}_serializer"
+    error = side.error
+    label = f"{side.name} as {model.__qualname__}"
+
+    def load(serializers: Serializers, data: bytes | None) -> Any:
+        if data is None:
+            if allow_empty:
+                return None
+            raise error(
+                f"empty {label} (a tombstone?): set allow_empty=True to receive None instead"
+            )
+        codec = None if codec_spec is None else serializers.codec(codec_spec, setting=where)
+        obj = side.loads(serializers, data, codec)
+        try:
+            return model.from_data(obj)
+        except Exception as exc:
+            raise error(f"cannot decode {label}: {type(exc).__name__}: {exc}") from exc
+
+    return load
+
+
+def _text_loader(side: _Side, tp: type, serializer: str | Codec | None) -> Loader:
+    error = side.error
+    want_text = tp is str
+
+    def load(serializers: Serializers, data: bytes | None) -> Any:
+        if data is None:
+            return None
+        obj: Any = data if serializer is None else side.loads(serializers, data, serializer)
+        try:
+            if want_text:
+                return obj.decode() if isinstance(obj, bytes) else _expect(obj, str)
+            return obj.encode() if isinstance(obj, str) else _expect(obj, bytes)
+        except (UnicodeError, TypeError) as exc:
+            raise error(
+                f"cannot decode {side.name} as {tp.__name__}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    return load
+
+
+def _expect(obj: Any, tp: type) -> Any:
+    if isinstance(obj, bytearray | memoryview) and tp is bytes:
+        return bytes(obj)
+    if not isinstance(obj, tp):
+        raise TypeError(f"the codec gave {type(obj).__name__}, not {tp.__name__}")
+    return obj
+
+
+def _number_loader(side: _Side, tp: type, serializer: str | Codec | None) -> Loader:
+    error = side.error
+
+    def parse(obj: Any) -> Any:
+        if isinstance(obj, bytes | bytearray):
+            obj = bytes(obj).decode()
+        if isinstance(obj, str):
+            return tp(obj.strip())
+        if isinstance(obj, _NUMBERS) and not isinstance(obj, bool):
+            if tp is Decimal and isinstance(obj, float):
+                return Decimal(repr(obj))
+            return tp(obj)
+        raise TypeError(f"the codec gave {type(obj).__name__}, not a number")
+
+    def load(serializers: Serializers, data: bytes | None) -> Any:
+        if data is None:
+            return None
+        obj = side.loads(serializers, data, serializer)
+        try:
+            return parse(obj)
+        except Exception as exc:  # ValueError, TypeError, decimal.InvalidOperation
+            raise error(
+                f"cannot decode {side.name} as {tp.__name__}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    return load
+
+
+def _untyped_loader(side: _Side, serializer: str | Codec | None) -> Loader:
+    error = side.error
+
+    def load(serializers: Serializers, data: bytes | None) -> Any:
+        if data is None:
+            return None
+        obj = side.loads(serializers, data, serializer)
+        namespace = _registry.namespace_of(obj)
+        if namespace is None:
+            return obj
+        model = _registry.lookup(namespace)
+        if model is None:
+            return obj
+        try:
+            return model.from_data(obj)
+        except Exception as exc:
+            raise error(
+                f"cannot decode {side.name} as {model.__qualname__} (named by its namespace): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    return load
+
+
+def _plain_loader(side: _Side, serializer: str | Codec | None) -> Loader:
+    def load(serializers: Serializers, data: bytes | None) -> Any:
+        if data is None:
+            return None
+        return side.loads(serializers, data, serializer)
+
+    return load
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
+    # Records are recognised by value, not by declared type: an untyped topic still sends a
+    # record through its own serializer option.
+    plain: str | Codec | None = serializer
+    if plain is None and (tp is bytes or tp is str):
+        plain = "raw"
+    numbers = tp in _NUMBERS
+
+    def dump(serializers: Serializers, obj: Any) -> bytes | None:
+        if obj is None:
+            return None
+        if isinstance(obj, Record):
+            spec = serializer if serializer is not None else obj._options.serializer
+            codec = None
+            if spec is not None:
+                where = (
+                    f"{type(obj).__qualname__} serializer"
+                    if serializer is None
+                    else f"{side.name}_serializer"
+                )
+                codec = serializers.codec(spec, setting=where)
+            return side.dumps(serializers, obj.to_representation(), codec)
+        if isinstance(obj, Decimal):
+            return side.dumps(serializers, str(obj), plain)
+        if numbers and isinstance(obj, int | float) and not isinstance(obj, bool):
+            codec = (
+                side.default_codec(serializers)
+                if plain is None
+                else serializers.codec(plain, setting=f"{side.name}_serializer")
+            )
+            if isinstance(codec, RawCodec):
+                return side.dumps(serializers, str(obj), codec)
+            return side.dumps(serializers, obj, codec)
+        return side.dumps(serializers, obj, plain)
+
+    return dump
