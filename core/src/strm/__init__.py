@@ -4,6 +4,8 @@
 :mod:`strm.hookspecs`).
 """
 
+from click import argument, option
+
 from strm import records
 from strm.app import App
 from strm.auth import (
@@ -56,6 +58,8 @@ __all__ = [
     "ValidationError",
     "ValueDecodeError",
     "Worker",
+    "argument",
     "hookimpl",
+    "option",
     "records",
 ]

@@ -106,6 +106,13 @@ class App:
         self._startup_lock: asyncio.Lock | None = None
         self.crash_error: BaseException | None = None
         self._crashed: asyncio.Event | None = None
+        # @app.task/timer/crontab and @app.command (the section at the end of the class)
+        from strm.cli.app_commands import AppCommands
+        from strm.timers import BackgroundTasks
+
+        self.background = BackgroundTasks(self)
+        self.commands = AppCommands()
+        self._discovered = False
 
     def __repr__(self) -> str:
         state = "configured" if self._conf is not None else "not configured"
@@ -519,6 +526,7 @@ class App:
         if self._running is not None:
             return
         self.configure()
+        self.autodiscover()
         self.conf.freeze()
         if self._crashed is None:
             self._crashed = asyncio.Event()
@@ -532,6 +540,7 @@ class App:
             stack.push_async_callback(self.conductor.stop)
             if self.conf.reply_create_topic:
                 await self.get_replies()
+            await stack.enter_async_context(self.background.running())
             for factory in self._service_factories:
                 await stack.enter_async_context(factory(self))
         except BaseException:
@@ -575,6 +584,152 @@ class App:
     def notify_partitions_revoked(self, revoked: Iterable[TP]) -> None:
         """Called by the consumer when partitions are taken away; tells every plugin."""
         self.plugins.hook.strm_partitions_revoked(app=self, revoked=list(revoked))
+
+    # -- tasks, timers, services and commands ----------------------------------------------------
+
+    def task(
+        self,
+        fun: Callable[..., Awaitable[Any]] | None = None,
+        *,
+        on_leader: bool = False,
+        name: str | None = None,
+    ) -> Any:
+        """``@app.task`` or ``@app.task(on_leader=False, name=None)``: run ``async def f()`` or
+        ``async def f(app)`` once, after the agents and the consumer have started; cancelled
+        when the app stops. ``on_leader`` runs it only if this worker is the leader then."""
+        from strm.timers import Job
+
+        def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            self.background.add(Job(self, f, name=name, on_leader=on_leader))
+            return f
+
+        return decorate if fun is None else decorate(fun)
+
+    def timer(
+        self,
+        interval: float | timedelta,
+        on_leader: bool = False,
+        name: str | None = None,
+    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        """``@app.timer(10.0)``: run ``async def f()`` or ``f(app)`` every ``interval`` seconds
+        (a number or a timedelta), first one interval after start, without drift; see
+        :class:`strm.timers.Timer`."""
+        from strm.timers import Timer
+
+        def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            self.background.add(
+                Timer(self, f, interval=interval, name=name, on_leader=on_leader)
+            )
+            return f
+
+        return decorate
+
+    def crontab(
+        self,
+        cron_format: str,
+        *,
+        timezone: Any = None,
+        on_leader: bool = False,
+        name: str | None = None,
+    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        """``@app.crontab('*/5 * * * *')``: run at the times of a cron expression, on the wall
+        clock of ``timezone`` (a tzinfo or a name; default: the ``timezone`` setting). The
+        syntax and the handling of DST changes are described in :mod:`strm.cron`."""
+        from strm.timers import Crontab
+
+        def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            self.background.add(
+                Crontab(
+                    self,
+                    f,
+                    cron_format=cron_format,
+                    timezone=timezone,
+                    name=name,
+                    on_leader=on_leader,
+                )
+            )
+            return f
+
+        return decorate
+
+    def service(self, obj: Any) -> Any:
+        """``@app.service``: run a service while the app runs, started after the tasks and
+        stopped in reverse order. A class with ``async def start(self)``/``stop(self)``, an
+        async context manager class, or a factory ``f(app)`` as :meth:`add_service` takes."""
+        from strm.timers import service_factory
+
+        self.add_service(service_factory(obj))
+        return obj
+
+    def command(self, *options: Any, name: str | None = None, help: str | None = None) -> Any:
+        """``@app.command(click.option('--n', type=int))``: make ``async def cmd(self, n)`` (or
+        ``cmd(n)``) the command ``strm -A proj.app cmd --n 3``; see
+        :mod:`strm.cli.app_commands`. The name defaults to the function's, ``_`` as ``-``."""
+        import inspect
+
+        from strm.cli.app_commands import make_command
+
+        def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            self.commands.add(make_command(self, f, options, name=name, help=help))
+            return f
+
+        if len(options) == 1 and inspect.iscoroutinefunction(options[0]):
+            bare, options = options[0], ()  # @app.command without parentheses
+            return decorate(bare)
+        return decorate
+
+    def main(self, argv: Sequence[str] | None = None) -> None:
+        """Run the ``strm`` command line for this app: ``python myapp.py worker``.
+
+        When no ``origin`` is set, it becomes the module calling ``main()``: its import name
+        under ``python -m proj.app``, its file name (``app``) under ``python proj/app.py``.
+        """
+        import sys
+
+        from strm.cli.main import main
+        from strm.discovery import main_origin
+
+        if self._conf is not None:
+            has_origin = self._conf.origin is not None
+        else:
+            has_origin = "origin" in self._overrides or "origin" in self._given
+        if not has_origin:
+            origin = main_origin(sys._getframe(1).f_globals.get("__name__", "__main__"))
+            if origin is not None:
+                self.override_settings(origin=origin)
+        main(argv, app=self)
+
+    def discover(self, *extra_modules: str) -> list[str]:
+        """Import the packages the ``autodiscover`` setting names and ``extra_modules``, each
+        with every module in it, so their decorators register; returns the modules imported.
+        See :mod:`strm.discovery`."""
+        from strm.discovery import import_packages, packages_to_scan
+
+        conf = self.conf
+        packages = packages_to_scan(conf.autodiscover, conf.origin, self.environ)
+        return import_packages([*packages, *extra_modules])
+
+    def autodiscover(self) -> list[str]:
+        """Run the discovery the ``autodiscover`` setting asks for, once: the worker does it as
+        the app starts, before its agents, and the ``strm`` command before reading its
+        commands."""
+        if self._discovered or not self._wants_autodiscovery():
+            return []
+        imported = self.discover()
+        self._discovered = True
+        return imported
+
+    def _wants_autodiscovery(self) -> bool:
+        """Whether ``autodiscover`` is set, without configuring the app only to find out."""
+        if self._conf is not None:
+            return bool(self._conf.autodiscover)
+        from strm.settings.types import Autodiscover
+
+        value = self._overrides.get("autodiscover", self._given.get("autodiscover", False))
+        try:
+            return bool(Autodiscover().coerce(value))
+        except ValueError:
+            return True  # configuring reports the bad value
 
 
 def _merge_settings(kernel: Iterable[Setting], plugin: Iterable[Setting]) -> dict[str, Setting]:

@@ -48,6 +48,7 @@ class Conductor:
         self._stalled_since: dict[TP, float] = {}
         self._slow_warned: set[int] = set()
         self.needs_leader = False
+        self.running = False
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -61,8 +62,11 @@ class Conductor:
                 new_names.append(name)
             self.subscriptions.setdefault(name, []).append(sub)
             self.topics.setdefault(name, topic)
-        if new_names and self.consumer is not None:
-            self._spawn(self._resubscribe(), "strm-resubscribe")
+        if new_names and self.running:
+            if self.consumer is not None:
+                self._spawn(self._resubscribe(), "strm-resubscribe")
+            else:
+                self._spawn(self._start_consuming(), "strm-start-consuming")
 
     def remove_subscription(self, sub: Subscription) -> None:
         for name, subs in list(self.subscriptions.items()):
@@ -116,9 +120,13 @@ class Conductor:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Join the group when there is something to read; later subscriptions join then."""
+        self.running = True
+        if self.topic_names():
+            await self._start_consuming()
+
+    async def _start_consuming(self) -> None:
         names = self.topic_names()
-        if not names:
-            return
         for topic in set(self.topics.values()):
             await topic.declare()
         if self.leader_topic in names:
@@ -136,6 +144,7 @@ class Conductor:
 
     async def stop(self) -> None:
         """Stop fetching, commit what is done, leave the group."""
+        self.running = False
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()

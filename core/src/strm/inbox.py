@@ -23,7 +23,7 @@ class Inbox:
         "_batches",
         "_on_drained",
         "_on_full",
-        "_waiter",
+        "_waiters",
         "closed_error",
         "generation",
         "maxsize",
@@ -44,7 +44,7 @@ class Inbox:
         self.closed_error: BaseException | None = None
         self.revoked: frozenset[TP] = frozenset()
         self._batches: deque[Batch] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self._on_full = on_full
         self._on_drained = on_drained
 
@@ -78,12 +78,13 @@ class Inbox:
         while not self._batches:
             if self.closed_error is not None:
                 raise self.closed_error
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
-                self._waiter = None
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
         batch = self._batches.popleft()
         was_full = self.size >= self.maxsize
         self.size -= len(batch[1])
@@ -100,13 +101,15 @@ class Inbox:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            self._waiter = loop.create_future()
-            handle = loop.call_later(remaining, _wake_future, self._waiter)
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            handle = loop.call_later(remaining, _wake_future, waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
                 handle.cancel()
-                self._waiter = None
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
         return await self.get()
 
     def get_nowait(self) -> Batch | None:
@@ -134,9 +137,13 @@ class Inbox:
         return self.size
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        """Wake every reader waiting (several share an inbox with ``concurrency > 1``)."""
+        waiters = self._waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            waiters.clear()
 
 
 def _wake_future(future: asyncio.Future[None]) -> None:

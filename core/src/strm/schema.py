@@ -13,7 +13,9 @@ Types:
 
 * a :class:`~strm.Record` subclass: decoded then built with ``from_data`` (validation and
   namespace polymorphism included). An empty (``None``) payload is refused unless
-  ``allow_empty=True`` (a tombstone on a compacted topic, for instance).
+  ``allow_empty=True`` (a tombstone on a compacted topic, for instance). When neither the schema
+  nor the model names a codec and the app's default is ``raw`` (as it is for keys), JSON is used:
+  raw bytes cannot carry a record's fields.
 * ``bytes``: the payload as it is; ``str``: the payload as UTF-8 (both ignore the app's default
   codec, as Faust does, unless the schema names a serializer).
 * ``int``, ``float``, ``Decimal``: decoded with the codec, then parsed (``b"42"`` from the raw
@@ -37,7 +39,7 @@ from typing import Any
 from strm.codecs.builtin import RawCodec
 from strm.codecs.registry import Serializers
 from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
-from strm.models import registry as _registry
+from strm.models import namespaces
 from strm.models.record import Record
 from strm.spi import Codec
 
@@ -159,7 +161,7 @@ def _model_loader(
             raise error(
                 f"empty {label} (a tombstone?): set allow_empty=True to receive None instead"
             )
-        codec = None if codec_spec is None else serializers.codec(codec_spec, setting=where)
+        codec = _model_codec(serializers, side, codec_spec, where)
         obj = side.loads(serializers, data, codec)
         try:
             return model.from_data(obj)
@@ -232,10 +234,10 @@ def _untyped_loader(side: _Side, serializer: str | Codec | None) -> Loader:
         if data is None:
             return None
         obj = side.loads(serializers, data, serializer)
-        namespace = _registry.namespace_of(obj)
+        namespace = namespaces.namespace_of(obj)
         if namespace is None:
             return obj
-        model = _registry.lookup(namespace)
+        model = namespaces.lookup(namespace)
         if model is None:
             return obj
         try:
@@ -258,6 +260,19 @@ def _plain_loader(side: _Side, serializer: str | Codec | None) -> Loader:
     return load
 
 
+def _model_codec(
+    serializers: Serializers, side: _Side, spec: str | Codec | None, where: str
+) -> Codec:
+    """The codec for a record: the given spec, else the app's default, except that the raw codec
+    (the default for keys), which cannot carry a record's fields, gives way to JSON."""
+    if spec is not None:
+        return serializers.codec(spec, setting=where)
+    codec = side.default_codec(serializers)
+    if isinstance(codec, RawCodec):
+        return serializers.codec("json", setting=where)
+    return codec
+
+
 # -- encoding ------------------------------------------------------------------------------------
 
 
@@ -274,14 +289,12 @@ def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
             return None
         if isinstance(obj, Record):
             spec = serializer if serializer is not None else obj._options.serializer
-            codec = None
-            if spec is not None:
-                where = (
-                    f"{type(obj).__qualname__} serializer"
-                    if serializer is None
-                    else f"{side.name}_serializer"
-                )
-                codec = serializers.codec(spec, setting=where)
+            where = (
+                f"{type(obj).__qualname__} serializer"
+                if serializer is None
+                else f"{side.name}_serializer"
+            )
+            codec = _model_codec(serializers, side, spec, where)
             return side.dumps(serializers, obj.to_representation(), codec)
         if isinstance(obj, Decimal):
             return side.dumps(serializers, str(obj), plain)

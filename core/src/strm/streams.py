@@ -55,6 +55,7 @@ class Stream:
         self.shared = shared
         self.current_event: Event | None = None
         self.busy_message: Message | None = None
+        self.explicit_acks = False
         self._stream_acks: _StreamAcks | None = None
         self.deadline: float | None = None
         self.stopped = asyncio.Event()
@@ -88,7 +89,9 @@ class Stream:
         return Stream(self.app, parent=self, transform=transform)
 
     def _use_manual_acks(self) -> None:
+        """Events of this chain are acknowledged explicitly, not by asking for the next one."""
         root = self.root
+        root.explicit_acks = True
         if root.subscription is not None:
             root.subscription.progress.use_manual_acks()
 
@@ -166,8 +169,8 @@ class Stream:
                 inbox.put_front(tp, items[1:])
                 items = items[:1]
             generation = inbox.generation
-            manual = progress.manual
-            acks = self._acks(progress) if manual else None
+            explicit = self.explicit_acks
+            acks = self._acks(progress) if progress.manual else None
             count, index = len(items), 0
             try:
                 while index < count:
@@ -197,6 +200,8 @@ class Stream:
                     self.busy_message = None
                     if acks is None:
                         done[message.tp] = message.offset
+                    elif not explicit:
+                        acks.ack(message.tp, message.offset)
                     if inbox.generation != generation and tp in inbox.revoked:
                         index = count  # revoked: its new owner processes the rest
             finally:
@@ -214,12 +219,7 @@ class Stream:
     def busy_tp(self) -> TP | None:
         """The partition of the record being processed right now, if any."""
         message = self.busy_message
-        if message is not None:
-            return message.tp
-        acks = self._stream_acks
-        if acks is not None and acks.in_flight:
-            return next(iter(acks.in_flight.values())).tp
-        return None
+        return None if message is None else message.tp
 
     def in_flight_messages(self) -> list[Message]:
         """Records this (root) stream delivered and that are not finished yet."""

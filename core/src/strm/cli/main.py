@@ -29,12 +29,12 @@ from strm.worker import LOOPS
 LOGLEVELS = ("crit", "error", "warn", "info", "debug")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
+def main(argv: Sequence[str] | None = None, app: App | None = None) -> None:
+    """Console-script entry point; ``app`` preselects the app (``app.main()``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     early = pre_parse(args)
     try:
-        code = run(args, early)
+        code = run(args, early, app=app)
     except StrmError as exc:
         if early.debug:
             traceback.print_exc()
@@ -43,10 +43,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(code)
 
 
-def run(args: Sequence[str], early: EarlyOptions) -> int:
-    """Build the command line for this app and its plugins and run it; returns the exit code."""
+def run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> int:
+    """Build the command line for this app and its plugins and run it; returns the exit code.
+
+    ``app`` preselects the app (``app.main()``, ``call_command``); ``-A`` is then ignored.
+    """
     with _plugins_in_environment(early.plugins):
-        return _run(args, early)
+        return _run(args, early, app)
 
 
 @contextlib.contextmanager
@@ -67,15 +70,16 @@ def _plugins_in_environment(plugins: Sequence[str]) -> Iterator[None]:
             os.environ[PLUGINS_ENV] = saved
 
 
-def _run(args: Sequence[str], early: EarlyOptions) -> int:
-    app: App | None = None
-    if early.app:
+def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> int:
+    if app is None and early.app:
         app = load_app(early.app)
         app.override_settings(origin=early.app.partition(":")[0])
+    if app is not None:
+        app.autodiscover()  # modules of the project may define commands
         plugins = app.plugins
     else:
         plugins = StrmPluginManager()
-    group = make_cli(plugins)
+    group = make_cli(plugins, app)
     state = CliState(plugins=plugins, app=app)
     try:
         result = group.main(args=list(args), prog_name="strm", standalone_mode=False, obj=state)
@@ -90,8 +94,9 @@ def _run(args: Sequence[str], early: EarlyOptions) -> int:
     return result if isinstance(result, int) else 0
 
 
-def make_cli(plugins: StrmPluginManager) -> click.Group:
-    """The root group with the core commands and every plugin's commands and options."""
+def make_cli(plugins: StrmPluginManager, app: App | None = None) -> click.Group:
+    """The root group with the core commands, every plugin's commands and options, and the
+    app's own commands (``@app.command``)."""
     group = click.Group(
         name="strm",
         callback=_root,
@@ -108,6 +113,10 @@ def make_cli(plugins: StrmPluginManager) -> click.Group:
             if command.name in group.commands:
                 raise StrmError(f"a plugin adds a command {command.name!r}, which already exists")
             group.add_command(command)
+    for command in app.commands.values() if app is not None else ():
+        if command.name in group.commands:
+            raise StrmError(f"the app adds a command {command.name!r}, which already exists")
+        group.add_command(command)
     return group
 
 

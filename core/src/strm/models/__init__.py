@@ -14,8 +14,8 @@ from strm.models.fields import (
     StringField,
     field_for_type,
 )
+from strm.models.namespaces import FAUST_METADATA_KEY, METADATA_KEY, registry
 from strm.models.record import ModelOptions, Record
-from strm.models.registry import FAUST_METADATA_KEY, METADATA_KEY, registry
 
 __all__ = [
     "FAUST_METADATA_KEY",

@@ -205,6 +205,15 @@ class FieldDescriptor:
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
+            model = self.__dict__.get("model")
+            if model is not None and not model._options.compiled:
+                # A record waiting for a forward reference: resolve it now if possible, so
+                # ``type`` is the real type, and hand out the descriptor bound to it.
+                from strm.models.record import try_compile
+
+                if try_compile(model):
+                    found: FieldDescriptor = model.__dict__.get(self.field, self)
+                    return found
             return self
         # Values live in the instance __dict__, which Python consults before this non-data
         # descriptor; getting here means the attribute was deleted.

@@ -21,7 +21,7 @@ subclasses inherit all but ``namespace`` and ``abstract``):
   ``module.QualName``, as Faust's).
 * ``include_metadata`` (default ``True``): ``to_representation`` adds
   ``{"__strm": {"ns": namespace}}`` so readers can pick the subclass (see
-  :mod:`strm.models.registry`; Faust's ``"__faust"`` key is read too).
+  :mod:`strm.models.namespaces`; Faust's ``"__faust"`` key is read too).
 * ``validation`` (default ``False``): check types and field limits on construction and raise
   one :class:`~strm.errors.ValidationError` listing every bad field. Implies ``coerce`` unless
   ``coerce=False`` is given.
@@ -55,12 +55,15 @@ from typing import Any, ClassVar, Self
 
 from strm.codecs.registry import Serializers
 from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
-from strm.models import registry as _registry
+from strm.models import namespaces
 from strm.models.fields import MISSING, FieldDescriptor, field_for_type
 from strm.models.types import Context, Handler, compile_type, optional, type_name
 from strm.spi import Codec
 
 __all__ = ["ModelOptions", "Record"]
+
+_METADATA_KEY = namespaces.METADATA_KEY
+_FAUST_METADATA_KEY = namespaces.FAUST_METADATA_KEY
 
 _NoneType = type(None)
 
@@ -192,13 +195,16 @@ class Record:
         built; otherwise ``preferred_type`` if given, else this class. Keys that are not fields
         are ignored, so producers may add fields before consumers know them.
         """
-        if isinstance(data, Record):
+        if data.__class__ is dict:  # what codecs give: the metadata check inlined, per event
+            meta = data.get(_METADATA_KEY)
+            if meta is None:
+                meta = data.get(_FAUST_METADATA_KEY)
+            if meta is not None:
+                target = namespaces.lookup(meta.get("ns") if meta.__class__ is dict else None)
+                if target is not None and target is not cls and issubclass(target, cls):
+                    return target._strm_build(data)  # type: ignore[no-any-return]
+        elif isinstance(data, Record):
             return data  # type: ignore[return-value]
-        namespace = _registry.namespace_of(data)
-        if namespace is not None:
-            target = _registry.lookup(namespace)
-            if target is not None and target is not cls and issubclass(target, cls):
-                return target._strm_build(data)  # type: ignore[no-any-return]
         if preferred_type is not None and issubclass(preferred_type, cls):
             return preferred_type._strm_build(data)  # type: ignore[no-any-return]
         return cls._strm_build(data)  # type: ignore[no-any-return]
@@ -328,10 +334,10 @@ Record._options.compiled = True
 
 def _abstract_build(cls: type[Record]) -> Callable[[Any], Any]:
     def build(data: Any) -> Any:
-        namespace = _registry.namespace_of(data)
+        namespace = namespaces.namespace_of(data)
         if namespace is None:
             reason = "the payload names no model namespace"
-        elif _registry.lookup(namespace) is None:
+        elif namespaces.lookup(namespace) is None:
             reason = f"the payload's namespace {namespace!r} is not a registered model"
         else:
             reason = f"the payload's namespace {namespace!r} is not a subclass of it"
@@ -371,7 +377,7 @@ def _setup(cls: type[Record], given: dict[str, Any]) -> None:
             annotations = _unresolved(options._raw)
         _bind_descriptors(cls, options, annotations)
         return
-    _registry.register(cls, options.namespace)
+    namespaces.register(cls, options.namespace)
     try:
         _compile(cls)
     except NameError:
@@ -814,7 +820,7 @@ def _generate_representation(
             items.append(f"{key}: _strm_P{i}(_strm_self.{f.name})")
     options = cls._options
     if options.include_metadata:
-        items.append(f"{_registry.METADATA_KEY!r}: {{'ns': {options.namespace!r}}}")
+        items.append(f"{namespaces.METADATA_KEY!r}: {{'ns': {options.namespace!r}}}")
     source = f"def to_representation(_strm_self):\n    return {{{', '.join(items)}}}\n"
     exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
     fn: Callable[[Record], dict[str, Any]] = ns["to_representation"]
@@ -832,6 +838,15 @@ def _generate_asdict(cls: type[Record], fields: list[_Field]) -> Callable[[Recor
     fn.__qualname__ = f"{cls.__qualname__}.asdict"
     fn.__doc__ = Record.asdict.__doc__
     return fn
+
+
+def try_compile(cls: type[Record]) -> bool:
+    """Compile ``cls`` if its annotations resolve by now; whether it is compiled."""
+    try:
+        _compile(cls)
+    except NameError:
+        return False
+    return True
 
 
 def _install_pending(cls: type[Record]) -> None:

@@ -83,7 +83,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     # -- common ------------------------------------------------------------------------------
     Setting("autodiscover", Autodiscover(), "Packages to scan for agents, tasks, timers, views "
             "and commands: True (the app's origin), a list of packages, or a callable returning "
-            "one.", default=False, pending=STREAMING),
+            "one.", default=False),
     Setting("datadir", PathType(), "Directory for this instance's local data; '{conf.name}' "
             "is replaced by the app id.", default="{conf.name}-data", env="APP_DATADIR"),
     Setting("tabledir", PathType(), "Directory for table stores; relative to datadir/v<version> "
@@ -98,7 +98,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("origin", Str(optional=True), "Dotted module path of the app (set by 'strm -A'); "
             "the package autodiscovery scans."),
     Setting("timezone", Timezone(), "Timezone of crontab schedules.", default="UTC",
-            env="TIMEZONE", pending=STREAMING),
+            env="TIMEZONE"),
     Setting("version", Int(min=1), "App version; a new version is a new consumer group, new "
             "internal topics and a new data directory.", default=1, env="APP_VERSION"),
     Setting("blocking_timeout", Seconds(min=0, optional=True), "Log a traceback of the event "
