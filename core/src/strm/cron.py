@@ -151,8 +151,7 @@ class CronSchedule:
                 parsed.append(_parse_field(field, part))
             except _FieldError as exc:
                 raise ConfigurationError(
-                    f"invalid crontab expression {expression!r}: {field.name} field "
-                    f"{part!r}: {exc}"
+                    f"invalid crontab expression {expression!r}: {field.name} field {part!r}: {exc}"
                 ) from None
         self.minutes, self.hours, self.days, self.months, self.weekdays = parsed
         self._minutes = sorted(self.minutes)

@@ -22,6 +22,7 @@ import importlib.util
 import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def origin_package(origin: str) -> str:
     package holding that module (a top-level module stands for itself)."""
     module = sys.modules.get(origin)
     if module is None:
-        spec = importlib.util.find_spec(origin)
+        spec = _find_spec(origin)
         is_package = spec is not None and spec.submodule_search_locations is not None
     else:
         is_package = hasattr(module, "__path__")
@@ -94,7 +95,7 @@ def django_packages(environ: Mapping[str, str]) -> list[str]:
 
 def _django_app_package(entry: str) -> str:
     """An ``INSTALLED_APPS`` entry is a package, or the path of an AppConfig class naming it."""
-    if importlib.util.find_spec(entry) is not None:
+    if _find_spec(entry) is not None:
         return entry
     module_name, _, attr = entry.rpartition(".")
     config = getattr(importlib.import_module(module_name), attr, None)
@@ -104,6 +105,14 @@ def _django_app_package(entry: str) -> str:
             f"INSTALLED_APPS entry {entry!r} is neither a package nor an AppConfig with a name"
         )
     return name
+
+
+def _find_spec(name: str) -> ModuleSpec | None:
+    """The spec of a module, None when there is none (also when a parent is no package)."""
+    try:
+        return importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        return None
 
 
 def import_packages(names: Iterable[str]) -> list[str]:
@@ -145,7 +154,7 @@ def _is_main_script(name: str) -> bool:
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     if not main_file:
         return False
-    spec = importlib.util.find_spec(name)
+    spec = _find_spec(name)
     if spec is None or not spec.origin:
         return False
     return Path(spec.origin).resolve() == Path(main_file).resolve()

@@ -68,10 +68,9 @@ class Inbox:
             self._on_full(self)
 
     def put_front(self, tp: TP | None, items: Sequence[Any]) -> None:
-        """Return the unprocessed rest of a batch, to be taken first next time."""
+        """Return the unprocessed rest of a taken batch (still counted), to be taken first."""
         if items:
             self._batches.appendleft((tp, items))
-            self.size += len(items)
             self._wake()
 
     async def get(self) -> Batch:
@@ -85,12 +84,18 @@ class Inbox:
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-        batch = self._batches.popleft()
+        return self._batches.popleft()
+
+    def release(self, count: int) -> None:
+        """A reader finished ``count`` items it took: they no longer count against the limit.
+
+        Items count from when they are put until they are processed, not until they are taken,
+        so a stream holding a large batch still holds back fetching.
+        """
         was_full = self.size >= self.maxsize
-        self.size -= len(batch[1])
+        self.size -= count
         if was_full and self._on_drained is not None and self.size < self.maxsize:
             self._on_drained(self)
-        return batch
 
     async def get_before(self, deadline: float) -> Batch | None:
         """Like :meth:`get`, but ``None`` once the loop's clock passes ``deadline``."""
@@ -112,21 +117,20 @@ class Inbox:
                     self._waiters.remove(waiter)
         return await self.get()
 
-    def get_nowait(self) -> Batch | None:
-        if not self._batches:
-            return None
-        batch = self._batches.popleft()
-        self.size -= len(batch[1])
-        return batch
-
     def discard(self, tps: set[TP]) -> None:
         """Drop buffered batches of revoked partitions; streams finishing one of their batches
         notice the new generation and stop early."""
         self.generation += 1
         self.revoked = frozenset(tps)
-        kept = [b for b in self._batches if b[0] is None or b[0] not in tps]
-        self._batches = deque(kept)
-        self.size = sum(len(items) for _, items in kept)
+        kept: deque[Batch] = deque()
+        dropped = 0
+        for batch in self._batches:
+            if batch[0] is not None and batch[0] in tps:
+                dropped += len(batch[1])
+            else:
+                kept.append(batch)
+        self._batches = kept
+        self.release(dropped)
 
     def close(self, error: BaseException) -> None:
         """Make waiting and later ``get`` calls raise ``error`` once the buffer is empty."""

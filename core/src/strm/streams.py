@@ -206,6 +206,7 @@ class Stream:
                         index = count  # revoked: its new owner processes the rest
             finally:
                 self.busy_message = None
+                inbox.release(index)
                 if index < count:
                     inbox.put_front(tp, items[index:])
 

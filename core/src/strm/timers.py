@@ -282,8 +282,7 @@ def _instantiate(cls: type, app: App) -> Any:
     except (TypeError, ValueError):  # no signature to read: a class without __init__
         return cls()
     takes_app = any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        for p in parameters
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters
     )
     return cls(app) if takes_app else cls()
 

@@ -309,3 +309,17 @@ def test_from_data_needs_a_mapping() -> None:
 def test_from_data_returns_a_record_unchanged() -> None:
     p = Point(1)
     assert Point.from_data(p) is p
+
+
+def test_fields_may_take_builtin_and_parameter_like_names() -> None:
+    class Odd(strm.Record, include_metadata=False, validation=True):
+        self: int
+        isinstance: str = "i"
+        Exception: float = 0.0
+        dict: int | None = None
+        data: str = "d"
+
+    odd = Odd.from_data({"self": "1", "isinstance": "x", "Exception": 2, "data": "y"})
+    expected = {"self": 1, "isinstance": "x", "Exception": 2.0, "dict": None, "data": "y"}
+    assert odd.asdict() == expected
+    assert Odd(self=1) == Odd(1)

@@ -10,7 +10,9 @@ Everything that depends on the fields is worked out once, when the class is crea
 list, each field's conversion, check and output functions (:mod:`strm.models.types`), and a
 generated ``__init__`` and decoder with one line per field, so constructing or decoding a record
 costs a few attribute stores plus the conversions its types really need, with no reflection per
-instance.
+instance. Conversion and validation are these compiled functions rather than marshmallow
+schemas: a schema walk per event costs several times the construction itself, nested records
+need strm's namespace lookup anyway, and the kernel keeps its dependencies to pluggy and click.
 
 Class options (keywords in the class statement, or attributes of an inner ``class Options``;
 subclasses inherit all but ``namespace`` and ``abstract``):
@@ -706,7 +708,8 @@ def _generate_constructors(
     Both share one body: per field, a missing-value check, the conversion (its failure noted,
     not raised, so every bad field is reported), the validation when it is on; then one raise
     listing all problems, or the attribute stores. Generated code has a line per field, so it
-    runs at the speed of hand-written code.
+    runs at the speed of hand-written code. Fields are parameters and locals, so the code
+    refers to nothing by a name a field could take: every helper is a ``_strm_`` global.
     """
     ns: dict[str, Any] = {
         "_strm_M": MISSING,
@@ -714,6 +717,8 @@ def _generate_constructors(
         "_strm_new": object.__new__,
         "_strm_Mapping": Mapping,
         "_strm_dict": dict,
+        "_strm_isinstance": isinstance,
+        "_strm_Exception": Exception,
         "_strm_missing": _note_missing,
         "_strm_bad": _note_bad,
         "_strm_note": _note,
@@ -760,7 +765,7 @@ def _generate_constructors(
     init_src += ["    " + line for line in body + stores]
     build_src = [
         "def _strm_build(_strm_data):",
-        "    if _strm_data.__class__ is not _strm_dict and not isinstance("
+        "    if _strm_data.__class__ is not _strm_dict and not _strm_isinstance("
         "_strm_data, _strm_Mapping):",
         "        raise _strm_not_mapping(_strm_cls, _strm_data)",
         "    _strm_get = _strm_data.get",
@@ -795,7 +800,7 @@ def _convert_and_check(i: int, f: _Field, validation: bool) -> list[str]:
     lines = [
         "try:",
         f"    {name} = _strm_C{i}({name})",
-        "except Exception as _strm_exc:",
+        "except _strm_Exception as _strm_exc:",
         f"    _strm_errors = _strm_bad(_strm_errors, _strm_F{i}, {name}, _strm_exc)",
     ]
     if check:

@@ -1,0 +1,207 @@
+"""At-least-once delivery, rebalances, repartitioning, back-pressure and held sends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from strm import Record
+from strm.app import App
+from strm.spi import TP
+from strm.testing import eventually
+from strm.transports.memory import get_broker
+
+
+class Word(Record):
+    word: str
+    count: int = 1
+
+
+async def test_a_restarted_app_processes_what_was_not_committed(
+    make_app: Callable[..., App],
+) -> None:
+    # Do not wait for the blocked event at stop: stop as a crash would, mid-event.
+    first = make_app("alo", topic_partitions=1, stream_wait_empty=False)
+    topic = first.topic("alo-in", value_type=int)
+    seen_first: list[int] = []
+    gate = asyncio.Event()
+
+    @first.agent(topic)
+    async def slow(stream: Any) -> None:
+        async for value in stream:
+            if value >= 5:
+                await gate.wait()  # never set: the app stops while this event is in flight
+            seen_first.append(value)
+
+    async with first.running():
+        for i in range(10):
+            await topic.send(value=i)
+        await eventually(lambda: seen_first == [0, 1, 2, 3, 4])
+    # The clean stop committed offsets 0..4 only.
+    second = make_app("alo", topic_partitions=1)
+    seen_second: list[int] = []
+
+    @second.agent(second.topic("alo-in", value_type=int))
+    async def fast(stream: Any) -> None:
+        async for value in stream:
+            seen_second.append(value)
+
+    async with second.running():
+        await eventually(lambda: len(seen_second) == 5)
+    assert seen_second == [5, 6, 7, 8, 9]
+
+
+async def test_partitions_move_between_workers_without_loss(
+    make_app: Callable[..., App],
+) -> None:
+    apps = [make_app("group", topic_partitions=4) for _ in range(2)]
+    seen: list[list[int]] = [[], []]
+    for index, app in enumerate(apps):
+
+        @app.agent("group-in", name="collect", value_type=int)
+        async def collect(stream: Any, into: list[int] = seen[index]) -> None:
+            async for value in stream:
+                into.append(value)
+                await asyncio.sleep(0)
+
+    topic = apps[0].topic("group-in", value_type=int)
+    async with apps[0].running():
+        async with apps[1].running():
+            await eventually(lambda: len(apps[0].conductor.assignment) == 3)  # 2 + leader
+            for i in range(100):
+                await topic.send(key=str(i).encode(), value=i)
+            await eventually(lambda: len(seen[0]) + len(seen[1]) == 100)
+            assert seen[0] and seen[1]  # both workers had partitions
+        for i in range(100, 150):
+            await topic.send(key=str(i).encode(), value=i)
+        await eventually(lambda: set(range(150)) <= set(seen[0]) | set(seen[1]))
+        await app_checkpoint(apps[0])
+        assert sum(
+            o for tp, o in apps[0].conductor.committed.items() if tp.topic == "group-in"
+        ) == 150
+    assert apps[0].conductor.assignment == set()
+
+
+async def app_checkpoint(app: App) -> None:
+    await app.conductor.checkpoint()
+
+
+async def test_group_by_field_repartitions_by_the_new_key(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app = make_app("gb", topic_partitions=4)
+    words = app.topic("words-in", value_type=Word)
+    placed: dict[str, set[int]] = {}
+
+    @app.agent(words)
+    async def by_word(stream: Any) -> None:
+        async for event in stream.group_by(Word.word).events():
+            placed.setdefault(event.key, set()).add(event.message.partition)
+
+    async with app.running():
+        for i in range(40):
+            await words.send(key=str(i).encode(), value=Word(word=f"w{i % 4}"))
+        await eventually(lambda: sum(1 for _ in placed) == 4 and len(placed) == 4)
+        await asyncio.sleep(0.05)
+    assert all(len(partitions) == 1 for partitions in placed.values())
+    repartition = get_broker(broker_url).topics["gb-words-in-word-repartition"]
+    assert sum(len(log) for log in repartition.logs) == 40
+
+
+async def test_group_by_function_needs_a_name(make_app: Callable[..., App]) -> None:
+    from strm.errors import StrmError
+
+    app = make_app()
+    stream = app.stream(app.topic("t"))
+    try:
+        stream.group_by(lambda v: v)
+    except StrmError as exc:
+        assert "name=" in str(exc)
+    else:
+        raise AssertionError("group_by(fun) without name= must fail")
+    grouped = stream.group_by(lambda v: v["k"], name="by-k")
+    assert grouped.channel is not None
+    assert grouped.channel.get_topic_name() == "app-t-by-k-repartition"  # type: ignore[attr-defined]
+
+
+async def test_back_pressure_pauses_fetching_and_loses_nothing(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app(topic_partitions=1, stream_buffer_maxsize=10)
+    topic = app.topic("pressure", value_type=int)
+    seen: list[int] = []
+    paused_seen = [False]
+    release = asyncio.Event()
+
+    @app.agent(topic)
+    async def slow(stream: Any) -> None:
+        async for value in stream:
+            paused_seen[0] = paused_seen[0] or bool(app.conductor._paused)
+            if value == 0:
+                await release.wait()
+            seen.append(value)
+
+    async with app.running():
+        for i in range(100):
+            await topic.send(value=i)
+        await eventually(lambda: bool(app.conductor._paused))
+        release.set()
+        await eventually(lambda: len(seen) == 100)
+    assert seen == list(range(100))
+    assert paused_seen[0]
+
+
+async def test_publish_on_commit_holds_sends_until_the_checkpoint(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app = make_app(
+        topic_partitions=1, stream_publish_on_commit=True, broker_commit_interval=3600.0
+    )
+    source = app.topic("poc-in", value_type=int)
+    out = app.topic("poc-out", value_type=int)
+    done: list[int] = []
+
+    @app.agent(source)
+    async def forward(stream: Any) -> None:
+        async for value in stream:
+            await out.send(value=value * 10)
+            done.append(value)
+
+    async with app.running():
+        await out.declare()
+        for i in range(3):
+            await source.send(value=i)
+        await eventually(lambda: len(done) == 3)
+        broker = get_broker(broker_url)
+        assert sum(len(log) for log in broker.topics["poc-out"].logs) == 0
+        await app.conductor.checkpoint()
+        # The agent asked for more after event 2, so all three events are finished.
+        await eventually(lambda: sum(len(log) for log in broker.topics["poc-out"].logs) == 3)
+        assert app.conductor.committed == {TP("poc-in", 0): 3}
+
+
+async def test_commit_every_triggers_a_commit_before_the_interval(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app(topic_partitions=1, broker_commit_every=10, broker_commit_interval=3600.0)
+    topic = app.topic("every", value_type=int)
+    seen: list[int] = []
+
+    @app.agent(topic)
+    async def read(stream: Any) -> None:
+        async for value in stream:
+            seen.append(value)
+
+    async with app.running():
+        for i in range(50):
+            await topic.send(value=i)
+        await eventually(lambda: app.conductor.committed.get(TP("every", 0), 0) >= 40)
+
+
+async def test_exactly_one_leader_among_workers(make_app: Callable[..., App]) -> None:
+    apps = [make_app("lead") for _ in range(3)]
+    for app in apps:
+        app.conductor.needs_leader = True
+    async with apps[0].running(), apps[1].running(), apps[2].running():
+        await eventually(lambda: sum(a.is_leader() for a in apps) == 1)
