@@ -31,21 +31,20 @@ from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
 from strm.channels import Channel, Subscription, Topic
+from strm.codecs.registry import Serializers
 from strm.conductor import Conductor
 from strm.deadletters import DeadLetters
-from strm.sender import Partitioner, Sender
-from strm.streams import Stream
-
-from strm.codecs.registry import Serializers
 from strm.errors import ConfigurationError, PluginError
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.records import Provision
+from strm.sender import Partitioner, Sender
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
 from strm.spi import TP, Cache, Producer, RecordMetadata, Transport
+from strm.streams import Stream
 
 #: URL settings and the kind of backend each one picks.
 BACKEND_SETTINGS: dict[str, str] = {
@@ -471,7 +470,7 @@ class App:
         if chosen is None:
             chosen = "murmur2"
         if isinstance(chosen, str):
-            return self.plugins.resolve(  # type: ignore[no-any-return]
+            return self.plugins.resolve(
                 "partitioner", chosen, setting="producer_partitioner"
             ).factory
         return chosen  # type: ignore[no-any-return]

@@ -180,7 +180,9 @@ class Topic(Channel):
             app, schema, key_type, value_type, key_serializer, value_serializer, allow_empty
         )
         self.partitions = partitions
-        self.retention = retention.total_seconds() if isinstance(retention, timedelta) else retention
+        if isinstance(retention, timedelta):
+            retention = retention.total_seconds()
+        self.retention = retention
         self.compacting = compacting
         self.deleting = deleting
         self.replicas = replicas

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 from strm.channels import Subscription, Topic
 from strm.errors import StrmError
@@ -69,7 +69,7 @@ class Conductor:
                 self._spawn(self._start_consuming(), "strm-start-consuming")
 
     def remove_subscription(self, sub: Subscription) -> None:
-        for name, subs in list(self.subscriptions.items()):
+        for subs in self.subscriptions.values():
             if sub in subs:
                 subs.remove(sub)
 
@@ -158,9 +158,8 @@ class Conductor:
                 consumer, self.consumer = self.consumer, None
                 await consumer.stop()
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-        task.set_name(name)
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._on_task_done)
         self._tasks.append(task)
 

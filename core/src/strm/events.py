@@ -11,7 +11,7 @@ from strm.spi import Headers, Message, RecordMetadata
 if TYPE_CHECKING:
     from strm.app import App
     from strm.channels import Channel
-    from strm.progress import Progress
+    from strm.progress import Acker
     from strm.streams import Stream
 
 #: The stream the current task iterates; :func:`current_event` reads its event.
@@ -38,7 +38,7 @@ class Event:
         key: Any,
         value: Any,
         message: Message,
-        progress: Progress | None = None,
+        progress: Acker | None = None,
     ) -> None:
         self.app = app
         self.key = key

@@ -9,8 +9,18 @@ commit never passes an offset that was delivered but not acknowledged.
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from strm.spi import TP
+
+
+class Acker(Protocol):
+    """What an event acknowledges through: a partition's progress, or a stand-in (a ``tee``
+    fan-out, a test context) that finishes something else when acknowledged."""
+
+    manual: bool
+
+    def ack(self, tp: TP, offset: int) -> None: ...
 
 
 class Progress:

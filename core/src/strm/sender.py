@@ -24,11 +24,11 @@ def normalize_headers(headers: Mapping[str, Any] | Headers | None) -> Headers:
     if not headers:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
-    out = []
+    out: list[tuple[str, bytes]] = []
     for name, value in items:
         if isinstance(value, str):
             value = value.encode()
-        elif value is not None and not isinstance(value, bytes):
+        elif not isinstance(value, bytes):
             raise TypeError(f"header {name!r} must be bytes or str, not {type(value).__name__}")
         out.append((name, value))
     return out
@@ -104,10 +104,17 @@ class Sender:
 
 
 def _chain(delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]) -> None:
+    """Complete a held send's future when its real delivery completes."""
+
     async def relay() -> None:
         try:
             future.set_result(await delivery)
         except Exception as exc:
             future.set_exception(exc)
 
-    asyncio.ensure_future(relay())
+    task = asyncio.ensure_future(relay())
+    _RELAYS.add(task)
+    task.add_done_callback(_RELAYS.discard)
+
+
+_RELAYS: set[asyncio.Future[None]] = set()

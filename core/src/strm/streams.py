@@ -13,8 +13,14 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
-from collections.abc import Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
 from typing import TYPE_CHECKING, Any
 
 from strm.channels import Channel, Subscription, Topic
@@ -194,7 +200,7 @@ class Stream:
                         continue
                     if acks is not None:
                         acks.deliver(message)
-                        event._progress = acks  # type: ignore[assignment]
+                        event._progress = acks
                     self.busy_message = message
                     yield event
                     self.busy_message = None
@@ -553,7 +559,7 @@ class _Fanout:
 def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], str]:
     getter = getattr(key, "getattr", None)
     if callable(getter) and hasattr(key, "field"):
-        return getter, name or str(getattr(key, "field"))
+        return getter, name or str(key.field)
     if callable(key):
         if name is None:
             raise StrmError("group_by(fun) needs name= to name its repartition topic")

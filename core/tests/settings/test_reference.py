@@ -281,6 +281,7 @@ ROWS: tuple[Row, ...] = (
     Row("stream_publish_on_commit", False, None, "true", True, "later"),
     Row("stream_recovery_delay", 0.0, "STREAM_RECOVERY_DELAY", "3", 3.0, -1),
     Row("stream_wait_empty", True, "STREAM_WAIT_EMPTY", "off", False, "empty"),
+    Row("dead_letter_topic", None, "DEAD_LETTER_TOPIC", "orders-dlq", "orders-dlq", 42),
     # RPC
     Row("reply_create_topic", False, "APP_REPLY_CREATE_TOPIC", "1", True, "create"),
     Row("reply_expires", 86_400.0, "APP_REPLY_EXPIRES", "3600", 3600.0, "tomorrow"),

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from strm.app import App
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, unique_url

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from strm.app import App
 from strm.spi import TP
 from strm.testing import eventually

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from strm.app import App
 from strm.events import Event, current_event
 from strm.spi import TP

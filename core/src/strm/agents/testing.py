@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from strm.events import Event
 from strm.sender import normalize_headers
-from strm.spi import Headers, Message, TP
+from strm.spi import TP, Headers, Message
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -73,7 +73,7 @@ class AgentTestWrapper:
         )
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[offset] = future
-        event = Event(self.agent.app, key, value, message, _Completion(future))  # type: ignore[arg-type]
+        event = Event(self.agent.app, key, value, message, _Completion(future))
         self.sent_offset = offset
         await self.channel.put(event)
         if not self.agent.yields:
