@@ -38,6 +38,8 @@ class Subscription:
     progress: Progress
     make_event: MakeEvent | None
     readers: list[Stream] = field(default_factory=list)
+    #: Only this partition of the topic (agents with ``isolated_partitions=True``).
+    partition: int | None = None
 
 
 def _completed(metadata: RecordMetadata) -> Awaitable[RecordMetadata]:
@@ -201,10 +203,14 @@ class Topic(Channel):
             raise ValueError(f"{self!r} names {len(self.topics)} topics, not one")
         return self.topics[0]
 
-    def new_subscription(self, *, shared_progress: Progress | None = None) -> Subscription:
+    def new_subscription(
+        self, *, shared_progress: Progress | None = None, partition: int | None = None
+    ) -> Subscription:
         maxsize = self.maxsize or self.app.conf.stream_buffer_maxsize
         progress = shared_progress or Progress()
-        sub = Subscription(self, Inbox(maxsize), progress, self._decoder(progress))
+        sub = Subscription(
+            self, Inbox(maxsize), progress, self._decoder(progress), partition=partition
+        )
         self.subscriptions.append(sub)
         self.app.conductor.add_subscription(sub)
         return sub

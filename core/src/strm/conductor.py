@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strm.channels import Subscription, Topic
 from strm.errors import StrmError
@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.conductor")
 
 FETCH_TIMEOUT = 0.5
+
+
+class PartitionListener(Protocol):
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None: ...
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None: ...
 
 
 class Conductor:
@@ -49,6 +55,7 @@ class Conductor:
         self._slow_warned: set[int] = set()
         self.needs_leader = False
         self.running = False
+        self.partition_listeners: list[PartitionListener] = []
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -76,6 +83,13 @@ class Conductor:
     @property
     def leader_topic(self) -> str:
         return f"{self.app.conf.id}-__assignor-__leader"
+
+    def watch_partitions(self, topic: Topic, listener: PartitionListener) -> None:
+        """Read ``topic`` and tell ``listener`` which of its partitions this worker gets."""
+        for name in topic.topics:
+            self.topics.setdefault(name, topic)
+            self.subscriptions.setdefault(name, [])
+        self.partition_listeners.append(listener)
 
     def topic_names(self) -> set[str]:
         names = set(self.subscriptions)
@@ -192,7 +206,8 @@ class Conductor:
                 if not readers or not messages:
                     continue
                 for sub in readers:
-                    sub.inbox.put(tp, messages)
+                    if sub.partition is None or sub.partition == tp.partition:
+                        sub.inbox.put(tp, messages)
                 fetched_upto[tp] = messages[-1].offset
                 self._fetched_since_commit += len(messages)
             if self._fetched_since_commit >= commit_every:
@@ -237,6 +252,8 @@ class Conductor:
                 continue
             low: int | None = None
             for sub in readers:
+                if sub.partition is not None and sub.partition != tp.partition:
+                    continue
                 done = sub.progress.done.get(tp)
                 if done is None:
                     low = None
@@ -353,6 +370,8 @@ class Conductor:
             self._stalled_since.pop(tp, None)
         self.assignment -= revoked
         self._paused -= revoked
+        for listener in self.partition_listeners:
+            await listener.on_partitions_revoked(revoked)
         self.app.notify_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
@@ -361,6 +380,8 @@ class Conductor:
         if delay:
             await asyncio.sleep(delay)
         self._update_paused()
+        for listener in self.partition_listeners:
+            await listener.on_partitions_assigned(assigned)
         self.app.notify_partitions_assigned(assigned)
 
     async def _wait_idle(self, revoked: Iterable[TP]) -> None:

@@ -205,3 +205,33 @@ async def test_exactly_one_leader_among_workers(make_app: Callable[..., App]) ->
         app.conductor.needs_leader = True
     async with apps[0].running(), apps[1].running(), apps[2].running():
         await eventually(lambda: sum(a.is_leader() for a in apps) == 1)
+
+
+async def test_isolated_partitions_run_one_instance_per_partition(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("iso", topic_partitions=3, broker_commit_interval=0.02)
+    topic = app.topic("iso-in", value_type=int)
+    instances: dict[int, set[int]] = {}
+
+    @app.agent(topic, isolated_partitions=True)
+    async def per_partition(stream: Any) -> None:
+        async for event in stream.events():
+            instances.setdefault(id(stream), set()).add(event.message.partition)
+            if event.value == -1:
+                raise RuntimeError("restart me")
+
+    async with app.running():
+        await eventually(lambda: len(app.conductor.assignment) == 4)
+        for i in range(30):
+            await topic.send(key=str(i).encode(), value=i)
+        await topic.send(key=b"0", value=-1)
+        for i in range(30, 40):
+            await topic.send(key=str(i).encode(), value=i)
+        await eventually(
+            lambda: sum(app.conductor.committed.get(TP("iso-in", p), 0) for p in range(3)) == 41
+        )
+    assert all(len(partitions) == 1 for partitions in instances.values())
+    assert {p for ps in instances.values() for p in ps} == {0, 1, 2}
+    assert len(instances) >= 4  # three partitions, and one instance restarted
+

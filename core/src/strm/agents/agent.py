@@ -27,7 +27,7 @@ from strm.agents.testing import AgentTestWrapper
 from strm.channels import Channel, Subscription, Topic
 from strm.errors import StrmError
 from strm.events import Event
-from strm.spi import Headers, RecordMetadata
+from strm.spi import TP, Headers, RecordMetadata
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -76,6 +76,7 @@ class Agent:
         self._supervisor: Supervisor | None = None
         self._stopping = False
         self._observer: AgentTestWrapper | None = None
+        self._isolated: dict[TP, tuple[_Actor, Subscription]] = {}
 
     def __repr__(self) -> str:
         return f"<Agent {self.name} on {self.channel.label}>"
@@ -261,6 +262,9 @@ class Agent:
     async def start(self) -> None:
         self._stopping = False
         self._supervisor = self.app.supervisor_for(self)
+        if self.isolated_partitions:
+            self._start_isolated()
+            return
         sub = self.channel.new_subscription()
         if self.concurrency > 1:
             sub.progress.use_manual_acks()
@@ -282,6 +286,38 @@ class Agent:
         if self._subscription is not None:
             self.channel.remove_subscription(self._subscription)
             self._subscription = None
+        for tp in list(self._isolated):
+            await self._stop_isolated(tp)
+
+    # -- one instance per partition (isolated_partitions=True) -----------------------------------
+
+    def _start_isolated(self) -> None:
+        if not isinstance(self.channel, Topic):
+            raise StrmError(f"agent {self.name}: isolated_partitions=True needs a topic")
+        self.app.conductor.watch_partitions(self.channel, self)
+
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        """Start one instance for each newly assigned partition of the agent's topic."""
+        assert isinstance(self.channel, Topic)
+        for tp in sorted(assigned):
+            if tp.topic in self.channel.topics and tp not in self._isolated:
+                sub = self.channel.new_subscription(partition=tp.partition)
+                stream = self.app.stream_over(sub)
+                actor = _Actor(self, 0, stream)
+                self._isolated[tp] = (actor, sub)
+                actor.task = asyncio.create_task(
+                    actor.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
+                )
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Stop the instances of partitions taken away (their work was committed)."""
+        for tp in revoked & set(self._isolated):
+            await self._stop_isolated(tp)
+
+    async def _stop_isolated(self, tp: TP) -> None:
+        actor, sub = self._isolated.pop(tp)
+        await actor.stop()
+        self.channel.remove_subscription(sub)
 
     def _start_actor(self, index: int) -> None:
         sub = self._subscription
@@ -331,7 +367,12 @@ class Agent:
             return
         await actor.dead_letter_in_flight(error)
         await actor.stream.aclose()
+        actor.retire()
         if self._stopping:
+            return
+        isolated = next((tp for tp, (a, _) in self._isolated.items() if a is actor), None)
+        if isolated is not None:
+            await self._restart_isolated(isolated, actor, decision)
             return
         if decision is Decision.RESTART_ONE:
             self._start_actor(actor.index)
@@ -345,6 +386,21 @@ class Agent:
                     self._start_actor(index)
         else:
             self._actors[actor.index] = None
+
+
+    async def _restart_isolated(self, tp: TP, actor: _Actor, decision: Decision) -> None:
+        """Isolated instances are restarted (or given up) one partition at a time, on the
+        same subscription, so the records left in its inbox are not lost."""
+        _, sub = self._isolated[tp]
+        if decision not in (Decision.RESTART_ONE, Decision.RESTART_ALL):
+            self._isolated.pop(tp)
+            self.channel.remove_subscription(sub)
+            return
+        replacement = _Actor(self, 0, self.app.stream_over(sub))
+        self._isolated[tp] = (replacement, sub)
+        replacement.task = asyncio.create_task(
+            replacement.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
+        )
 
 
 class _Actor:
@@ -386,6 +442,13 @@ class _Actor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.stream.aclose()
+        self.retire()
+
+    def retire(self) -> None:
+        """Stop counting this instance's stream among its subscription's readers."""
+        sub = self.stream.subscription
+        if sub is not None and self.stream in sub.readers:
+            sub.readers.remove(self.stream)
 
     async def dead_letter_in_flight(self, error: BaseException) -> None:
         """Log and skip (or dead-letter) the records this instance had not finished."""
