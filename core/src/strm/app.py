@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import importlib.metadata as metadata
 import os
+from collections import Counter
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -39,6 +40,7 @@ from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.records import Provision
 from strm.sender import Partitioner, Sender
+from strm.sensors import Monitor, SensorSet
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
@@ -104,6 +106,8 @@ class App:
         self._replies: Replies | None = None
         self._startup_lock: asyncio.Lock | None = None
         self.crash_error: BaseException | None = None
+        self.sensors = SensorSet(())
+        self.sent_counts: Counter[str] = Counter()
         self._crashed: asyncio.Event | None = None
         # @app.task/timer/crontab and @app.command (the section at the end of the class)
         from strm.cli.app_commands import AppCommands
@@ -220,8 +224,19 @@ class App:
         except BaseException:
             self._conf = None
             raise
+        self._attach_sensors()
         plugins.hook.strm_app_configured(app=self)
         return self
+
+    def _attach_sensors(self) -> None:
+        monitor_cls: type[Monitor] = self.extension_class("Monitor")
+        self.monitor = monitor_cls(self)
+        extra = [p.factory(self) for p in self.plugins.provisions("sensor").values()]
+        self.sensors = SensorSet([self.monitor, *extra])
+
+    def sent_by_topic(self) -> dict[str, int]:
+        """Records sent so far, by topic (the Monitor reads this)."""
+        return dict(self.sent_counts)
 
     def _ensure_not_configured(self, what: str) -> None:
         if self._conf is not None:

@@ -199,6 +199,7 @@ class Conductor:
         subscriptions = self.subscriptions
         commit_every = self.app.conf.broker_commit_every
         fetched_upto = self._fetched_upto
+        sensors = self.app.sensors
         while True:
             batches = await consumer.getmany(FETCH_TIMEOUT)
             for tp, messages in batches.items():
@@ -210,6 +211,7 @@ class Conductor:
                         sub.inbox.put(tp, messages)
                 fetched_upto[tp] = messages[-1].offset
                 self._fetched_since_commit += len(messages)
+                sensors.on_batch_in(tp, len(messages))
             if self._fetched_since_commit >= commit_every:
                 self._commit_wanted.set()
 
@@ -273,10 +275,12 @@ class Conductor:
             self._fetched_since_commit = 0
             if not offsets:
                 return
+            started = time.monotonic()
             await self.app.before_commit(offsets)
             await consumer.commit(offsets)
             self.committed.update(offsets)
             now = time.monotonic()
+            self.app.sensors.on_commit(offsets, now - started)
             for tp in offsets:
                 self._stalled_since.pop(tp, None)
             self._last_commit = now
@@ -372,6 +376,7 @@ class Conductor:
         self._paused -= revoked
         for listener in self.partition_listeners:
             await listener.on_partitions_revoked(revoked)
+        self.app.sensors.on_partitions_revoked(revoked)
         self.app.notify_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
@@ -382,6 +387,7 @@ class Conductor:
         self._update_paused()
         for listener in self.partition_listeners:
             await listener.on_partitions_assigned(assigned)
+        self.app.sensors.on_partitions_assigned(assigned)
         self.app.notify_partitions_assigned(assigned)
 
     async def _wait_idle(self, revoked: Iterable[TP]) -> None:

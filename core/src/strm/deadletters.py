@@ -40,6 +40,7 @@ class DeadLetters:
 
     async def _handle(self, message: Message, error: BaseException, stage: str, where: str) -> None:
         self.count += 1
+        self.app.sensors.on_dead_letter(message, error, stage)
         topic = self.app.conf.dead_letter_topic
         action = f"sent to dead-letter topic {topic!r}" if topic else "skipped"
         logger.error(

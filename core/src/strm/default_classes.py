@@ -10,6 +10,7 @@ from strm.events import Event
 from strm.hookspecs import hookimpl
 from strm.records import Provision
 from strm.schema import Schema
+from strm.sensors import Monitor
 from strm.streams import Stream
 from strm.worker import Worker
 
@@ -19,6 +20,7 @@ def strm_extension_classes() -> list[Provision]:
     return [
         records.extension_class("Agent", Agent),
         records.extension_class("Event", Event),
+        records.extension_class("Monitor", Monitor),
         records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),
         records.extension_class("Stream", Stream),

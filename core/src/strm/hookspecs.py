@@ -123,10 +123,10 @@ def strm_consumer_schedulers() -> list[Provision]:
 
 @hookspec
 def strm_sensors() -> list[Provision]:
-    """Sensors, by name (``kind='sensor'``): observers of messages, events, tables and commits.
+    """Sensors, by name (``kind='sensor'``): observers of batches, commits and rebalances.
 
-    Every sensor provided by an enabled plugin is attached to the app's sensor set when the app
-    is configured; the factory is called with the app.
+    Every sensor provided by an enabled plugin is attached to ``app.sensors`` when the app is
+    configured; the factory is called with the app and returns a :class:`strm.sensors.Sensor`.
     """
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from strm.app import App
 
 Partitioner = Callable[[bytes | None, list[int], list[int]], int]
@@ -42,6 +44,8 @@ class Sender:
         self.producer = producer
         self.partitioner = partitioner
         self._partition_counts: dict[str, list[int]] = {}
+        #: Records sent by topic; the app's, so the count outlives one producer.
+        self.sent_by_topic: Counter[str] = app.sent_counts
         self._held: list[tuple[Any, int, ProducerRecord, asyncio.Future[RecordMetadata]]] = []
         self.hold_until_commit = bool(app.conf.stream_publish_on_commit)
 
@@ -69,6 +73,7 @@ class Sender:
             partitions = await self.partitions(topic)
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
+        self.sent_by_topic[topic] += 1
         if self.hold_until_commit and source is not None:
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._held.append((source[0], source[1], record, future))

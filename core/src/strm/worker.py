@@ -77,6 +77,8 @@ class Worker:
             except Exception:
                 logger.exception("worker of app %r crashed", conf.id)
                 return 1
+        if self.app.crash_error is not None:
+            return 1
         return 0
 
     async def run(self) -> None:
@@ -97,11 +99,29 @@ class Worker:
             try:
                 await app.start()
                 logger.info("worker of app %r is ready", app.conf.id)
-                await self._stop_requested.wait()
-                logger.info("worker of app %r is stopping", app.conf.id)
+                await self._wait_for_stop_or_crash()
             finally:
                 hooks.strm_worker_stopping(app=app)
                 await self._stop_app()
+
+    async def _wait_for_stop_or_crash(self) -> None:
+        assert self._stop_requested is not None
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        crash = asyncio.ensure_future(self.app.wait_crashed())
+        try:
+            await asyncio.wait({stop, crash}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (stop, crash):
+                waiter.cancel()
+        if crash.done() and not crash.cancelled():
+            logger.error(
+                "worker of app %r is stopping because a part of it failed: %s: %s",
+                self.app.conf.id,
+                type(crash.result()).__name__,
+                crash.result(),
+            )
+        else:
+            logger.info("worker of app %r is stopping", self.app.conf.id)
 
     async def _stop_app(self) -> None:
         try:

@@ -235,3 +235,49 @@ async def test_isolated_partitions_run_one_instance_per_partition(
     assert {p for ps in instances.values() for p in ps} == {0, 1, 2}
     assert len(instances) >= 4  # three partitions, and one instance restarted
 
+
+
+async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
+    make_app: Callable[..., App], tmp_path: Any, monkeypatch: Any
+) -> None:
+    (tmp_path / "counting_sensor.py").write_text(
+        "import strm\n"
+        "from strm.sensors import Sensor\n"
+        "class Counting(Sensor):\n"
+        "    def __init__(self, app):\n"
+        "        self.batches = 0\n"
+        "        self.commits = 0\n"
+        "        app.counting = self\n"
+        "    def on_batch_in(self, tp, count):\n"
+        "        self.batches += 1\n"
+        "    def on_commit(self, offsets, seconds):\n"
+        "        self.commits += 1\n"
+        "@strm.hookimpl\n"
+        "def strm_sensors():\n"
+        "    return [strm.records.sensor('counting', Counting)]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = make_app(topic_partitions=1, plugins=["counting_sensor"])
+    topic = app.topic("observed", value_type=int)
+    out = app.topic("observed-out", value_type=int)
+
+    @app.agent(topic)
+    async def relay(stream: Any) -> None:
+        async for value in stream:
+            if value == 3:
+                raise ValueError("three")
+            await out.send(value=value)
+
+    async with app.running():
+        for i in range(5):
+            await topic.send(value=i)
+        await eventually(lambda: app.monitor.messages_received_total == 5)
+        await eventually(lambda: app.conductor.committable() == {TP("observed", 0): 5})
+        await app.conductor.checkpoint()
+    stats = app.monitor.asdict()
+    assert stats["messages_received_by_topic"] == {"observed": 5}
+    assert stats["messages_sent_by_topic"]["observed-out"] == 4
+    assert stats["commits"] >= 1 and stats["committed_offsets"]["observed[0]"] == 5
+    assert stats["dead_letters"] == {"process": 1}
+    assert sum(stats["agent_errors"].values()) == 1
+    assert app.counting.batches >= 1 and app.counting.commits >= 1  # type: ignore[attr-defined]

@@ -224,3 +224,30 @@ async def test_slow_events_and_stuck_commits_are_reported(
         await eventually(lambda: "broker_commit_livelock_soft_timeout" in caplog.text, timeout=3)
         release.set()
     assert "slow[0]@0" in caplog.text
+
+
+def test_a_crashing_agent_stops_the_worker_with_exit_code_1(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "crashapp.py").write_text(
+        "import strm\n"
+        "app = strm.App('crashapp', agent_supervisor='crashing')\n"
+        "@app.agent()\n"
+        "async def fragile(stream):\n"
+        "    async for value in stream:\n"
+        "        raise RuntimeError(f'cannot handle {value}')\n"
+        "@app.task\n"
+        "async def poke():\n"
+        "    await fragile.send(value=42)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "strm", "-A", "crashapp", "worker"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "stopping because a part of it failed: RuntimeError: cannot handle 42" in result.stderr

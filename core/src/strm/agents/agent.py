@@ -351,6 +351,7 @@ class Agent:
             return
         supervisor = self._supervisor
         assert supervisor is not None
+        self.app.sensors.on_agent_error(self.name, error)
         decision = supervisor.on_crash(actor.index, error)
         logger.error(
             "agent %s instance %d raised %s: %s; supervisor decision: %s",

@@ -311,5 +311,5 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Router", "Finds the worker that owns a table key.", pending=WEB),
     _class("Topic", "Class made by app.topic."),
     _class("HttpClient", "Class of app.http_client.", pending=WEB),
-    _class("Monitor", "The main sensor collecting the app's statistics.", pending=STREAMING),
+    _class("Monitor", "The main sensor collecting the app's statistics (app.monitor)."),
 )
