@@ -527,7 +527,8 @@ EVERYTHING = """
     class Supervisor: pass
     def partitioner(key, all_partitions, available): return available[0]
     class Scheduler: pass
-    class Sensor: pass
+    class Sensor(strm.sensors.Sensor):
+        def __init__(self, app): self.app = app
     class Worker(strm.Worker): pass
 
     FACTORIES = {
