@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from strm.channels import Subscription, Topic
 from strm.errors import StrmError
 from strm.inbox import Inbox
+from strm.leader import LeaderAssignor
 from strm.spi import TP, Consumer
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class Conductor:
         self.needs_leader = False
         self.running = False
         self.partition_listeners: list[PartitionListener] = []
+        self._leader: LeaderAssignor | None = None
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -81,8 +83,14 @@ class Conductor:
                 subs.remove(sub)
 
     @property
+    def leader(self) -> LeaderAssignor:
+        if self._leader is None:
+            self._leader = self.app.extension_class("LeaderAssignor")(self.app)
+        return self._leader
+
+    @property
     def leader_topic(self) -> str:
-        return f"{self.app.conf.id}-__assignor-__leader"
+        return self.leader.topic
 
     def watch_partitions(self, topic: Topic, listener: PartitionListener) -> None:
         """Read ``topic`` and tell ``listener`` which of its partitions this worker gets."""
@@ -104,7 +112,7 @@ class Conductor:
         return names
 
     def is_leader(self) -> bool:
-        return TP(self.leader_topic, 0) in self.assignment
+        return self.leader.is_leader(self.assignment)
 
     # -- topics ----------------------------------------------------------------------------------
 
@@ -200,9 +208,10 @@ class Conductor:
         commit_every = self.app.conf.broker_commit_every
         fetched_upto = self._fetched_upto
         sensors = self.app.sensors
+        order = self._scheduler().order
         while True:
             batches = await consumer.getmany(FETCH_TIMEOUT)
-            for tp, messages in batches.items():
+            for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
                 if not readers or not messages:
                     continue
@@ -214,6 +223,14 @@ class Conductor:
                 sensors.on_batch_in(tp, len(messages))
             if self._fetched_since_commit >= commit_every:
                 self._commit_wanted.set()
+
+    def _scheduler(self) -> Any:
+        chosen = self.app.conf.ConsumerScheduler
+        if isinstance(chosen, str):
+            chosen = self.app.plugins.resolve(
+                "consumer_scheduler", chosen, setting="ConsumerScheduler"
+            ).factory
+        return chosen()
 
     # -- back-pressure ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from strm.channels import Topic
 from strm.codecs.registry import Serializers
 from strm.events import Event
 from strm.hookspecs import hookimpl
+from strm.leader import LeaderAssignor
 from strm.records import Provision
 from strm.schema import Schema
 from strm.sensors import Monitor
@@ -20,6 +21,7 @@ def strm_extension_classes() -> list[Provision]:
     return [
         records.extension_class("Agent", Agent),
         records.extension_class("Event", Event),
+        records.extension_class("LeaderAssignor", LeaderAssignor),
         records.extension_class("Monitor", Monitor),
         records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),

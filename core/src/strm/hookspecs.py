@@ -116,8 +116,10 @@ def strm_producer_partitioners() -> list[Provision]:
 def strm_consumer_schedulers() -> list[Provision]:
     """Consumer scheduling strategies, by name (``kind='consumer_scheduler'``).
 
-    A scheduler orders the batches a consumer fetched across topics and partitions; the
-    ``ConsumerScheduler`` setting names one or gives a class.
+    A scheduler orders the batches of one fetch across topics and partitions before they reach
+    the streams. The factory takes no arguments and returns an object with
+    ``order(batches: Mapping[TP, Sequence[Message]]) -> Iterable[tuple[TP, Sequence[Message]]]``;
+    the ``ConsumerScheduler`` setting names one (default ``round_robin``) or gives a class.
     """
 
 

@@ -281,3 +281,51 @@ async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
     assert stats["dead_letters"] == {"process": 1}
     assert sum(stats["agent_errors"].values()) == 1
     assert app.counting.batches >= 1 and app.counting.commits >= 1  # type: ignore[attr-defined]
+
+
+def test_round_robin_scheduler_alternates_topics_then_partitions() -> None:
+    from strm.transports.scheduling import RoundRobinScheduler
+
+    batches: dict[TP, list[Any]] = {
+        TP("a", 0): [], TP("a", 1): [], TP("a", 2): [], TP("b", 0): [], TP("b", 1): [],
+    }
+    order = [tp for tp, _ in RoundRobinScheduler().order(batches)]
+    assert order == [TP("a", 0), TP("b", 0), TP("a", 1), TP("b", 1), TP("a", 2)]
+
+
+class ReverseScheduler:
+    orders = 0
+
+    def order(self, batches: Any) -> Any:
+        ReverseScheduler.orders += 1
+        return reversed(list(batches.items()))
+
+
+async def test_consumer_scheduler_setting_takes_a_class(make_app: Callable[..., App]) -> None:
+    app = make_app(topic_partitions=2, ConsumerScheduler=ReverseScheduler)
+    topic = app.topic("sched", value_type=int)
+    seen: list[int] = []
+
+    @app.agent(topic)
+    async def read(stream: Any) -> None:
+        async for value in stream:
+            seen.append(value)
+
+    async with app.running():
+        for i in range(4):
+            await topic.send(value=i, partition=i % 2)
+        await eventually(lambda: len(seen) == 4)
+    assert ReverseScheduler.orders > 0
+
+
+async def test_stream_recovery_delay_pauses_after_an_assignment(
+    make_app: Callable[..., App],
+) -> None:
+    import time
+
+    app = make_app(stream_recovery_delay=0.3)
+    app.conductor.needs_leader = True
+    started = time.monotonic()
+    async with app.running():
+        assert app.is_leader()
+        assert time.monotonic() - started >= 0.3

@@ -17,6 +17,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "memory_transport": "strm.transports.memory",
     "partitioners": "strm.transports.partitioners",
     "supervisors": "strm.agents.supervisors",
+    "schedulers": "strm.transports.scheduling",
 }
 
 BUILTIN_PLUGINS: dict[str, str] = {**ESSENTIAL_PLUGINS, **DEFAULT_PLUGINS}

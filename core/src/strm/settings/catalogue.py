@@ -43,7 +43,6 @@ class ProcessingGuarantee(Enum):
 
 
 # What a pending setting waits for; the error message names it.
-STREAMING = "the streaming core (agents, streams and the memory transport)"
 TABLES = "tables and table stores"
 KAFKA = "the Kafka transport plugin, strm-transport-kafka"
 WEB = "the web server"
@@ -180,7 +179,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "Close consumer connections idle this long (ms).", "Consumer"),
     Setting("ConsumerScheduler", NameOrClass(), "Order in which fetched batches of topics and "
             "partitions are handed to streams: a registered name or a class.",
-            default="round_robin", section="Consumer", pending=STREAMING),
+            default="round_robin", section="Consumer"),
     # -- serialization -----------------------------------------------------------------------
     Setting("key_serializer", CodecRef(), "Default codec for keys that are not models.",
             default="raw", env="APP_KEY_SERIALIZER", section="Serialization"),
@@ -307,7 +306,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Serializers", "The codec registry that encodes and decodes keys and values."),
     _class("Worker", "The class 'strm worker' runs the app with."),
     _class("PartitionAssignor", "Assigns partitions to workers of the group.", pending=KAFKA),
-    _class("LeaderAssignor", "Elects the leader worker for on_leader tasks.", pending=STREAMING),
+    _class("LeaderAssignor", "Elects the leader worker for on_leader tasks."),
     _class("Router", "Finds the worker that owns a table key.", pending=WEB),
     _class("Topic", "Class made by app.topic."),
     _class("HttpClient", "Class of app.http_client.", pending=WEB),
