@@ -7,6 +7,7 @@
 from click import argument, option
 
 from strm import records
+from strm.agents.agent import Agent
 from strm.app import App
 from strm.auth import (
     Credentials,
@@ -15,6 +16,7 @@ from strm.auth import (
     SASLCredentials,
     SSLCredentials,
 )
+from strm.channels import Channel, Topic
 from strm.errors import (
     BackendNotFoundError,
     CodecError,
@@ -26,25 +28,32 @@ from strm.errors import (
     ValidationError,
     ValueDecodeError,
 )
+from strm.events import Event, current_event
 from strm.hookspecs import hookimpl
 from strm.models import FieldDescriptor, ModelOptions, Record
 from strm.records import Provision
 from strm.schema import Schema
+from strm.sensors import Monitor, Sensor
 from strm.settings.catalogue import ProcessingGuarantee
 from strm.spi import TP
+from strm.streams import Stream
 from strm.worker import Worker
 
 __all__ = [
     "TP",
+    "Agent",
     "App",
     "BackendNotFoundError",
+    "Channel",
     "CodecError",
     "ConfigurationError",
     "Credentials",
+    "Event",
     "FieldDescriptor",
     "GSSAPICredentials",
     "KeyDecodeError",
     "ModelOptions",
+    "Monitor",
     "OAuthCredentials",
     "PluginError",
     "ProcessingGuarantee",
@@ -53,12 +62,16 @@ __all__ = [
     "SASLCredentials",
     "SSLCredentials",
     "Schema",
+    "Sensor",
     "SettingNotSupportedError",
+    "Stream",
     "StrmError",
+    "Topic",
     "ValidationError",
     "ValueDecodeError",
     "Worker",
     "argument",
+    "current_event",
     "hookimpl",
     "option",
     "records",
