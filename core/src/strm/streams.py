@@ -194,9 +194,9 @@ class Stream:
                         await dead_letters.undecodable(message, exc)
                         if acks is not None:
                             acks.deliver(message)
-                            acks.ack(message.tp, message.offset)
+                            acks.ack(tp, message.offset)
                         else:
-                            done[message.tp] = message.offset
+                            done[tp] = message.offset
                         continue
                     if acks is not None:
                         acks.deliver(message)
@@ -205,9 +205,9 @@ class Stream:
                     yield event
                     self.busy_message = None
                     if acks is None:
-                        done[message.tp] = message.offset
+                        done[tp] = message.offset
                     elif not explicit:
-                        acks.ack(message.tp, message.offset)
+                        acks.ack(tp, message.offset)
                     if inbox.generation != generation and tp in inbox.revoked:
                         index = count  # revoked: its new owner processes the rest
             finally:

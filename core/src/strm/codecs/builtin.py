@@ -36,7 +36,8 @@ class JsonCodec:
         return json.dumps(obj, default=_json_default, separators=(",", ":")).encode()
 
     def loads(self, data: bytes) -> Any:
-        return json.loads(data)
+        # Decoding first skips json's encoding sniffing: JSON on the wire is UTF-8.
+        return json.loads(data.decode() if isinstance(data, bytes) else data)
 
 
 def _json_default(obj: Any) -> Any:

@@ -8,13 +8,16 @@ are the topic's partition ids in order, ``available`` those with a leader right 
 
 from __future__ import annotations
 
+import functools
 import random as _random
+import struct
 from collections.abc import Sequence
 
 from strm import records
 from strm.hookspecs import hookimpl
 from strm.records import Provision
 
+_WORDS = struct.Struct("<I")
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF
@@ -29,8 +32,7 @@ def murmur2(data: bytes) -> int:
     length = len(data)
     h = (_SEED ^ length) & _MASK
     tail = length & ~3
-    for i in range(0, tail, 4):
-        k = int.from_bytes(data[i : i + 4], "little")
+    for (k,) in _WORDS.iter_unpack(data[:tail]):
         k = (k * _M) & _MASK
         k ^= k >> 24
         k = (k * _M) & _MASK
@@ -47,6 +49,13 @@ def murmur2(data: bytes) -> int:
     h = (h * _M) & _MASK
     h ^= h >> 15
     return h - (1 << 32) if h & 0x80000000 else h
+
+
+@functools.lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    """``toPositive(murmur2(key))``, remembered: keys repeat (words, user ids) and hashing
+    in Python costs microseconds."""
+    return _to_positive(murmur2(key))
 
 
 def _to_positive(number: int) -> int:
@@ -68,7 +77,7 @@ def murmur2_partitioner(
     _check(all_partitions)
     if key is None:
         return _random.choice(available or all_partitions)
-    return all_partitions[_to_positive(murmur2(key)) % len(all_partitions)]
+    return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
 def random_partitioner(
