@@ -21,7 +21,7 @@ from collections.abc import (
     Callable,
     Iterable,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from strm.channels import Channel, Subscription, Topic
 from strm.errors import StrmError
@@ -177,6 +177,7 @@ class Stream:
             generation = inbox.generation
             explicit = self.explicit_acks
             acks = self._acks(progress) if progress.manual else None
+            part = cast(TP, tp)  # a partition whenever the items are records (make_event)
             count, index = len(items), 0
             try:
                 while index < count:
@@ -194,9 +195,9 @@ class Stream:
                         await dead_letters.undecodable(message, exc)
                         if acks is not None:
                             acks.deliver(message)
-                            acks.ack(tp, message.offset)
+                            acks.ack(part, message.offset)
                         else:
-                            done[tp] = message.offset
+                            done[part] = message.offset
                         continue
                     if acks is not None:
                         acks.deliver(message)
@@ -205,9 +206,9 @@ class Stream:
                     yield event
                     self.busy_message = None
                     if acks is None:
-                        done[tp] = message.offset
+                        done[part] = message.offset
                     elif not explicit:
-                        acks.ack(tp, message.offset)
+                        acks.ack(part, message.offset)
                     if inbox.generation != generation and tp in inbox.revoked:
                         index = count  # revoked: its new owner processes the rest
             finally:
