@@ -220,33 +220,32 @@ class Agent:
         self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
     ) -> AsyncIterator[Any]:
         """Ask for every value; yield the replies as they arrive."""
-        promises = [await self.ask_nowait(v, key=key, reply_to=reply_to) for v in values]
-        for done in asyncio.as_completed(promises):
+        for done in asyncio.as_completed(await self._ask_each(_with_key(key, values), reply_to)):
             yield await done
 
     async def kvmap(
         self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
     ) -> AsyncIterator[Any]:
         """Ask for every (key, value); yield the replies as they arrive."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        promises = [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
-        for done in asyncio.as_completed(promises):
+        for done in asyncio.as_completed(await self._ask_each(_pairs(items), reply_to)):
             yield await done
 
     async def join(
         self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
     ) -> list[Any]:
         """Ask for every value; return the replies in the order of the values."""
-        promises = [await self.ask_nowait(v, key=key, reply_to=reply_to) for v in values]
-        return list(await asyncio.gather(*promises))
+        return list(await asyncio.gather(*await self._ask_each(_with_key(key, values), reply_to)))
 
     async def kvjoin(
         self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
     ) -> list[Any]:
         """Ask for every (key, value); return the replies in order."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        promises = [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
-        return list(await asyncio.gather(*promises))
+        return list(await asyncio.gather(*await self._ask_each(_pairs(items), reply_to)))
+
+    async def _ask_each(
+        self, pairs: Iterable[tuple[Any, Any]], reply_to: str | None
+    ) -> list[ReplyPromise]:
+        return [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -458,6 +457,14 @@ class _Actor:
         for message in root.in_flight_messages():
             await dead_letters.failed(message, error, self.agent.name)
             root.finish(message)
+
+
+def _with_key(key: Any, values: Iterable[Any]) -> Iterable[tuple[Any, Any]]:
+    return ((key, value) for value in values)
+
+
+def _pairs(items: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> Iterable[tuple[Any, Any]]:
+    return items.items() if isinstance(items, Mapping) else items
 
 
 def _header_items(headers: Mapping[str, Any] | Headers | None) -> Iterable[tuple[str, Any]]:
