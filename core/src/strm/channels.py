@@ -181,6 +181,7 @@ class Topic(Channel):
         self.schema = _schema(
             app, schema, key_type, value_type, key_serializer, value_serializer, allow_empty
         )
+        self.schema.check_codecs(app.serializers, f"topic {','.join(topics)!r}")
         self.partitions = partitions
         if isinstance(retention, timedelta):
             retention = retention.total_seconds()

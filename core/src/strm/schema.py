@@ -77,6 +77,21 @@ class Schema:
         self._dump_key = _dumper(_KEY, key_type, key_serializer)
         self._dump_value = _dumper(_VALUE, value_type, value_serializer)
 
+    def check_codecs(self, serializers: Serializers, where: str) -> None:
+        """Resolve every codec this schema names now, so an unknown one is a configuration
+        error at start-up rather than a decode error on every record."""
+        for side, tp, spec in (
+            ("key", self.key_type, self.key_serializer),
+            ("value", self.value_type, self.value_serializer),
+        ):
+            if spec is None and isinstance(tp, type) and issubclass(tp, Record):
+                spec = tp._options.serializer
+                setting = f"{where}: {tp.__qualname__} serializer"
+            else:
+                setting = f"{where}: {side}_serializer"
+            if spec is not None:
+                serializers.codec(spec, setting=setting)
+
     def loads_key(self, serializers: Serializers, data: bytes | None) -> Any:
         return self._load_key(serializers, data)
 

@@ -251,3 +251,50 @@ def test_a_crashing_agent_stops_the_worker_with_exit_code_1(tmp_path: Any) -> No
     )
     assert result.returncode == 1, result.stderr
     assert "stopping because a part of it failed: RuntimeError: cannot handle 42" in result.stderr
+
+
+async def test_an_unknown_codec_is_a_configuration_error_when_the_topic_is_defined(
+    make_app: Callable[..., App],
+) -> None:
+    from strm import Record
+    from strm.errors import ConfigurationError
+
+    app = make_app()
+    expected = "topic 'x': value_serializer: unknown codec 'nope'"
+    with pytest.raises(ConfigurationError, match=expected):
+        app.topic("x", value_serializer="nope")
+
+    class Odd(Record, serializer="json|nope2"):
+        a: int
+
+    with pytest.raises(ConfigurationError, match="unknown codec 'nope2'"):
+        app.topic("y", value_type=Odd)
+
+
+async def test_records_with_missing_or_mistyped_fields_are_dead_lettered(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
+) -> None:
+    from strm import Record
+
+    class Point(Record, validation=True):
+        x: int
+        y: int
+
+    app = make_app(topic_partitions=1)
+    topic = app.topic("points", value_type=Point)
+    seen: list[Any] = []
+
+    @app.agent(topic)
+    async def read(stream: Any) -> None:
+        async for point in stream:
+            seen.append(point)
+
+    async with app.running():
+        await topic.send_raw(key=None, value=b'{"x": 1}')
+        await topic.send_raw(key=None, value=b'{"x": "one", "y": 2}')
+        await topic.send(value=Point(x=3, y=4))
+        await eventually(lambda: len(seen) == 1)
+        await eventually(lambda: app.conductor.committable() == {TP("points", 0): 3})
+    assert seen == [Point(x=3, y=4)]
+    assert "points[0]@0 failed to decode" in caplog.text and "y" in caplog.text
+    assert "points[0]@1 failed to decode" in caplog.text

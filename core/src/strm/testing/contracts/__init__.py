@@ -20,6 +20,7 @@ subclass. :class:`CacheContract` has ``async`` tests and needs ``pytest-asyncio`
 from strm.testing.contracts.cache import CacheContract, FakeClock
 from strm.testing.contracts.codec import CodecContract
 from strm.testing.contracts.store import PersistentStoreContract, StoreContract
+from strm.testing.contracts.transport import TransportContract
 
 __all__ = [
     "CacheContract",
@@ -27,4 +28,5 @@ __all__ = [
     "FakeClock",
     "PersistentStoreContract",
     "StoreContract",
+    "TransportContract",
 ]
