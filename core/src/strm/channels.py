@@ -8,6 +8,7 @@ through the app's conductor, which delivers fetched batches to the topic's subsc
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ def _completed(metadata: RecordMetadata) -> Awaitable[RecordMetadata]:
 
 class Channel:
     """An in-memory channel: ``app.channel()``. Every stream reading it receives every event."""
+
+    #: Topics may subscribe by regular expression; a channel never does.
+    pattern: str | None = None
 
     def __init__(
         self,
@@ -171,9 +175,10 @@ class Topic(Channel):
         if pattern is None and not topics:
             raise ConfigurationError("app.topic(): give at least one topic name or pattern=")
         if pattern is not None:
-            raise ConfigurationError(
-                "app.topic(pattern=...) is not supported yet: name the topics explicitly"
-            )
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigurationError(f"app.topic(pattern={pattern!r}): {exc}") from None
         if partitions is not None and partitions < 1:
             raise ConfigurationError(f"app.topic(partitions={partitions!r}): must be at least 1")
         self.topics = tuple(topics)
@@ -181,7 +186,7 @@ class Topic(Channel):
         self.schema = _schema(
             app, schema, key_type, value_type, key_serializer, value_serializer, allow_empty
         )
-        self.schema.check_codecs(app.serializers, f"topic {','.join(topics)!r}")
+        self.schema.check_codecs(app.serializers, f"topic {pattern or ','.join(topics)!r}")
         self.partitions = partitions
         if isinstance(retention, timedelta):
             retention = retention.total_seconds()
@@ -197,9 +202,11 @@ class Topic(Channel):
 
     @property
     def label(self) -> str:
-        return ",".join(self.topics)
+        return self.pattern if self.pattern is not None else ",".join(self.topics)
 
     def get_topic_name(self) -> str:
+        if self.pattern is not None:
+            raise ValueError(f"topic pattern {self.pattern!r} names no single topic to send to")
         if len(self.topics) != 1:
             raise ValueError(f"{self!r} names {len(self.topics)} topics, not one")
         return self.topics[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,6 +58,7 @@ class Conductor:
         self.needs_leader = False
         self.running = False
         self.partition_listeners: list[PartitionListener] = []
+        self.pattern_subscriptions: list[Subscription] = []
         self._leader: LeaderAssignor | None = None
 
     # -- subscriptions ---------------------------------------------------------------------------
@@ -65,6 +67,14 @@ class Conductor:
         topic = sub.channel
         assert isinstance(topic, Topic)
         sub.inbox.set_callbacks(self._on_inbox_full, self._on_inbox_drained)
+        if topic.pattern is not None:
+            self.pattern_subscriptions.append(sub)
+            for name in self.subscriptions:
+                if re.fullmatch(topic.pattern, name):
+                    self.subscriptions[name].append(sub)
+            if self.running:
+                self._spawn(self._resubscribe_or_start(), "strm-resubscribe")
+            return
         new_names = []
         for name in topic.topics:
             if name not in self.subscriptions:
@@ -72,10 +82,7 @@ class Conductor:
             self.subscriptions.setdefault(name, []).append(sub)
             self.topics.setdefault(name, topic)
         if new_names and self.running:
-            if self.consumer is not None:
-                self._spawn(self._resubscribe(), "strm-resubscribe")
-            else:
-                self._spawn(self._start_consuming(), "strm-start-consuming")
+            self._spawn(self._resubscribe_or_start(), "strm-resubscribe")
 
     def remove_subscription(self, sub: Subscription) -> None:
         for subs in self.subscriptions.values():
@@ -100,8 +107,12 @@ class Conductor:
         self.partition_listeners.append(listener)
 
     def topic_names(self) -> set[str]:
-        names = set(self.subscriptions)
-        if self.needs_leader or names:
+        names = {
+            name
+            for name, subs in self.subscriptions.items()
+            if any(sub.channel.pattern is None for sub in subs) or not subs
+        }
+        if self.needs_leader or names or self.pattern_subscriptions:
             if not self.app.conf.topic_disable_leader:
                 names.add(self.leader_topic)
             elif self.needs_leader:
@@ -144,10 +155,12 @@ class Conductor:
     async def start(self) -> None:
         """Join the group when there is something to read; later subscriptions join then."""
         self.running = True
-        if self.topic_names():
+        if self.topic_names() or self.pattern_subscriptions:
             await self._start_consuming()
 
     async def _start_consuming(self) -> None:
+        if self.consumer is not None:
+            return
         names = self.topic_names()
         for topic in set(self.topics.values()):
             await topic.declare()
@@ -158,7 +171,7 @@ class Conductor:
             group_id=conf.id, client_id=conf.broker_client_id
         )
         self.consumer = consumer
-        consumer.subscribe(sorted(names), self)
+        consumer.subscribe(sorted(names), self, self.pattern())
         await consumer.start()
         self._spawn(self._fetch_loop(), "strm-fetch")
         self._spawn(self._commit_loop(), "strm-commit")
@@ -193,11 +206,32 @@ class Conductor:
             logger.error("%s failed: %s", task.get_name(), error, exc_info=error)
             self.app.crash(error)
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe_or_start(self) -> None:
+        if self.consumer is None:
+            await self._start_consuming()
+            return
         for topic in set(self.topics.values()):
             await topic.declare()
-        if self.consumer is not None:
-            self.consumer.subscribe(sorted(self.topic_names()), self)
+        self.consumer.subscribe(sorted(self.topic_names()), self, self.pattern())
+
+    def pattern(self) -> str | None:
+        """One regex for every pattern topic, or ``None``."""
+        patterns = sorted(
+            {sub.channel.pattern for sub in self.pattern_subscriptions if sub.channel.pattern}
+        )
+        return "|".join(f"(?:{p})" for p in patterns) if patterns else None
+
+    def _route_pattern_topics(self, tps: set[TP]) -> None:
+        """Newly seen topics matched by a pattern get that pattern's readers."""
+        for name in {tp.topic for tp in tps} - set(self.subscriptions):
+            readers = [
+                sub
+                for sub in self.pattern_subscriptions
+                if sub.channel.pattern and re.fullmatch(sub.channel.pattern, name)
+            ]
+            if readers:
+                self.subscriptions[name] = readers
+                self.topics[name] = readers[0].channel  # type: ignore[assignment]
 
     # -- the fetch loop --------------------------------------------------------------------------
 
@@ -397,6 +431,7 @@ class Conductor:
         self.app.notify_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        self._route_pattern_topics(assigned)
         self.assignment |= assigned
         delay = self.app.conf.stream_recovery_delay
         if delay:

@@ -148,7 +148,12 @@ class Consumer(Protocol):
 
     async def stop(self) -> None: ...
 
-    def subscribe(self, topics: Collection[str], listener: RebalanceListener) -> None: ...
+    def subscribe(
+        self, topics: Collection[str], listener: RebalanceListener, pattern: str | None = None
+    ) -> None:
+        """Read these topics and, with ``pattern`` (a Python regex matched against the whole
+        name), every topic it matches, including topics created later."""
+        ...
 
     async def getmany(self, timeout: float) -> Mapping[TP, Sequence[Message]]:
         """The records fetched since the last call, by partition, waiting at most ``timeout``

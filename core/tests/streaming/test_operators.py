@@ -244,3 +244,36 @@ async def test_sleep_returns_early_when_the_stream_stops(make_app: Callable[...,
     await stream.aclose()
     await asyncio.wait_for(task, 1)
     assert loop.time() - started < 1
+
+
+async def test_pattern_topics_read_every_matching_topic_even_new_ones(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app(topic_partitions=2)
+    orders = app.topic(pattern=r"orders-.*", value_type=int)
+    seen: list[tuple[str, int]] = []
+
+    @app.agent(orders)
+    async def read(stream: Any) -> None:
+        async for event in stream.events():
+            seen.append((event.message.topic, event.value))
+
+    async with app.running():
+        await app.topic("orders-eu", value_type=int).send(value=1)
+        await app.topic("orders-us", value_type=int).send(value=2)
+        await app.topic("returns-eu", value_type=int).send(value=3)
+        await eventually(lambda: len(seen) == 2, timeout=2)
+        await app.topic("orders-asia", value_type=int).send(value=4)  # created after the start
+        await eventually(lambda: len(seen) == 3)
+        await app.conductor.checkpoint()
+        consumer = app.conductor.consumer
+        assert consumer is not None
+        committed = [
+            await consumer.committed(TP(name, p))
+            for name in ("orders-eu", "orders-us", "orders-asia")
+            for p in range(2)
+        ]
+        assert sum(c or 0 for c in committed) == 3
+    assert sorted(seen) == [("orders-asia", 4), ("orders-eu", 1), ("orders-us", 2)]
+    with pytest.raises(ValueError, match="names no single topic"):
+        orders.get_topic_name()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
@@ -149,6 +150,8 @@ class MemoryBroker:
         if spec.name in self.topics:
             return False
         self.topics[spec.name] = _Topic(spec)
+        for group in self.groups.values():
+            group.topic_created(spec.name)
         return True
 
     def topic(self, name: str, partitions: Callable[[], int]) -> _Topic:
@@ -201,6 +204,13 @@ class _Group:
         self.members.remove(member)
         self.leaving.append(member)
 
+    def topic_created(self, name: str) -> None:
+        """A pattern subscription takes in topics created after it, as Kafka's does."""
+        for member in self.members:
+            if member._pattern is not None and member._pattern.fullmatch(name):
+                member._schedule_rebalance()
+                return
+
     async def rebalance(self) -> None:
         self._again = True
         if self._running:
@@ -241,8 +251,12 @@ class _Group:
         to it, in join order: members with the same subscription get the same partitions of
         every topic."""
         plan: dict[MemoryConsumer, set[TP]] = {member: set() for member in members}
-        for name in sorted({name for member in members for name in member._topics}):
-            eligible = [member for member in members if name in member._topics]
+        names = {name for member in members for name in member._topics}
+        names.update(
+            name for name in self.broker.topics for member in members if member.matches(name)
+        )
+        for name in sorted(names):
+            eligible = [member for member in members if member.matches(name)]
             topic = self.broker.topic(name, eligible[0]._topic_partitions)
             for partition in range(len(topic.logs)):
                 plan[eligible[partition % len(eligible)]].add(TP(name, partition))
@@ -327,6 +341,7 @@ class MemoryConsumer:
         self._state = "new"
         self._joined = False
         self._topics: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
         self._listener: RebalanceListener | None = None
         # None while holding no assignment (not joined, or between revoke and assign).
         self._assignment: set[TP] | None = None
@@ -345,7 +360,9 @@ class MemoryConsumer:
 
     # -- membership ---------------------------------------------------------------------------
 
-    def subscribe(self, topics: Collection[str], listener: RebalanceListener) -> None:
+    def subscribe(
+        self, topics: Collection[str], listener: RebalanceListener, pattern: str | None = None
+    ) -> None:
         if isinstance(topics, str):
             raise TypeError(
                 f"subscribe() takes a collection of topic names, not the str {topics!r}"
@@ -353,20 +370,32 @@ class MemoryConsumer:
         if self._state == "stopped":
             raise TransportError(f"consumer {self.client_id!r} is stopped")
         wanted = frozenset(topics)
-        changed = wanted != self._topics
+        compiled = re.compile(pattern) if pattern is not None else None
+        changed = wanted != self._topics or pattern != (self._pattern and self._pattern.pattern)
         self._topics = wanted
+        self._pattern = compiled
         self._listener = listener
         if self._state == "started" and changed:
             self._update_membership()
-            task = asyncio.get_running_loop().create_task(self._group.rebalance())
-            self._rebalances.add(task)
-            task.add_done_callback(self._rebalance_done)
+            self._schedule_rebalance()
+
+    def matches(self, topic: str) -> bool:
+        """Whether this member's subscription (names or pattern) covers ``topic``."""
+        return topic in self._topics or (
+            self._pattern is not None and self._pattern.fullmatch(topic) is not None
+        )
+
+    def _schedule_rebalance(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._group.rebalance())
+        self._rebalances.add(task)
+        task.add_done_callback(self._rebalance_done)
 
     def _update_membership(self) -> None:
-        if self._topics and not self._joined:
+        subscribed = bool(self._topics) or self._pattern is not None
+        if subscribed and not self._joined:
             self._group.join(self)
             self._joined = True
-        elif not self._topics and self._joined:
+        elif not subscribed and self._joined:
             self._group.leave(self)
             self._joined = False
 
@@ -383,7 +412,7 @@ class MemoryConsumer:
         if self._state == "stopped":
             raise TransportError(f"consumer {self.client_id!r} is stopped and cannot restart")
         self._state = "started"
-        if self._topics:
+        if self._topics or self._pattern is not None:
             self._update_membership()
             await self._group.rebalance()
 

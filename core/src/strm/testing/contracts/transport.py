@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -118,15 +119,16 @@ class Clients:
         *,
         group_id: str | None = None,
         own_transport: bool = False,
+        pattern: str | None = None,
     ) -> Reader:
-        """A started consumer subscribed to ``topics``; ``own_transport`` gives it a transport
-        of its own, as a member in another app would have."""
+        """A started consumer subscribed to ``topics`` (and ``pattern``); ``own_transport``
+        gives it a transport of its own, as a member in another app would have."""
         transport = self.factory() if own_transport else self.transport
         consumer = transport.create_consumer(
             group_id=self.group_id if group_id is None else group_id, client_id=name
         )
         listener = RecordingListener(name, self.events)
-        consumer.subscribe(topics, listener)
+        consumer.subscribe(topics, listener, pattern)
         self._consumers.append(consumer)
         await consumer.start()
         return Reader(name, consumer, listener)
@@ -499,6 +501,22 @@ class TransportContract:
                 assert reader.consumer.assignment() == {tp0, tp1}
                 assert reader.offsets(tp0) == [0, 1, 2]
                 assert reader.offsets(tp1) == [0, 1]
+
+    async def test_a_pattern_subscription_takes_in_topics_created_later(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        async with self.clients(transport_factory, group_id) as clients:
+            (first,) = await self.create(clients, f"{topic_name}-a", 1)
+            await self.create(clients, f"other-{topic_name}", 1)
+            producer = await clients.producer()
+            await self.send(producer, first, 2)
+            reader = await clients.reader([], "pattern", pattern=f"{re.escape(topic_name)}-.*")
+            await self.until(lambda: reader.count() >= 2, [reader], "2 records of the first topic")
+            (later,) = await self.create(clients, f"{topic_name}-b", 1)
+            await self.send(producer, later, 3)
+            await self.until(lambda: reader.count() >= 5, [reader], "3 records of a later topic")
+            assert reader.consumer.assignment() == {first, later}
+            assert reader.offsets(later) == [0, 1, 2]
 
 
 __all__ = ["Clients", "Reader", "RecordingListener", "TransportContract", "TransportFactory"]
