@@ -50,8 +50,12 @@ class Store(Protocol):
 
     def clear(self) -> None: ...
 
-    def write_batch(self, puts: dict[bytes, bytes | None]) -> None:
-        """Apply many writes at once; a ``None`` value deletes the key."""
+    def write_batch(
+        self, puts: Mapping[bytes, bytes | None], applied: Mapping[TP, int] | None = None
+    ) -> None:
+        """Apply many writes at once (a ``None`` value deletes the key) and record ``applied``
+        changelog offsets with them, atomically where the backend can: after a crash the data
+        and the offsets it claims to contain must agree."""
         ...
 
     def applied_offset(self, tp: TP) -> int | None: ...

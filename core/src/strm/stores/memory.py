@@ -6,7 +6,7 @@ store (``rocksdb://``) in production so a restart replays only the changelog's t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from strm import records
@@ -42,12 +42,16 @@ class MemoryStore:
         self._data.clear()
         self._offsets.clear()
 
-    def write_batch(self, puts: dict[bytes, bytes | None]) -> None:
+    def write_batch(
+        self, puts: Mapping[bytes, bytes | None], applied: Mapping[TP, int] | None = None
+    ) -> None:
         for key, value in puts.items():
             if value is None:
                 self._data.pop(key, None)
             else:
                 self._data[key] = value
+        if applied:
+            self._offsets.update(applied)
 
     def applied_offset(self, tp: TP) -> int | None:
         return self._offsets.get(tp)

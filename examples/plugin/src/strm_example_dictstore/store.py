@@ -88,7 +88,9 @@ class DictStore:
         self._data.clear()
         self._offsets.clear()
 
-    def write_batch(self, puts: dict[bytes, bytes | None]) -> None:
+    def write_batch(
+        self, puts: Mapping[bytes, bytes | None], applied: Mapping[TP, int] | None = None
+    ) -> None:
         """All or nothing: a batch that would overflow the cap changes nothing."""
         added = sum(1 for key, value in puts.items() if value is not None and key not in self._data)
         removed = sum(1 for key, value in puts.items() if value is None and key in self._data)
@@ -98,6 +100,8 @@ class DictStore:
                 self._data.pop(key, None)
             else:
                 self._data[key] = value
+        if applied:
+            self._offsets.update(applied)
 
     def applied_offset(self, tp: TP) -> int | None:
         return self._offsets.get(tp)

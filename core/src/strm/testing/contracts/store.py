@@ -180,6 +180,15 @@ class StoreContract:
         store.write_batch({})
         assert _items(store) == {b"k": b"v"}
 
+    def test_write_batch_records_applied_offsets_with_the_data(self, store: Store) -> None:
+        store.write_batch({b"k": b"v"}, {TP("t", 0): 9, TP("t", 1): 4})
+        assert _items(store) == {b"k": b"v"}
+        assert store.applied_offset(TP("t", 0)) == 9
+        assert store.applied_offset(TP("t", 1)) == 4
+        store.write_batch({}, {TP("t", 0): 12})
+        assert store.applied_offset(TP("t", 0)) == 12
+        assert store.applied_offset(TP("t", 1)) == 4
+
     def test_write_batch_keeps_binary_and_empty_values(self, store: Store) -> None:
         store.write_batch({ALL_BYTES: b"", b"": ALL_BYTES, b"big": LARGE_VALUE})
         assert _items(store) == {ALL_BYTES: b"", b"": ALL_BYTES, b"big": LARGE_VALUE}
