@@ -67,3 +67,16 @@ class ValidationError(StrmError, ValueError):
         self.expected = expected
         self.value = value
         self.errors = list(errors)
+
+
+class StoreError(StrmError):
+    """A table store failed; the message names the table, the partition and what to do."""
+
+
+class StoreLockedError(StoreError):
+    """A store's files are in use by another process (another worker on the same datadir)."""
+
+
+class StoreCorruptError(StoreError):
+    """A store's files cannot be read; deleting them lets strm rebuild the table from its
+    changelog."""

@@ -1,0 +1,1 @@
+"""Aerospike table store for strm."""

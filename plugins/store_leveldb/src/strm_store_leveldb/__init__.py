@@ -1,0 +1,1 @@
+"""LevelDB table store (plyvel) for strm."""

@@ -1,0 +1,1 @@
+"""RocksDB table store (rocksdict) for strm."""
