@@ -47,6 +47,8 @@ from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
 from strm.spi import TP, Cache, Producer, RecordMetadata, Transport
 from strm.streams import Stream
+from strm.tables.manager import TableManager
+from strm.tables.table import Collection
 
 #: URL settings and the kind of backend each one picks.
 BACKEND_SETTINGS: dict[str, str] = {
@@ -106,6 +108,7 @@ class App:
         self._replies: Replies | None = None
         self._startup_lock: asyncio.Lock | None = None
         self.crash_error: BaseException | None = None
+        self._tables: TableManager | None = None
         self.sensors = SensorSet(())
         self.sent_counts: Counter[str] = Counter()
         self._crashed: asyncio.Event | None = None
@@ -477,10 +480,12 @@ class App:
                     )
                     await producer.start()
                     self._producer = producer
-                    self._sender = Sender(self, producer, self._partitioner())
+                    self._sender = Sender(self, producer, self.partitioner)
         return self._sender
 
-    def _partitioner(self) -> Partitioner:
+    @property
+    def partitioner(self) -> Partitioner:
+        """The producer partitioner the ``producer_partitioner`` setting picks."""
         chosen = self.conf.producer_partitioner
         if chosen is None:
             chosen = "murmur2"
@@ -498,11 +503,34 @@ class App:
         return self._replies
 
     async def before_commit(self, offsets: Mapping[TP, int]) -> None:
-        """A checkpoint: make everything the finished events sent durable."""
+        """A checkpoint: changelog records for the tables' dirty keys, then a flush of
+        everything the finished events sent, then the table stores; offsets come after."""
+        flushes = await self.tables.send_changelogs() if self._tables is not None else []
         sender = self._sender
         if sender is not None:
             await sender.publish_held(offsets)
             await sender.flush()
+        if flushes:
+            await self.tables.write_stores(flushes)
+
+    def has_pending_writes(self) -> bool:
+        """Table changes not yet in a changelog (a checkpoint is due even without offsets)."""
+        return self._tables is not None and self._tables.has_dirty()
+
+    # -- tables ----------------------------------------------------------------------------------
+
+    @property
+    def tables(self) -> TableManager:
+        """The app's tables, by name (the ``TableManager`` extension class)."""
+        if self._tables is None:
+            cls: type[TableManager] = self.extension_class("TableManager")
+            self._tables = cls(self)
+        return self._tables
+
+    def Table(self, name: str, *, default: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
+        """A sharded, changelog-backed table: ``app.Table('counts', default=int)``."""
+        cls: type[Collection] = self.extension_class("Table")
+        return self.tables.add(cls(self, name=name, default=default, **kwargs))
 
     def forget_held(self, tps: set[TP]) -> None:
         if self._sender is not None:
@@ -548,10 +576,15 @@ class App:
         self._running = stack
         try:
             stack.push_async_callback(self._stop_producing)
+            if self._tables is not None:
+                await self._tables.start()
+                stack.push_async_callback(self._tables.stop)
             for agent in self.agents.values():
                 await stack.enter_async_context(agent.running())
             await self.conductor.start()
             stack.push_async_callback(self.conductor.stop)
+            if self._tables is not None:
+                await self._tables.wait_recovered()
             if self.conf.reply_create_topic:
                 await self.get_replies()
             await stack.enter_async_context(self.background.running())

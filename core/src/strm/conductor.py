@@ -14,14 +14,14 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from strm.channels import Subscription, Topic
 from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
-from strm.spi import TP, Consumer
+from strm.spi import TP, Consumer, Message
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -35,6 +35,10 @@ class PartitionListener(Protocol):
     async def on_partitions_assigned(self, assigned: set[TP]) -> None: ...
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None: ...
+
+
+class ChangelogReader(PartitionListener, Protocol):
+    async def on_changelog_batch(self, tp: TP, messages: Sequence[Message]) -> None: ...
 
 
 class Conductor:
@@ -59,6 +63,8 @@ class Conductor:
         self.running = False
         self.partition_listeners: list[PartitionListener] = []
         self.pattern_subscriptions: list[Subscription] = []
+        self.changelogs: dict[str, ChangelogReader] = {}
+        self._held: set[TP] = set()
         self._leader: LeaderAssignor | None = None
 
     # -- subscriptions ---------------------------------------------------------------------------
@@ -106,12 +112,31 @@ class Conductor:
             self.subscriptions.setdefault(name, [])
         self.partition_listeners.append(listener)
 
+    def watch_changelog(self, topic: Topic, manager: ChangelogReader) -> None:
+        """Read a table's changelog in the group (co-partitioned with the streams), handing its
+        batches to ``manager`` rather than to streams."""
+        for name in topic.topics:
+            self.topics.setdefault(name, topic)
+            self.changelogs[name] = manager
+        if manager not in self.partition_listeners:
+            self.partition_listeners.append(manager)
+
+    def hold(self, tps: set[TP]) -> None:
+        """Stop fetching these partitions until :meth:`release` (recovery uses this)."""
+        self._held |= tps
+        self._update_paused()
+
+    def release(self, tps: set[TP]) -> None:
+        self._held -= tps
+        self._update_paused()
+
     def topic_names(self) -> set[str]:
         names = {
             name
             for name, subs in self.subscriptions.items()
             if any(sub.channel.pattern is None for sub in subs) or not subs
         }
+        names |= set(self.changelogs)
         if self.needs_leader or names or self.pattern_subscriptions:
             if not self.app.conf.topic_disable_leader:
                 names.add(self.leader_topic)
@@ -243,11 +268,15 @@ class Conductor:
         fetched_upto = self._fetched_upto
         sensors = self.app.sensors
         order = self._scheduler().order
+        changelogs = self.changelogs
         while True:
             batches = await consumer.getmany(FETCH_TIMEOUT)
             for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
                 if not readers or not messages:
+                    changelog = changelogs.get(tp.topic)
+                    if changelog is not None and messages:
+                        await changelog.on_changelog_batch(tp, messages)
                     continue
                 for sub in readers:
                     if sub.partition is None or sub.partition == tp.partition:
@@ -284,7 +313,7 @@ class Conductor:
             for name, subs in self.subscriptions.items()
             if any(sub.inbox in self._full for sub in subs)
         }
-        wanted = {tp for tp in self.assignment if tp.topic in full_topics}
+        wanted = {tp for tp in self.assignment if tp.topic in full_topics or tp in self._held}
         pause, resume = wanted - self._paused, self._paused - wanted
         if pause:
             self.consumer.pause(pause)
@@ -324,11 +353,12 @@ class Conductor:
         async with self._commit_lock:
             offsets = self.committable()
             self._fetched_since_commit = 0
-            if not offsets:
+            if not offsets and not self.app.has_pending_writes():
                 return
             started = time.monotonic()
             await self.app.before_commit(offsets)
-            await consumer.commit(offsets)
+            if offsets:
+                await consumer.commit(offsets)
             self.committed.update(offsets)
             now = time.monotonic()
             self.app.sensors.on_commit(offsets, now - started)
@@ -425,6 +455,7 @@ class Conductor:
             self._stalled_since.pop(tp, None)
         self.assignment -= revoked
         self._paused -= revoked
+        self._held -= revoked
         for listener in self.partition_listeners:
             await listener.on_partitions_revoked(revoked)
         self.app.sensors.on_partitions_revoked(revoked)

@@ -13,6 +13,8 @@ from strm.records import Provision
 from strm.schema import Schema
 from strm.sensors import Monitor
 from strm.streams import Stream
+from strm.tables.manager import TableManager
+from strm.tables.table import Table
 from strm.worker import Worker
 
 
@@ -26,6 +28,8 @@ def strm_extension_classes() -> list[Provision]:
         records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),
         records.extension_class("Stream", Stream),
+        records.extension_class("Table", Table),
+        records.extension_class("TableManager", TableManager),
         records.extension_class("Topic", Topic),
         records.extension_class("Worker", Worker),
     ]

@@ -249,9 +249,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     # -- tables ------------------------------------------------------------------------------
     Setting("table_cleanup_interval", Seconds(min=0), "How often expired windows are removed.",
             default=30.0, env="TABLE_CLEANUP_INTERVAL", section="Table", pending=TABLES),
-    Setting("table_key_index_size", Int(min=0), "Size of the key-to-partition cache of "
-            "tables.", default=1000, env="TABLE_KEY_INDEX_SIZE", section="Table",
-            pending=TABLES),
+    Setting("table_key_index_size", Int(min=1), "How many keys a table remembers the "
+            "partition of, for reads outside a stream.", default=1000,
+            env="TABLE_KEY_INDEX_SIZE", section="Table"),
     Setting("table_standby_replicas", Int(min=0), "Standby copies kept of each table "
             "partition.", default=1, env="TABLE_STANDBY_REPLICAS", section="Table",
             aliases=(Alias("num_standby_replicas"),), pending=TABLES),
@@ -298,11 +298,11 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Event", "Class of the events streams yield."),
     _class("Schema", "Default schema class of channels and topics."),
     _class("Stream", "Class of streams."),
-    _class("Table", "Class made by app.Table.", pending=TABLES),
+    _class("Table", "Class made by app.Table."),
     _class("SetTable", "Class made by app.SetTable.", pending=TABLES),
     _class("GlobalTable", "Class made by app.GlobalTable.", pending=TABLES),
     _class("SetGlobalTable", "Class made by app.SetGlobalTable.", pending=TABLES),
-    _class("TableManager", "The service that owns an app's tables.", pending=TABLES),
+    _class("TableManager", "The service that owns an app's tables."),
     _class("Serializers", "The codec registry that encodes and decodes keys and values."),
     _class("Worker", "The class 'strm worker' runs the app with."),
     _class("PartitionAssignor", "Assigns partitions to workers of the group.", pending=KAFKA),

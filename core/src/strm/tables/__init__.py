@@ -1,0 +1,1 @@
+"""Tables: sharded, changelog-backed key/value state, optionally windowed."""

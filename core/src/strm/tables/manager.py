@@ -1,0 +1,339 @@
+"""The table manager (the ``TableManager`` extension class): stores, changelogs, recovery.
+
+* **Checkpoint.** Each table partition's dirty keys become changelog records; once the producer
+  has them, the store is written in one batch together with the changelog offset it now
+  contains, off the event loop. Only then are source offsets committed.
+* **Recovery.** When partitions are assigned, the streams of the worker wait while every table
+  partition is brought up to date: from the offset its store says it has applied to the
+  changelog's end, copying records straight into the store in batches (no decoding). Progress
+  (records done, left, rate) is logged every second. Then the changelog partitions are paused
+  (this worker writes them; it need not read them back) and the streams resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from strm.errors import StoreError, StrmError
+from strm.events import Event
+from strm.spi import TP, Message, RecordMetadata, Store
+from strm.tables.shard import DELETED, Shard
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from strm.app import App
+    from strm.tables.table import Collection
+
+logger = logging.getLogger("strm.tables")
+
+PROGRESS_EVERY = 1.0
+
+
+class _Recovery:
+    """The changelog partitions being replayed, and how far each has to go."""
+
+    def __init__(self, targets: dict[TP, tuple[int, int]]) -> None:
+        self.targets = targets  # tp -> (first offset to read, end offset)
+        self.pending = set(targets)
+        self.done: dict[TP, int] = dict.fromkeys(targets, 0)
+        self.started = time.monotonic()
+        self.finished = asyncio.Event()
+
+    @property
+    def total(self) -> int:
+        return sum(end - start for start, end in self.targets.values())
+
+    @property
+    def applied(self) -> int:
+        return sum(self.done.values())
+
+
+class TableManager:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.tables: dict[str, Collection] = {}
+        self._by_changelog: dict[str, Collection] = {}
+        self._recovery: _Recovery | None = None
+        self.recovered_records = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recovered = asyncio.Event()
+        self._recovered.set()
+
+    def add(self, table: Collection) -> Collection:
+        if table.name in self.tables:
+            raise StrmError(f"two tables are named {table.name!r}")
+        self.tables[table.name] = table
+        return table
+
+    def __getitem__(self, name: str) -> Collection:
+        return self.tables[name]
+
+    def __iter__(self) -> Any:
+        return iter(self.tables.values())
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    # -- stores ----------------------------------------------------------------------------------
+
+    def open_store(self, table: Collection, partition: int) -> Store:
+        app = self.app
+        url = table.store_url or app.conf.store
+        factory = app.resolve_backend("store", url).factory
+        try:
+            store: Store = factory(
+                url=url,
+                app=app,
+                table_name=table.name,
+                partition=partition,
+                options=dict(table.options),
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"table {table.name!r} partition {partition}: cannot open its store {url!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return store
+
+    def partition_of_key(self, table: Collection, raw_key: bytes) -> int:
+        partitioner = self.app.partitioner
+        partitions = list(range(table.partitions))
+        return partitioner(raw_key, partitions, partitions)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Subscribe the changelogs (co-partitioned with the streams) and prepare recovery."""
+        conductor = self.app.conductor
+        for table in self.tables.values():
+            topic = table.changelog_topic
+            self._by_changelog[topic.get_topic_name()] = table
+            conductor.watch_changelog(topic, self)
+
+    @property
+    def changelog_names(self) -> set[str]:
+        return set(self._by_changelog)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """The checkpoint before this wrote everything; close the partitions' stores."""
+        for tp in revoked:
+            table = self._by_changelog.get(tp.topic)
+            if table is not None:
+                table.close_shards({tp.partition})
+
+    async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        """Hold the streams and recover in the background: records of the changelogs can only
+        be fetched once the rebalance is over."""
+        active = {tp for tp in assigned if tp.topic in self._by_changelog}
+        if not active:
+            return
+        conductor = self.app.conductor
+        streams = {tp for tp in conductor.assignment if tp.topic not in self._by_changelog}
+        conductor.hold(streams | active)
+        self._recovered.clear()
+        task = asyncio.create_task(self._recover_assigned(active, streams), name="strm-recovery")
+        self._tasks.add(task)
+        task.add_done_callback(self._recovery_done)
+
+    def _recovery_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            assert error is not None
+            logger.error("table recovery failed: %s", error)
+            self.app.crash(error)
+        if not self._tasks:
+            self._recovered.set()
+
+    async def wait_recovered(self) -> None:
+        """Wait until no recovery is running (tasks and timers start after recovery)."""
+        await self._recovered.wait()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for table in self.tables.values():
+            table.close_shards(set(table.local_partitions))
+
+    async def _recover_assigned(self, active: set[TP], streams: set[TP]) -> None:
+        conductor = self.app.conductor
+        consumer = conductor.consumer
+        assert consumer is not None
+        ends = await consumer.end_offsets(active)
+        beginnings = await consumer.beginning_offsets(active)
+        targets: dict[TP, tuple[int, int]] = {}
+        for tp in sorted(active):
+            table = self._by_changelog[tp.topic]
+            applied = table.shard(tp.partition).store.applied_offset(tp)
+            start = beginnings[tp] if applied is None else applied + 1
+            end = ends[tp]
+            if applied is not None and applied >= end:
+                self._inconsistent(table, tp, applied, end)
+                start = beginnings[tp]
+            if start < end:
+                consumer.seek(tp, start)
+                targets[tp] = (start, end)
+        if targets:
+            await self._recover(targets)
+        conductor.release(streams)
+        for table in {self._by_changelog[tp.topic] for tp in active}:
+            await table.call_recover_callbacks()
+
+    def _inconsistent(self, table: Collection, tp: TP, applied: int, end: int) -> None:
+        message = (
+            f"table {table.name!r} partition {tp.partition}: its store says it applied the "
+            f"changelog {tp.topic} up to offset {applied}, but the changelog ends at {end} "
+            "(was the changelog topic deleted and created again?)"
+        )
+        if self.app.conf.recovery_consistency_check:
+            raise StoreError(
+                f"{message}. Delete the table's store files to rebuild it from the changelog, "
+                "or set recovery_consistency_check=False to rebuild it automatically."
+            )
+        logger.warning("%s; rebuilding it from the changelog", message)
+        store = table.shard(tp.partition).store
+        store.clear()
+        table.shard(tp.partition).invalidate()
+
+    async def _recover(self, targets: dict[TP, tuple[int, int]]) -> None:
+        recovery = self._recovery = _Recovery(targets)
+        consumer = self.app.conductor.consumer
+        assert consumer is not None
+        self.app.conductor.release(set(targets))  # fetch the changelogs, nothing else
+        logger.info(
+            "recovering %d table partitions: %d changelog records to replay",
+            len(targets),
+            recovery.total,
+        )
+        try:
+            while not recovery.finished.is_set():
+                try:
+                    await asyncio.wait_for(recovery.finished.wait(), PROGRESS_EVERY)
+                except TimeoutError:
+                    self._log_progress(recovery)
+        finally:
+            self._recovery = None
+        elapsed = max(time.monotonic() - recovery.started, 1e-9)
+        self.recovered_records += recovery.applied
+        logger.info(
+            "recovered %d table partitions: %d records in %.2f s (%.0f records/s)",
+            len(targets),
+            recovery.applied,
+            elapsed,
+            recovery.applied / elapsed,
+        )
+
+    def _log_progress(self, recovery: _Recovery) -> None:
+        elapsed = max(time.monotonic() - recovery.started, 1e-9)
+        applied = recovery.applied
+        logger.info(
+            "recovering tables: %d records done, %d left, %.0f records/s",
+            applied,
+            recovery.total - applied,
+            applied / elapsed,
+        )
+
+    async def on_changelog_batch(self, tp: TP, messages: Sequence[Message]) -> None:
+        """Fetched changelog records: copied into the store, with the offset they reach."""
+        recovery = self._recovery
+        table = self._by_changelog[tp.topic]
+        target = recovery.targets.get(tp) if recovery is not None and tp in recovery.pending else None
+        end = target[1] if target is not None else None
+        if end is not None:
+            messages = [m for m in messages if m.offset < end]
+        if messages:
+            shard = table.shard(tp.partition)
+            puts: dict[bytes, bytes | None] = {}
+            for message in messages:
+                if message.key is not None:
+                    puts[message.key] = message.value
+            shard.store.write_batch(puts, {tp: messages[-1].offset})
+            shard.invalidate()
+            if table.on_changelog_event is not None:
+                await self._notify_changelog_events(table, messages)
+        if recovery is not None and target is not None and end is not None:
+            recovery.done[tp] += len(messages)
+            last = messages[-1].offset if messages else target[0] - 1
+            if last >= end - 1:
+                recovery.pending.discard(tp)
+                self.app.conductor.hold({tp})
+                if not recovery.pending:
+                    recovery.finished.set()
+
+    async def _notify_changelog_events(
+        self, table: Collection, messages: Sequence[Message]
+    ) -> None:
+        callback = table.on_changelog_event
+        assert callback is not None
+        for message in messages:
+            key = table.loads_key(message.key) if message.key is not None else None
+            value = table.loads_value(message.value) if message.value is not None else None
+            await callback(Event(self.app, key, value, message, None))
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def has_dirty(self) -> bool:
+        return any(shard.dirty for table in self.tables.values() for shard in table._shards.values())
+
+    async def send_changelogs(self) -> list[_Flush]:
+        """Produce one changelog record per dirty key; the store writes wait for the flush."""
+        flushes: list[_Flush] = []
+        if not self.has_dirty():
+            return flushes
+        sender = await self.app.get_sender()
+        for table in self.tables.values():
+            name = table.changelog_topic_name
+            for shard in table._shards.values():
+                changed = shard.take_dirty()
+                if not changed:
+                    continue
+                puts: dict[bytes, bytes | None] = {}
+                delivery: Awaitable[RecordMetadata] | None = None
+                for key, value in changed.items():
+                    raw_key = table.dumps_key(key)
+                    raw_value = None if value is DELETED else table.dumps_value(value)
+                    puts[raw_key] = raw_value
+                    delivery = await sender.send(
+                        name, raw_key, raw_value, partition=shard.partition
+                    )
+                assert delivery is not None
+                flushes.append(_Flush(TP(name, shard.partition), shard, changed, puts, delivery))
+        return flushes
+
+    async def write_stores(self, flushes: list[_Flush]) -> None:
+        """After the producer flush: each store gets its batch and the changelog offset."""
+        for flush in flushes:
+            metadata = await flush.delivery
+            await asyncio.to_thread(
+                flush.shard.store.write_batch, flush.puts, {flush.tp: metadata.offset}
+            )
+            flush.shard.written(flush.changed)
+
+
+class _Flush:
+    __slots__ = ("changed", "delivery", "puts", "shard", "tp")
+
+    def __init__(
+        self,
+        tp: TP,
+        shard: Shard,
+        changed: dict[Any, Any],
+        puts: dict[bytes, bytes | None],
+        delivery: Awaitable[RecordMetadata],
+    ) -> None:
+        self.tp = tp
+        self.shard = shard
+        self.changed = changed
+        self.puts = puts
+        self.delivery = delivery

@@ -1,0 +1,286 @@
+"""Tables: ``app.Table('counts', default=int)`` — a dict sharded like the stream that updates it.
+
+A table partition lives beside the stream partition that updates it: a write made while
+processing an event of partition ``p`` goes to partition ``p`` of the table, whose changelog
+topic (``<app id>-<table>-changelog``, compacted) has the same number of partitions as the
+source topic. Each worker therefore holds, and recovers from the changelog, only the partitions
+it consumes. Writes made outside a stream (``use_partitioner=True``) choose the partition from
+the key with the producer's partitioner.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from strm.errors import StrmError
+from strm.events import current_event
+from strm.schema import Schema
+from strm.tables.shard import MISSING, Shard
+
+if TYPE_CHECKING:
+    from strm.app import App
+    from strm.channels import Topic
+
+RecoverCallback = Callable[[], Awaitable[None]]
+
+
+class Collection(MutableMapping[Any, Any]):
+    """What every table kind shares: shards, encoding, changelog, recovery callbacks."""
+
+    #: Global tables keep every partition on every worker.
+    is_global = False
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        name: str,
+        default: Callable[[], Any] | None = None,
+        store: str | None = None,
+        partitions: int | None = None,
+        key_type: Any = None,
+        value_type: Any = None,
+        help: str | None = None,
+        on_changelog_event: Callable[[Any], Awaitable[None]] | None = None,
+        on_recover: RecoverCallback | None = None,
+        use_partitioner: bool = False,
+        options: Mapping[str, Any] | None = None,
+        extra_topic_configs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not name or not isinstance(name, str):
+            raise StrmError(f"a table needs a name, got {name!r}")
+        if partitions is not None and partitions < 1:
+            raise StrmError(f"table {name!r}: partitions must be at least 1, got {partitions}")
+        if default is not None and not callable(default):
+            raise StrmError(
+                f"table {name!r}: default must be a callable such as int or list, "
+                f"got {default!r}"
+            )
+        self.app = app
+        self.name = name
+        self.default = default
+        self.store_url = store
+        self.key_type = key_type
+        self.value_type = value_type
+        self.help = help or ""
+        self.on_changelog_event = on_changelog_event
+        self.use_partitioner = use_partitioner
+        self.options = dict(options or {})
+        self.extra_topic_configs = dict(extra_topic_configs or {})
+        self._recover_callbacks: list[RecoverCallback] = [on_recover] if on_recover else []
+        self.partitions = partitions or app.conf.topic_partitions
+        self.schema = Schema(
+            key_type=key_type,
+            value_type=value_type,
+            key_serializer=None if key_type is bytes else "json",
+            value_serializer=None if value_type is bytes else "json",
+        )
+        self.schema.check_codecs(app.serializers, f"table {name!r}")
+        self._shards: dict[int, Shard] = {}
+        self._changelog: Topic | None = None
+        #: Key to partition, for reads outside a stream (``table_key_index_size`` entries).
+        self._key_index: dict[Any, int] = {}
+        self._key_index_size: int = app.conf.table_key_index_size
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}: {len(self._shards)} local partitions>"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    # -- the changelog ---------------------------------------------------------------------------
+
+    @property
+    def changelog_topic_name(self) -> str:
+        return f"{self.app.conf.id}-{self.name}-changelog"
+
+    @property
+    def changelog_topic(self) -> Topic:
+        if self._changelog is None:
+            self._changelog = self.app.topic(
+                self.changelog_topic_name,
+                schema=self.schema,
+                partitions=self.partitions,
+                compacting=True,
+                deleting=False,
+                internal=True,
+                acks=False,
+                config=self.extra_topic_configs,
+            )
+        return self._changelog
+
+    def on_recover(self, fun: RecoverCallback) -> RecoverCallback:
+        """Decorate an ``async def`` to run after each recovery of this table."""
+        self._recover_callbacks.append(fun)
+        return fun
+
+    async def call_recover_callbacks(self) -> None:
+        for callback in self._recover_callbacks:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+
+    # -- encoding --------------------------------------------------------------------------------
+
+    def dumps_key(self, key: Any) -> bytes:
+        raw = self.schema.dumps_key(self.app.serializers, key)
+        if raw is None:
+            raise StrmError(f"table {self.name!r}: None cannot be a key")
+        return raw
+
+    def dumps_value(self, value: Any) -> bytes | None:
+        return self.schema.dumps_value(self.app.serializers, value)
+
+    def loads_key(self, raw: bytes) -> Any:
+        return self.schema.loads_key(self.app.serializers, raw)
+
+    def loads_value(self, raw: bytes) -> Any:
+        return self.schema.loads_value(self.app.serializers, raw)
+
+    # -- shards ----------------------------------------------------------------------------------
+
+    def partition_for(self, key: Any) -> int:
+        """Where a key lives: the partition of the event being processed (the table is
+        co-partitioned with its stream); outside a stream, the partition the key was last seen
+        in, else the local partition that has it, else the key's by the partitioner."""
+        if not self.use_partitioner:
+            event = current_event()
+            if event is not None and event.message.offset >= 0:
+                partition = event.message.partition
+                if partition >= self.partitions:
+                    raise StrmError(
+                        f"table {self.name!r} has {self.partitions} partitions, but it is "
+                        f"updated from {event.message.topic}[{partition}]: a table must have "
+                        "as many partitions as the topic that updates it (partitions=...)"
+                    )
+                self._remember(key, partition)
+                return partition
+            known = self._key_index.get(key)
+            if known is not None:
+                return known
+            for partition, shard in self._shards.items():
+                if shard.get(key, self.dumps_key) is not MISSING:
+                    self._remember(key, partition)
+                    return partition
+        return self.app.tables.partition_of_key(self, self.dumps_key(key))
+
+    def _remember(self, key: Any, partition: int) -> None:
+        index = self._key_index
+        if key not in index:
+            if len(index) >= self._key_index_size:
+                index.pop(next(iter(index)))
+            index[key] = partition
+
+    def shard(self, partition: int) -> Shard:
+        shard = self._shards.get(partition)
+        if shard is None:
+            store = self.app.tables.open_store(self, partition)
+            shard = self._shards[partition] = Shard(
+                partition, store, self.loads_key, self.loads_value
+            )
+        return shard
+
+    def close_shards(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            shard = self._shards.pop(partition, None)
+            if shard is not None:
+                shard.store.close()
+        if partitions:
+            self._key_index = {k: p for k, p in self._key_index.items() if p not in partitions}
+
+    @property
+    def local_partitions(self) -> list[int]:
+        return sorted(self._shards)
+
+    # -- the mapping -----------------------------------------------------------------------------
+
+    def _get(self, key: Any) -> Any:
+        shard = self.shard(self.partition_for(key))
+        return shard.get(key, self.dumps_key)
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._get(key)
+        if value is MISSING:
+            if self.default is not None:
+                return self.default()
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key is None:
+            raise StrmError(f"table {self.name!r}: None cannot be a key")
+        self.shard(self.partition_for(key)).set(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        shard = self.shard(self.partition_for(key))
+        if shard.get(key, self.dumps_key) is MISSING:
+            raise KeyError(key)
+        shard.delete(key)
+
+    def __contains__(self, key: object) -> bool:
+        return self._get(key) is not MISSING
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = self._get(key)
+        return default if value is MISSING else value
+
+    def __iter__(self) -> Iterator[Any]:
+        for _, key in self._local_keys():
+            yield key
+
+    def _local_keys(self) -> Iterator[tuple[Shard, Any]]:
+        for partition in sorted(self._shards):
+            shard = self._shards[partition]
+            for key in shard.keys(self.dumps_key):
+                yield shard, key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._local_keys())
+
+    def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+        """Every local ``(key, value)``, read partition by partition."""
+        for shard, key in self._local_keys():
+            value = shard.get(key, self.dumps_key)
+            if value is not MISSING:
+                yield key, value
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        for _, value in self.items():
+            yield value
+
+    def as_dict(self) -> dict[Any, Any]:
+        return dict(self.items())
+
+
+class Table(Collection):
+    """A key/value table: ``app.Table('counts', default=int)``."""
+
+    def tumbling(self, size: float, expires: float | None = None, **kwargs: Any) -> Any:
+        from strm.tables.windows import TumblingWindow, WindowWrapper
+
+        return WindowWrapper(self, TumblingWindow(size, expires=expires, **kwargs))
+
+    def hopping(
+        self, size: float, step: float, expires: float | None = None, **kwargs: Any
+    ) -> Any:
+        from strm.tables.windows import HoppingWindow, WindowWrapper
+
+        return WindowWrapper(self, HoppingWindow(size, step, expires=expires, **kwargs))
+
+    def sliding(
+        self, before: float, after: float, expires: float | None = None, **kwargs: Any
+    ) -> Any:
+        from strm.tables.windows import SlidingWindow, WindowWrapper
+
+        return WindowWrapper(self, SlidingWindow(before, after, expires=expires, **kwargs))
+
+    def session(self, gap: float, expires: float | None = None, **kwargs: Any) -> Any:
+        from strm.tables.windows import SessionWindow, WindowWrapper
+
+        return WindowWrapper(self, SessionWindow(gap, expires=expires, **kwargs))
+
