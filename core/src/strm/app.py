@@ -19,6 +19,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Mapping,
     Sequence,
@@ -109,6 +110,7 @@ class App:
         self._startup_lock: asyncio.Lock | None = None
         self.crash_error: BaseException | None = None
         self._tables: TableManager | None = None
+        self._spawned: set[asyncio.Future[Any]] = set()
         self.sensors = SensorSet(())
         self.sent_counts: Counter[str] = Counter()
         self._crashed: asyncio.Event | None = None
@@ -505,6 +507,8 @@ class App:
     async def before_commit(self, offsets: Mapping[TP, int]) -> None:
         """A checkpoint: changelog records for the tables' dirty keys, then a flush of
         everything the finished events sent, then the table stores; offsets come after."""
+        if self._spawned:
+            await asyncio.gather(*self._spawned)
         flushes = await self.tables.send_changelogs() if self._tables is not None else []
         sender = self._sender
         if sender is not None:
@@ -512,6 +516,12 @@ class App:
             await sender.flush()
         if flushes:
             await self.tables.write_stores(flushes)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a send started from synchronous code; the next checkpoint waits for it."""
+        task = asyncio.ensure_future(coro)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
 
     def has_pending_writes(self) -> bool:
         """Table changes not yet in a changelog (a checkpoint is due even without offsets)."""

@@ -26,11 +26,10 @@ def test_each_table_partition_has_its_own_database_under_the_tabledir(
 ) -> None:
     app = strm_app_factory(store="leveldb://", plugins=["strm_store_leveldb"])
     stores = {
-        (name, partition): open_store(url="leveldb://", app=app, table_name=name,
-                                      partition=partition)
+        (name, p): open_store(url="leveldb://", app=app, table_name=name, partition=p)
         for name in ("counts", "totals")
-        for partition in (0, 1)
-    }  # fmt: skip
+        for p in (0, 1)
+    }
     for (name, partition), store in stores.items():
         store.set(b"k", f"{name}-{partition}".encode())
         assert store.path == app.conf.tabledir / f"{name}-{partition}.leveldb"
@@ -56,7 +55,7 @@ def test_a_url_with_a_path_puts_the_databases_there(tmp_path: Path, open_store: 
         ("leveldb://somehost/dir", "takes no host, query or fragment"),
         ("leveldb:///dir?lru_cache_size=5", "takes no host, query or fragment"),
         ("leveldb:relative/dir", "must be absolute"),
-        ("leveldb://", "needs an app for its tabledir"),
+        ("leveldb://", "needs an app"),
     ],
 )
 def test_urls_the_store_cannot_place_are_errors(
@@ -193,7 +192,7 @@ def test_a_closed_store_says_so(
     store = open_store(table_name="counts", partition=4)
     store.close()
     assert store.closed
-    with pytest.raises(StoreError, match="table 'counts' partition 4 .* is closed"):
+    with pytest.raises(StoreError, match=r"table 'counts' partition 4 at .* is closed"):
         use(store)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Sequence
@@ -64,6 +65,7 @@ class TableManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._recovered = asyncio.Event()
         self._recovered.set()
+        self._cleanup_task: asyncio.Task[None] | None = None
 
     def add(self, table: Collection) -> Collection:
         if table.name in self.tables:
@@ -111,12 +113,38 @@ class TableManager:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Subscribe the changelogs (co-partitioned with the streams) and prepare recovery."""
+        """Subscribe the changelogs (co-partitioned with the streams), and start the cleanup
+        of windowed tables."""
         conductor = self.app.conductor
         for table in self.tables.values():
             topic = table.changelog_topic
             self._by_changelog[topic.get_topic_name()] = table
             conductor.watch_changelog(topic, self)
+        if any(table.window_state is not None for table in self.tables.values()):
+            task = asyncio.create_task(self._cleanup_loop(), name="strm-table-cleanup")
+            self._cleanup_task = task
+
+    async def _cleanup_loop(self) -> None:
+        interval = self.app.conf.table_cleanup_interval
+        while True:
+            await asyncio.sleep(interval)
+            await self.cleanup()
+
+    async def cleanup(self) -> None:
+        """Close windows whose time is over (``on_window_close``) and remove expired ones."""
+        for table in self.tables.values():
+            state = table.window_state
+            if state is None:
+                continue
+            closing, expired = state.due()
+            for _partition, window_key in closing:
+                state.closed.add(window_key)
+                if table.on_window_close is not None:
+                    result = table.on_window_close(window_key, state.read(window_key))
+                    if inspect.isawaitable(result):
+                        await result
+            for partition, window_key in expired:
+                state.remove(partition, window_key)
 
     @property
     def changelog_names(self) -> set[str]:
@@ -158,6 +186,11 @@ class TableManager:
         await self._recovered.wait()
 
     async def stop(self) -> None:
+        if self._cleanup_task is not None:
+            self._cleanup_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cleanup_task
+            self._cleanup_task = None
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -248,7 +281,9 @@ class TableManager:
         """Fetched changelog records: copied into the store, with the offset they reach."""
         recovery = self._recovery
         table = self._by_changelog[tp.topic]
-        target = recovery.targets.get(tp) if recovery is not None and tp in recovery.pending else None
+        target = (
+            recovery.targets.get(tp) if recovery is not None and tp in recovery.pending else None
+        )
         end = target[1] if target is not None else None
         if end is not None:
             messages = [m for m in messages if m.offset < end]
@@ -284,7 +319,9 @@ class TableManager:
     # -- checkpoints -----------------------------------------------------------------------------
 
     def has_dirty(self) -> bool:
-        return any(shard.dirty for table in self.tables.values() for shard in table._shards.values())
+        return any(
+            shard.dirty for table in self.tables.values() for shard in table._shards.values()
+        )
 
     async def send_changelogs(self) -> list[_Flush]:
         """Produce one changelog record per dirty key; the store writes wait for the flush."""

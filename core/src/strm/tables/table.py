@@ -11,6 +11,7 @@ the key with the producer's partitioner.
 from __future__ import annotations
 
 import inspect
+import struct
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,16 @@ from strm.errors import StrmError
 from strm.events import current_event
 from strm.schema import Schema
 from strm.tables.shard import MISSING, Shard
+from strm.tables.windows import (
+    HoppingWindow,
+    SessionWindow,
+    SlidingWindow,
+    TumblingWindow,
+    Window,
+    WindowKey,
+    WindowState,
+    WindowWrapper,
+)
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -48,6 +59,7 @@ class Collection(MutableMapping[Any, Any]):
         use_partitioner: bool = False,
         options: Mapping[str, Any] | None = None,
         extra_topic_configs: Mapping[str, Any] | None = None,
+        on_window_close: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         if not name or not isinstance(name, str):
             raise StrmError(f"a table needs a name, got {name!r}")
@@ -55,8 +67,7 @@ class Collection(MutableMapping[Any, Any]):
             raise StrmError(f"table {name!r}: partitions must be at least 1, got {partitions}")
         if default is not None and not callable(default):
             raise StrmError(
-                f"table {name!r}: default must be a callable such as int or list, "
-                f"got {default!r}"
+                f"table {name!r}: default must be a callable such as int or list, got {default!r}"
             )
         self.app = app
         self.name = name
@@ -83,6 +94,8 @@ class Collection(MutableMapping[Any, Any]):
         #: Key to partition, for reads outside a stream (``table_key_index_size`` entries).
         self._key_index: dict[Any, int] = {}
         self._key_index_size: int = app.conf.table_key_index_size
+        self.on_window_close = on_window_close
+        self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {len(self._shards)} local partitions>"
@@ -127,7 +140,15 @@ class Collection(MutableMapping[Any, Any]):
 
     # -- encoding --------------------------------------------------------------------------------
 
+    def use_window(self, wrapper: WindowWrapper) -> None:
+        """Make this a windowed table: its keys are stored as :class:`WindowKey`."""
+        if self.window_state is None:
+            self.window_state = WindowState(self)
+            self.window_state.wrapper = wrapper
+
     def dumps_key(self, key: Any) -> bytes:
+        if isinstance(key, WindowKey):
+            return _WINDOW_RANGE.pack(key.start, key.end) + self.dumps_key(key.key)
         raw = self.schema.dumps_key(self.app.serializers, key)
         if raw is None:
             raise StrmError(f"table {self.name!r}: None cannot be a key")
@@ -137,6 +158,12 @@ class Collection(MutableMapping[Any, Any]):
         return self.schema.dumps_value(self.app.serializers, value)
 
     def loads_key(self, raw: bytes) -> Any:
+        if self.window_state is not None:
+            start, end = _WINDOW_RANGE.unpack_from(raw)
+            return WindowKey(self._loads_plain_key(raw[_WINDOW_RANGE.size :]), start, end)
+        return self._loads_plain_key(raw)
+
+    def _loads_plain_key(self, raw: bytes) -> Any:
         return self.schema.loads_key(self.app.serializers, raw)
 
     def loads_value(self, raw: bytes) -> Any:
@@ -145,6 +172,11 @@ class Collection(MutableMapping[Any, Any]):
     # -- shards ----------------------------------------------------------------------------------
 
     def partition_for(self, key: Any) -> int:
+        if isinstance(key, WindowKey):
+            key = key.key
+        return self._partition_for(key)
+
+    def _partition_for(self, key: Any) -> int:
         """Where a key lives: the partition of the event being processed (the table is
         co-partitioned with its stream); outside a stream, the partition the key was last seen
         in, else the local partition that has it, else the key's by the partitioner."""
@@ -186,6 +218,8 @@ class Collection(MutableMapping[Any, Any]):
         return shard
 
     def close_shards(self, partitions: set[int]) -> None:
+        if self.window_state is not None:
+            self.window_state.forget_partitions(partitions)
         for partition in partitions:
             shard = self._shards.pop(partition, None)
             if shard is not None:
@@ -260,27 +294,31 @@ class Collection(MutableMapping[Any, Any]):
 class Table(Collection):
     """A key/value table: ``app.Table('counts', default=int)``."""
 
-    def tumbling(self, size: float, expires: float | None = None, **kwargs: Any) -> Any:
-        from strm.tables.windows import TumblingWindow, WindowWrapper
+    def tumbling(self, size: float, **kwargs: Any) -> WindowWrapper:
+        """Fixed, non-overlapping windows of ``size`` seconds (``expires=``, ``grace=``)."""
+        return self._windowed(TumblingWindow(size, **_window_args(kwargs)), kwargs)
 
-        return WindowWrapper(self, TumblingWindow(size, expires=expires, **kwargs))
+    def hopping(self, size: float, step: float, **kwargs: Any) -> WindowWrapper:
+        """Overlapping windows of ``size`` seconds, one starting every ``step`` seconds."""
+        return self._windowed(HoppingWindow(size, step, **_window_args(kwargs)), kwargs)
 
-    def hopping(
-        self, size: float, step: float, expires: float | None = None, **kwargs: Any
-    ) -> Any:
-        from strm.tables.windows import HoppingWindow, WindowWrapper
+    def sliding(self, before: float, after: float = 0.0, **kwargs: Any) -> WindowWrapper:
+        """For each time ``t``, the events in ``[t - before, t + after]``."""
+        return self._windowed(SlidingWindow(before, after, **_window_args(kwargs)), kwargs)
 
-        return WindowWrapper(self, HoppingWindow(size, step, expires=expires, **kwargs))
+    def session(self, gap: float, **kwargs: Any) -> WindowWrapper:
+        """Per key, events less than ``gap`` seconds apart form one session."""
+        return self._windowed(SessionWindow(gap, **_window_args(kwargs)), kwargs)
 
-    def sliding(
-        self, before: float, after: float, expires: float | None = None, **kwargs: Any
-    ) -> Any:
-        from strm.tables.windows import SlidingWindow, WindowWrapper
+    def _windowed(self, window: Window, kwargs: dict[str, Any]) -> WindowWrapper:
+        if self.window_state is not None:
+            raise StrmError(f"table {self.name!r} is already windowed")
+        return WindowWrapper(self, window, **kwargs)
 
-        return WindowWrapper(self, SlidingWindow(before, after, expires=expires, **kwargs))
 
-    def session(self, gap: float, expires: float | None = None, **kwargs: Any) -> Any:
-        from strm.tables.windows import SessionWindow, WindowWrapper
+def _window_args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the window's own arguments out of a windowing call's keyword arguments."""
+    return {name: kwargs.pop(name) for name in ("expires", "grace") if name in kwargs}
 
-        return WindowWrapper(self, SessionWindow(gap, expires=expires, **kwargs))
 
+_WINDOW_RANGE = struct.Struct(">dd")

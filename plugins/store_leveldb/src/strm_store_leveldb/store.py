@@ -75,8 +75,8 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
         base = Path(app.conf.tabledir)
     else:
         raise StoreError(
-            f"store {url!r}: without a directory in the URL the store needs an app for its "
-            "tabledir"
+            f"store {url!r}: without a directory in the URL the store needs an app (for its "
+            "tabledir)"
         )
     if not table_name or table_name in {".", ".."} or "/" in table_name or "\\" in table_name:
         raise StoreError(
@@ -257,14 +257,10 @@ class LevelDBStore:
         """Delete every key and every applied offset, in one batch: a cleared store is rebuilt
         from the start of its changelog."""
         db = self._live()
-        doomed = [
-            key
-            for prefix in (DATA_PREFIX, OFFSET_PREFIX)
-            for key in self._keys(self._seek(prefix), prefix)
-        ]
         with self._translated("clearing"), db.write_batch(transaction=True) as batch:
-            for key in doomed:
-                batch.delete(key)
+            for prefix in (DATA_PREFIX, OFFSET_PREFIX):
+                for key in self._keys(self._seek(prefix), prefix):
+                    batch.delete(key)
 
     def write_batch(
         self, puts: Mapping[bytes, bytes | None], applied: Mapping[TP, int] | None = None

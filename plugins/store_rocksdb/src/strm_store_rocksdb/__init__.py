@@ -1,1 +1,27 @@
-"""RocksDB table store (rocksdict) for strm."""
+"""strm-store-rocksdb: table stores in RocksDB (through rocksdict), under the scheme ``rocksdb://``.
+
+This module is the plugin: strm registers it through the entry point ``store_rocksdb`` of group
+``strm``, or by ``--plugin strm_store_rocksdb``. ``App(store='rocksdb://')`` then keeps each table
+partition in its own RocksDB database under the app's ``tabledir``.
+"""
+
+from __future__ import annotations
+
+import strm
+from strm import records
+from strm.records import Provision
+
+from strm_store_rocksdb.options import OPTIONS
+from strm_store_rocksdb.store import RocksDBStore
+
+
+@strm.hookimpl
+def strm_stores() -> list[Provision]:
+    return [
+        records.store(
+            "rocksdb", RocksDBStore, description="RocksDB on disk (rocksdict), one per partition"
+        )
+    ]
+
+
+__all__ = ["OPTIONS", "RocksDBStore"]
