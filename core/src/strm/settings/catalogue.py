@@ -247,7 +247,8 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("reply_to", Str(), "This instance's reply topic.", default_factory=_reply_to,
             section="RPC"),
     # -- tables ------------------------------------------------------------------------------
-    Setting("table_cleanup_interval", Seconds(min=0.01), "How often windows are closed and expired ones removed.",
+    Setting("table_cleanup_interval", Seconds(min=0.01), "How often windows are closed and "
+            "expired ones removed.",
             default=30.0, env="TABLE_CLEANUP_INTERVAL", section="Table"),
     Setting("table_key_index_size", Int(min=1), "How many keys a table remembers the "
             "partition of, for reads outside a stream.", default=1000,
