@@ -539,8 +539,25 @@ class App:
 
     def Table(self, name: str, *, default: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
         """A sharded, changelog-backed table: ``app.Table('counts', default=int)``."""
-        cls: type[Collection] = self.extension_class("Table")
-        return self.tables.add(cls(self, name=name, default=default, **kwargs))
+        return self._table("Table", name, default=default, **kwargs)
+
+    def GlobalTable(
+        self, name: str, *, default: Callable[[], Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """A table every worker holds whole: ``app.GlobalTable('config')``."""
+        return self._table("GlobalTable", name, default=default, **kwargs)
+
+    def SetTable(self, name: str, **kwargs: Any) -> Any:
+        """A table of sets: ``app.SetTable('tags')``; ``tags['k'].add('x')``."""
+        return self._table("SetTable", name, **kwargs)
+
+    def SetGlobalTable(self, name: str, **kwargs: Any) -> Any:
+        """A table of sets every worker holds whole."""
+        return self._table("SetGlobalTable", name, **kwargs)
+
+    def _table(self, setting: str, name: str, **kwargs: Any) -> Any:
+        cls: type[Collection] = self.extension_class(setting)
+        return self.tables.add(cls(self, name=name, **kwargs))
 
     def forget_held(self, tps: set[TP]) -> None:
         if self._sender is not None:

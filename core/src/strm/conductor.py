@@ -180,6 +180,7 @@ class Conductor:
     async def start(self) -> None:
         """Join the group when there is something to read; later subscriptions join then."""
         self.running = True
+        self._spawn(self._commit_loop(), "strm-commit")
         if self.topic_names() or self.pattern_subscriptions:
             await self._start_consuming()
 
@@ -199,7 +200,6 @@ class Conductor:
         consumer.subscribe(sorted(names), self, self.pattern())
         await consumer.start()
         self._spawn(self._fetch_loop(), "strm-fetch")
-        self._spawn(self._commit_loop(), "strm-commit")
         self._spawn(self._watch_loop(), "strm-watch")
 
     async def stop(self) -> None:
@@ -211,11 +211,11 @@ class Conductor:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.consumer is not None:
-            try:
-                await self.checkpoint()
-            finally:
-                consumer, self.consumer = self.consumer, None
+        try:
+            await self.checkpoint()
+        finally:
+            consumer, self.consumer = self.consumer, None
+            if consumer is not None:
                 await consumer.stop()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
@@ -346,10 +346,8 @@ class Conductor:
         return offsets
 
     async def checkpoint(self) -> None:
-        """Flush what processed events sent, then commit their offsets."""
+        """Flush what processed events sent and the tables' changes, then commit offsets."""
         consumer = self.consumer
-        if consumer is None:
-            return
         async with self._commit_lock:
             offsets = self.committable()
             self._fetched_since_commit = 0
@@ -357,7 +355,7 @@ class Conductor:
                 return
             started = time.monotonic()
             await self.app.before_commit(offsets)
-            if offsets:
+            if offsets and consumer is not None:
                 await consumer.commit(offsets)
             self.committed.update(offsets)
             now = time.monotonic()

@@ -13,7 +13,9 @@ from strm.records import Provision
 from strm.schema import Schema
 from strm.sensors import Monitor
 from strm.streams import Stream
+from strm.tables.global_table import GlobalTable
 from strm.tables.manager import TableManager
+from strm.tables.set_table import SetGlobalTable, SetTable
 from strm.tables.table import Table
 from strm.worker import Worker
 
@@ -29,6 +31,9 @@ def strm_extension_classes() -> list[Provision]:
         records.extension_class("Serializers", Serializers),
         records.extension_class("Stream", Stream),
         records.extension_class("Table", Table),
+        records.extension_class("GlobalTable", GlobalTable),
+        records.extension_class("SetTable", SetTable),
+        records.extension_class("SetGlobalTable", SetGlobalTable),
         records.extension_class("TableManager", TableManager),
         records.extension_class("Topic", Topic),
         records.extension_class("Worker", Worker),

@@ -219,7 +219,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     # -- streams -----------------------------------------------------------------------------
     Setting("recovery_consistency_check", Bool(), "Refuse to recover a table whose store claims "
             "a changelog offset beyond the changelog's end.", default=True,
-            env="RECOVERY_CONSISTENCY_CHECK", section="Stream", pending=TABLES),
+            env="RECOVERY_CONSISTENCY_CHECK", section="Stream"),
     Setting("stream_buffer_maxsize", Int(min=1), "Most unprocessed events buffered per stream "
             "before fetching pauses (back-pressure).", default=4096,
             env="STREAM_BUFFER_MAXSIZE", section="Stream"),
@@ -300,9 +300,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Schema", "Default schema class of channels and topics."),
     _class("Stream", "Class of streams."),
     _class("Table", "Class made by app.Table."),
-    _class("SetTable", "Class made by app.SetTable.", pending=TABLES),
-    _class("GlobalTable", "Class made by app.GlobalTable.", pending=TABLES),
-    _class("SetGlobalTable", "Class made by app.SetGlobalTable.", pending=TABLES),
+    _class("SetTable", "Class made by app.SetTable."),
+    _class("GlobalTable", "Class made by app.GlobalTable."),
+    _class("SetGlobalTable", "Class made by app.SetGlobalTable."),
     _class("TableManager", "The service that owns an app's tables."),
     _class("Serializers", "The codec registry that encodes and decodes keys and values."),
     _class("Worker", "The class 'strm worker' runs the app with."),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from strm.errors import StoreError, StrmError
 from strm.events import Event
 from strm.spi import TP, Message, RecordMetadata, Store
+from strm.tables.global_table import GlobalReader
 from strm.tables.shard import DELETED, Shard
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class TableManager:
         self._recovered = asyncio.Event()
         self._recovered.set()
         self._cleanup_task: asyncio.Task[None] | None = None
+        self._global_readers: list[GlobalReader] = []
 
     def add(self, table: Collection) -> Collection:
         if table.name in self.tables:
@@ -117,6 +119,11 @@ class TableManager:
         of windowed tables."""
         conductor = self.app.conductor
         for table in self.tables.values():
+            if table.is_global:
+                reader = GlobalReader(table)
+                await reader.start()
+                self._global_readers.append(reader)
+                continue
             topic = table.changelog_topic
             self._by_changelog[topic.get_topic_name()] = table
             conductor.watch_changelog(topic, self)
@@ -182,8 +189,11 @@ class TableManager:
             self._recovered.set()
 
     async def wait_recovered(self) -> None:
-        """Wait until no recovery is running (tasks and timers start after recovery)."""
+        """Wait until no recovery is running and every global table has caught up (tasks and
+        timers start after recovery)."""
         await self._recovered.wait()
+        for reader in self._global_readers:
+            await reader.caught_up.wait()
 
     async def stop(self) -> None:
         if self._cleanup_task is not None:
@@ -191,6 +201,9 @@ class TableManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._cleanup_task
             self._cleanup_task = None
+        readers, self._global_readers = self._global_readers, []
+        for reader in readers:
+            await reader.stop()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -1,1 +1,50 @@
-"""Aerospike table store for strm."""
+"""strm-store-aerospike: table stores in an Aerospike cluster, under the scheme ``aerospike://``.
+
+This module is the plugin: strm registers it through the entry point ``store_aerospike`` of group
+``strm``, or by ``--plugin strm_store_aerospike``. ``App(store='aerospike://host:3000/ns')`` then
+keeps each table partition in its own set of the namespace ``ns``. The plugin also declares the
+four Aerospike settings of the configuration reference (``store_check_exists``,
+``crash_app_on_aerospike_exception``, ``aerospike_retries_on_exception`` and
+``aerospike_sleep_seconds_between_retries_on_exception``).
+
+:mod:`strm_store_aerospike.testing` has an in-process double of the Aerospike client for tests
+without a server.
+"""
+
+from __future__ import annotations
+
+import strm
+from strm import records
+from strm.records import Provision
+from strm.settings.setting import Setting
+
+from strm_store_aerospike.clients import REGISTRY, ClientRegistry
+from strm_store_aerospike.location import Location, parse_location
+from strm_store_aerospike.settings import SETTINGS, ErrorPolicy
+from strm_store_aerospike.store import AerospikeStore
+
+
+@strm.hookimpl
+def strm_stores() -> list[Provision]:
+    return [
+        records.store(
+            "aerospike",
+            AerospikeStore,
+            description="Aerospike cluster, one set per table partition",
+        )
+    ]
+
+
+@strm.hookimpl
+def strm_settings() -> list[Setting]:
+    return list(SETTINGS)
+
+
+__all__ = [
+    "REGISTRY",
+    "AerospikeStore",
+    "ClientRegistry",
+    "ErrorPolicy",
+    "Location",
+    "parse_location",
+]

@@ -110,6 +110,12 @@ class RocksDBStore:
         rocksdb_options = build_options(options, self._where)
         if options is None or options.get("create_if_missing", True):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not (self.path / "CURRENT").is_file():
+            # Checked here: RocksDB would leave a directory, a LOCK and a LOG behind.
+            raise StoreError(
+                f"rocksdb store {self._where}: no database at {self.path}, and the option "
+                "create_if_missing is false"
+            )
         self._db: Rdict = self._open(rocksdb_options)
         self._offsets: Rdict = self._db.get_column_family(OFFSETS_COLUMN_FAMILY)
         self._offsets_cf: ColumnFamily = self._db.get_column_family_handle(OFFSETS_COLUMN_FAMILY)

@@ -1,0 +1,215 @@
+"""Tables: dict use, changelogs, checkpoints, recovery, global and set tables."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from strm.app import App
+from strm.errors import StoreError, StrmError
+from strm.spi import TP
+from strm.testing import eventually
+from strm.transports.memory import get_broker
+
+
+def word_count(make_app: Callable[..., App], **settings: Any) -> tuple[App, Any, Any, list[str]]:
+    app = make_app("wc", **settings)
+    words = app.topic("words", key_type=str, value_type=str)
+    counts = app.Table("counts", default=int)
+    seen: list[str] = []
+
+    @app.agent(words)
+    async def count(stream: Any) -> None:
+        async for word in stream:
+            counts[word] += 1
+            seen.append(word)
+
+    return app, words, counts, seen
+
+
+async def test_a_table_counts_and_behaves_like_a_dict(make_app: Callable[..., App]) -> None:
+    app, words, counts, seen = word_count(make_app)
+    async with app.running():
+        for word in ["a", "b", "a", "c", "a", "b"]:
+            await words.send(key=word, value=word)
+        await eventually(lambda: len(seen) == 6)
+        assert counts.as_dict() == {"a": 3, "b": 2, "c": 1}
+        assert counts["a"] == 3 and counts.get("zzz") is None and counts["zzz"] == 0
+        assert "a" in counts and "zzz" not in counts
+        assert len(counts) == 3 and sorted(counts) == ["a", "b", "c"]
+        counts["d"] = 10
+        del counts["c"]
+        assert counts.as_dict() == {"a": 3, "b": 2, "d": 10}
+        with pytest.raises(KeyError):
+            del counts["nope"]
+
+
+async def test_a_checkpoint_writes_one_changelog_record_per_dirty_key(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app, words, _counts, seen = word_count(make_app, broker_commit_interval=3600.0)
+    async with app.running():
+        for _ in range(50):
+            await words.send(key="hot", value="hot")
+        await eventually(lambda: len(seen) == 50)
+        await app.conductor.checkpoint()
+        changelog = get_broker(broker_url).topics["wc-counts-changelog"]
+        records = [m for log in changelog.logs for m in log]
+        assert [(m.key, m.value) for m in records] == [(b'"hot"', b"50")]
+        assert changelog.spec.config["cleanup.policy"] == "compact"
+
+
+async def test_a_new_worker_recovers_the_table_from_the_changelog(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, words, _counts, seen = word_count(make_app)
+    async with app.running():
+        for word in ["a", "b", "a", "c", "a", "b"]:
+            await words.send(key=word, value=word)
+        await eventually(lambda: len(seen) == 6)
+    caplog.set_level(logging.INFO, "strm.tables")
+    again, words2, counts2, seen2 = word_count(make_app)
+    recovered: list[str] = []
+
+    @counts2.on_recover
+    async def after() -> None:
+        recovered.append("done")
+
+    async with again.running():
+        assert counts2.as_dict() == {"a": 3, "b": 2, "c": 1}
+        assert recovered
+        await words2.send(key="a", value="a")
+        await eventually(lambda: len(seen2) == 1)
+        assert counts2["a"] == 4
+    assert "records to replay" in caplog.text and "records/s" in caplog.text
+    assert again.tables.recovered_records == 3
+
+
+async def test_deletes_reach_the_changelog_and_survive_recovery(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("del")
+    table = app.Table("kv", use_partitioner=True)
+    async with app.running():
+        table["x"] = 1
+        table["y"] = 2
+        await app.conductor.checkpoint()
+        del table["x"]
+        await app.conductor.checkpoint()
+    again = make_app("del")
+    table2 = again.Table("kv", use_partitioner=True)
+    async with again.running():
+        assert table2.as_dict() == {"y": 2}
+
+
+async def test_a_table_needs_as_many_partitions_as_its_source(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("parts", topic_partitions=4)
+    source = app.topic("src", value_type=int)
+    small = app.Table("small", partitions=2, default=int)
+    errors: list[BaseException] = []
+
+    @app.agent(source)
+    async def write(stream: Any) -> None:
+        async for value in stream.events():
+            try:
+                small[value.value] += 1
+            except StrmError as exc:
+                errors.append(exc)
+
+    async with app.running():
+        await source.send(value=1, partition=3)
+        await eventually(lambda: len(errors) == 1)
+    assert "as many partitions as the topic that updates it" in str(errors[0])
+
+
+def test_table_arguments_are_checked(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    with pytest.raises(StrmError, match="default must be a callable"):
+        app.Table("bad", default=0)
+    with pytest.raises(StrmError, match="partitions must be at least 1"):
+        app.Table("bad", partitions=0)
+    app.Table("once")
+    with pytest.raises(StrmError, match="two tables are named 'once'"):
+        app.Table("once")
+
+
+async def test_a_store_ahead_of_its_changelog_is_refused(make_app: Callable[..., App]) -> None:
+    app = make_app("ahead", topic_partitions=1)
+    table = app.Table("t", use_partitioner=True)
+    store = table.shard(0).store
+    store.write_batch({b'"k"': b"1"}, {TP("ahead-t-changelog", 0): 99})
+    with pytest.raises(StoreError, match="up to offset 99, but the changelog ends at 0"):
+        async with app.running():
+            await app.wait_crashed()
+            raise app.crash_error  # type: ignore[misc]
+
+
+async def test_a_store_ahead_of_its_changelog_is_rebuilt_when_allowed(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app("ahead2", topic_partitions=1, recovery_consistency_check=False)
+    table = app.Table("t", use_partitioner=True)
+    table.shard(0).store.write_batch({b'"k"': b"1"}, {TP("ahead2-t-changelog", 0): 99})
+    async with app.running():
+        assert table.as_dict() == {}
+    assert "rebuilding it from the changelog" in caplog.text
+
+
+async def test_global_tables_are_whole_on_every_worker(make_app: Callable[..., App]) -> None:
+    apps = [make_app("glob", topic_partitions=4) for _ in range(2)]
+    tables = [app.GlobalTable("config", default=str) for app in apps]
+    async with apps[0].running(), apps[1].running():
+        for i in range(8):
+            tables[0][f"k{i}"] = f"v{i}"
+        await apps[0].conductor.checkpoint()
+        expected = {f"k{i}": f"v{i}" for i in range(8)}
+        await eventually(lambda: tables[1].as_dict() == expected)
+        assert tables[0].as_dict() == expected
+
+
+async def test_set_tables(make_app: Callable[..., App]) -> None:
+    app = make_app("sets")
+    tags = app.SetTable("tags", use_partitioner=True)
+    async with app.running():
+        tags["a"].add("x")
+        tags["a"].add("y")
+        tags["a"].discard("x")
+        tags["b"] |= {"p", "q"}
+        tags["b"].difference_update({"p"})
+        assert tags["a"] == {"y"} and tags["b"] == {"q"} and tags["none"] == set()
+        await app.conductor.checkpoint()
+    again = make_app("sets")
+    tags2 = again.SetTable("tags", use_partitioner=True)
+    async with again.running():
+        assert tags2.as_dict() == {"a": {"y"}, "b": {"q"}}
+
+
+async def test_set_global_table(make_app: Callable[..., App]) -> None:
+    app = make_app("sg")
+    members = app.SetGlobalTable("members")
+    async with app.running():
+        members["team"].update({"ann", "bob"})
+        assert members["team"] == {"ann", "bob"}
+
+
+async def test_on_changelog_event_sees_replayed_records(make_app: Callable[..., App]) -> None:
+    app, words, _counts, seen = word_count(make_app)
+    async with app.running():
+        await words.send(key="a", value="a")
+        await eventually(lambda: len(seen) == 1)
+    replayed: list[tuple[Any, Any]] = []
+
+    async def on_event(event: Any) -> None:
+        replayed.append((event.key, event.value))
+
+    again = make_app("wc")
+    again.Table("counts", default=int, on_changelog_event=on_event)
+    again.topic("words", key_type=str, value_type=str)
+    again.conductor.needs_leader = True
+    async with again.running():
+        pass
+    assert replayed == [("a", 1)]

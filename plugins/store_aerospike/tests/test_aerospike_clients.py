@@ -1,0 +1,141 @@
+"""One client per app and configuration, shared by the app's stores and closed with the last;
+the configuration it is given, and credentials that never show."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+import pytest
+from strm.app import App
+from strm.errors import StoreError
+from strm_store_aerospike import REGISTRY, AerospikeStore, ClientRegistry
+from strm_store_aerospike.testing import FakeAerospike
+
+OpenStore = Callable[..., AerospikeStore]
+
+
+def test_the_stores_of_an_app_share_one_client(
+    make_app: Callable[..., App], open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    app = make_app()
+    stores = [open_store(table, partition, app=app) for table in "ab" for partition in range(3)]
+    assert len(fake.clients) == 1
+    client = fake.clients[0]
+    assert REGISTRY.clients(app) == [client]
+    for store in stores[:-1]:
+        store.close()
+    assert client.is_connected()
+    stores[-1].set(b"k", b"v")
+    stores[-1].close()
+    assert not client.is_connected()
+    assert REGISTRY.clients(app) == []
+
+
+def test_a_store_opened_after_the_last_closed_gets_a_new_client(
+    make_app: Callable[..., App], open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    app = make_app()
+    open_store(app=app).close()
+    store = open_store(app=app)
+    assert len(fake.clients) == 2
+    assert store._client is fake.clients[1]
+    assert fake.clients[1].is_connected()
+
+
+def test_two_apps_never_share_a_client(
+    make_app: Callable[..., App], open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    first, second = make_app("first"), make_app("second")
+    one = open_store(app=first)
+    two = open_store(app=second)
+    assert one._client is not two._client
+    assert REGISTRY.clients(first) == [one._client]
+    assert REGISTRY.clients(second) == [two._client]
+
+
+def test_another_configuration_gets_another_client(
+    make_app: Callable[..., App], open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    app = make_app()
+    plain = open_store("t", 0, app=app)
+    tuned = open_store("t", 1, app=app, client={"policies": {"read": {"total_timeout": 500}}})
+    same = open_store("t", 2, app=app, client={"policies": {"read": {"total_timeout": 500}}})
+    assert plain._client is not tuned._client
+    assert tuned._client is same._client
+    assert len(fake.clients) == 2
+
+
+def test_an_app_that_is_gone_leaves_nothing_behind(fake: FakeAerospike) -> None:
+    registry = ClientRegistry()
+    app = App("gone", environ={}, entry_points=False, plugins=["strm_store_aerospike"])
+    AerospikeStore(
+        url="aerospike:///test",
+        app=app,
+        table_name="t",
+        options={"client_factory": fake},
+        registry=registry,
+    )
+    assert len(registry.clients(app)) == 1
+    del app
+    gc.collect()
+    assert len(registry._by_app) == 0
+
+
+def test_the_client_gets_hosts_credentials_and_client_options(
+    open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    open_store(
+        url="aerospike://alice:s%40cret@db1:3100,db2,[::1]:3200/test",
+        client={"policies": {"write": {"total_timeout": 2000}}, "use_shared_connection": True},
+    )
+    assert fake.clients[0].config == {
+        "hosts": [("db1", 3100), ("db2", 3000), ("::1", 3200)],
+        "user": "alice",
+        "password": "s@cret",
+        "policies": {"write": {"total_timeout": 2000}},
+        "use_shared_connection": True,
+    }
+
+
+def test_options_win_over_the_url_and_client_hosts_over_both(
+    open_store: OpenStore, fake: FakeAerospike
+) -> None:
+    open_store(
+        url="aerospike://alice:old@db1/test",
+        user="bob",
+        password="new",
+        client={"hosts": [("tls-host", 4333, "tls-name")]},
+    )
+    config = fake.clients[0].config
+    assert config["user"] == "bob"
+    assert config["password"] == "new"
+    assert config["hosts"] == [("tls-host", 4333, "tls-name")]
+
+
+def test_the_password_never_shows(open_store: OpenStore, make_app: Callable[..., App]) -> None:
+    store = open_store(url="aerospike://alice:hunter2@db1/test", password="hunter3")
+    shown = [repr(store), repr(store.location), store.location.describe()]
+    assert not any("hunter" in text for text in shown)
+    with pytest.raises(StoreError) as info:
+        open_store(url="aerospike://alice:hunter2@db1/", password="hunter3")
+    assert "hunter" not in str(info.value)
+    with pytest.raises(StoreError) as info:
+        open_store(url="aerospike://db1/test", password=12345)
+    assert "12345" not in str(info.value)
+
+
+def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(
+    open_store: OpenStore,
+) -> None:
+    store = open_store("counts", 2)
+    store.close()
+    store.close()
+    assert "closed" in repr(store)
+    with pytest.raises(StoreError, match="table 'counts' partition 2: .* is closed"):
+        store.get(b"k")
+
+
+def test_a_store_needs_its_app(fake: FakeAerospike) -> None:
+    with pytest.raises(TypeError, match="needs the app"):
+        AerospikeStore(url="aerospike:///test", app=None, table_name="t")
