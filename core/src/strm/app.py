@@ -310,7 +310,6 @@ class App:
         config: Mapping[str, Any] | None = None,
         maxsize: int | None = None,
         allow_empty: bool = False,
-        has_prefix: bool = False,
     ) -> Topic:
         """Describe one or more topics (``app.topic('orders', value_type=Order)``)."""
         cls: type[Topic] = self.extension_class("Topic")
@@ -333,7 +332,6 @@ class App:
             config=config,
             maxsize=maxsize,
             allow_empty=allow_empty,
-            has_prefix=has_prefix,
         )
         for name in topics:
             self._topics_by_name.setdefault(name, topic)

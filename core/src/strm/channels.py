@@ -167,7 +167,6 @@ class Topic(Channel):
         config: Mapping[str, Any] | None = None,
         maxsize: int | None = None,
         allow_empty: bool = False,
-        has_prefix: bool = False,
     ) -> None:
         super().__init__(app, maxsize=maxsize)
         if pattern is not None and topics:
@@ -198,7 +197,6 @@ class Topic(Channel):
         self.internal = internal
         self.config = dict(config or {})
         self.allow_empty = allow_empty
-        self.has_prefix = has_prefix
 
     @property
     def label(self) -> str:
@@ -299,7 +297,9 @@ class Topic(Channel):
         sender = await self.app.get_sender()
         event = current_event()
         source = None
-        if event is not None and event.message.offset >= 0:
+        if event is not None and event.message.tp in self.app.conductor.assignment:
+            # Held until that record commits (stream_publish_on_commit); events of channels,
+            # iterables and tests never commit, so their sends are not held.
             source = (event.message.tp, event.message.offset)
         return await sender.send(
             self.get_topic_name(),
@@ -326,7 +326,6 @@ class Topic(Channel):
             "config": self.config,
             "maxsize": self.maxsize,
             "allow_empty": self.allow_empty,
-            "has_prefix": self.has_prefix,
         }
         kwargs.update(overrides)
         return self.app.topic(*kwargs.pop("topics"), **kwargs)

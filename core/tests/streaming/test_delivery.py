@@ -329,3 +329,40 @@ async def test_stream_recovery_delay_pauses_after_an_assignment(
     async with app.running():
         assert app.is_leader()
         assert time.monotonic() - started >= 0.3
+
+
+async def test_publish_on_commit_does_not_hold_sends_from_channel_events(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app = make_app(topic_partitions=1, stream_publish_on_commit=True)
+    channel = app.channel()
+    out = app.topic("from-channel", value_type=int)
+    done: list[int] = []
+
+    @app.agent(channel)
+    async def forward(stream: Any) -> None:
+        async for value in stream:
+            await out.send(value=value)
+            done.append(value)
+
+    async with app.running():
+        await channel.send(value=7)
+        await eventually(lambda: done == [7])
+        broker = get_broker(broker_url)
+        await eventually(lambda: sum(len(log) for log in broker.topics["from-channel"].logs) == 1)
+
+
+def test_agent_functions_must_be_async(make_app: Callable[..., App]) -> None:
+    from strm.errors import StrmError
+
+    app = make_app()
+    try:
+
+        @app.agent()
+        def not_async(stream: Any) -> None:
+            pass
+
+    except StrmError as exc:
+        assert "must be 'async def'" in str(exc)
+    else:
+        raise AssertionError("a non-async agent must be refused when it is defined")

@@ -213,3 +213,55 @@ async def test_on_changelog_event_sees_replayed_records(make_app: Callable[..., 
     async with again.running():
         pass
     assert replayed == [("a", 1)]
+
+
+async def test_a_table_used_before_the_app_started_is_a_clear_error(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("early")
+    table = app.Table("t", default=int)
+    with pytest.raises(StrmError, match="used before its app started"):
+        table["x"] += 1
+    with pytest.raises(StrmError, match="used before its app started"):
+        list(table)
+
+
+async def test_a_stored_value_that_does_not_decode_is_a_clear_error(
+    make_app: Callable[..., App],
+) -> None:
+    from strm.errors import CodecError
+
+    app = make_app("baddata", topic_partitions=1)
+    table = app.Table("t", use_partitioner=True)
+    async with app.running():
+        table.shard(0).store.set(b'"k"', b"\xff not json")
+        with pytest.raises(CodecError, match="table 't': a value in its store cannot be decoded"):
+            table["k"]
+
+
+async def test_table_partitions_move_with_a_rebalance(make_app: Callable[..., App]) -> None:
+    apps = [make_app("moving", topic_partitions=4) for _ in range(2)]
+    tables = []
+    for app in apps:
+        words = app.topic("mwords", key_type=str, value_type=str)
+        counts = app.Table("counts", default=int)
+        tables.append(counts)
+
+        @app.agent(words, name="count")
+        async def count(stream: Any, counts: Any = counts) -> None:
+            async for word in stream:
+                counts[word] += 1
+
+    words = apps[0].topic("mwords", key_type=str, value_type=str)
+    keys = [f"w{i}" for i in range(20)]
+    async with apps[0].running():
+        for key in keys:
+            await words.send(key=key, value=key)
+        await eventually(lambda: sum(tables[0].values()) == 20)
+        async with apps[1].running():
+            await eventually(lambda: len(tables[1].local_partitions) == 2)
+            await eventually(lambda: sum(tables[0].values()) + sum(tables[1].values()) == 20)
+            assert tables[0].local_partitions and tables[1].local_partitions
+        # the second worker left: every partition, with its counts, is back on the first
+        await eventually(lambda: sum(tables[0].values()) == 20)
+        assert tables[0].as_dict() == dict.fromkeys(keys, 1)

@@ -230,9 +230,11 @@ async def test_relative_to_field_and_now(make_app: Callable[..., App]) -> None:
         assert seen == [1, 2]  # same minute by the field, whatever the record timestamps
         keys = list(by_field.keys())
         assert keys == [WindowKey("u", at.timestamp() - 30, at.timestamp() + 30)]
-    now_table = make_app("now").Table("now", default=int).tumbling(3600).relative_to_now()
-    now_table["k"] += 5
-    assert now_table["k"].now() == 5
+    now_app = make_app("now")
+    now_table = now_app.Table("now", default=int).tumbling(3600).relative_to_now()
+    async with now_app.running():
+        now_table["k"] += 5
+        assert now_table["k"].now() == 5
 
 
 async def test_sliding_and_session_windows_refuse_assignment(
@@ -240,5 +242,6 @@ async def test_sliding_and_session_windows_refuse_assignment(
 ) -> None:
     app = make_app()
     sliding = app.Table("s1", default=int).sliding(5).relative_to_now()
-    with pytest.raises(StrmError, match="cannot be assigned"):
-        sliding["k"] = 3
+    async with app.running():
+        with pytest.raises(StrmError, match="cannot be assigned"):
+            sliding["k"] = 3

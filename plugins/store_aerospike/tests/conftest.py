@@ -88,9 +88,7 @@ OpenStore = Callable[..., AerospikeStore]
 
 
 @pytest.fixture
-def open_backend_store(
-    backend: Backend, make_app: Callable[..., App]
-) -> Iterator[OpenStore]:
+def open_backend_store(backend: Backend, make_app: Callable[..., App]) -> Iterator[OpenStore]:
     """``open_backend_store(table='t', partition=0)``: a store on the test's backend, through
     the app's store factory; at teardown the data is removed (on a server) and every store is
     closed."""

@@ -132,7 +132,7 @@ def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(
     store.close()
     store.close()
     assert "closed" in repr(store)
-    with pytest.raises(StoreError, match="table 'counts' partition 2: .* is closed"):
+    with pytest.raises(StoreError, match=r"table 'counts' partition 2: .* is closed"):
         store.get(b"k")
 
 

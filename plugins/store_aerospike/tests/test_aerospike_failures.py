@@ -12,7 +12,8 @@ from aerospike import exception as ex
 from strm.app import App
 from strm.errors import StoreError
 from strm.spi import TP
-from strm_store_aerospike import AerospikeStore, store as store_module
+from strm_store_aerospike import AerospikeStore
+from strm_store_aerospike import store as store_module
 from strm_store_aerospike.testing import FakeAerospike
 
 OpenStore = Callable[..., AerospikeStore]
@@ -27,7 +28,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-def app_with(make_app: Callable[..., App], *, retries: int, crash: bool, sleep: float = 0.25) -> App:
+def app_with(
+    make_app: Callable[..., App], *, retries: int, crash: bool, sleep: float = 0.25
+) -> App:
     return make_app(
         aerospike_retries_on_exception=retries,
         aerospike_sleep_seconds_between_retries_on_exception=sleep,
@@ -55,21 +58,17 @@ def test_a_failed_call_is_retried_after_the_configured_wait(
 @pytest.mark.parametrize(
     ("action", "method"),
     [
-        (lambda s: s.get(b"k"), "exists"),
-        (lambda s: s.contains(b"k"), "exists"),
-        (lambda s: s.set(b"k", b"v"), "put"),
-        (lambda s: s.delete(b"k"), "remove"),
-        (lambda s: list(s.items()), "query"),
-        (lambda s: s.size(), "query"),
-        (lambda s: s.clear(), "remove"),
-        (lambda s: s.write_batch({b"k": b"v"}), "put"),
-        (lambda s: s.applied_offset(TP0), "get"),
-        (lambda s: s.set_applied_offset(TP0, 1), "operate"),
+        pytest.param(lambda s: s.get(b"k"), "exists", id="get"),
+        pytest.param(lambda s: s.contains(b"k"), "exists", id="contains"),
+        pytest.param(lambda s: s.set(b"k", b"v"), "put", id="set"),
+        pytest.param(lambda s: s.delete(b"k"), "remove", id="delete"),
+        pytest.param(lambda s: list(s.items()), "query", id="items"),
+        pytest.param(lambda s: s.size(), "query", id="size"),
+        pytest.param(lambda s: s.clear(), "remove", id="clear"),
+        pytest.param(lambda s: s.write_batch({b"k": b"v"}), "put", id="write_batch"),
+        pytest.param(lambda s: s.applied_offset(TP0), "get", id="applied_offset"),
+        pytest.param(lambda s: s.set_applied_offset(TP0, 1), "operate", id="set_applied_offset"),
     ],
-    ids=[
-        "get", "contains", "set", "delete", "items", "size", "clear", "write_batch",
-        "applied_offset", "set_applied_offset",
-    ],  # fmt: skip
 )
 def test_every_operation_is_retried(
     make_app: Callable[..., App],
@@ -205,7 +204,7 @@ def test_a_cluster_that_cannot_be_reached_fails_the_store_and_crashes_the_app(
 ) -> None:
     app = app_with(make_app, retries=1, crash=True)
     fake.fail_next(2, ex.ConnectionError, methods=["connect"])
-    with pytest.raises(StoreError, match="aerospike connect .* failed after 2 attempts"):
+    with pytest.raises(StoreError, match=r"aerospike connect .* failed after 2 attempts"):
         open_store("counts", 0, app=app)
     assert isinstance(app.crash_error, StoreError)
     assert fake.clients == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +58,7 @@ def test_hosts(text: str, hosts: tuple[tuple[str, int], ...]) -> None:
     ],
 )
 def test_bad_hosts(text: str, expected: str) -> None:
-    with pytest.raises(LocationError, match=expected):
+    with pytest.raises(LocationError, match=re.escape(expected)):
         parse_hosts(text)
 
 
@@ -87,7 +88,7 @@ def test_the_scheme_is_case_insensitive() -> None:
         ("aerospike://db/ns", {"set": "{table}"}, "must contain {partition}"),
         ("aerospike://db/ns", {"set": "{tabel}-{partition}"}, "unknown field 'tabel'"),
         ("aerospike://db/ns", {"set": "{partition"}, "bad set template"),
-        ("aerospike://db/ns", {"set": "x" * 60 + "-{partition}"}, "longer than Aerospike's 63"),
+        ("aerospike://db/ns", {"set": "x" * 62 + "-{partition}"}, "longer than Aerospike's 63"),
         ("aerospike://db/ns", {"set": "a:{partition}"}, "may not contain"),
         ("aerospike://db/ns", {"offsets_set": "counts-3"}, "also the offsets_set"),
         ("aerospike://db/ns", {"offsets_set": "o;k"}, "may not contain"),
@@ -98,13 +99,13 @@ def test_the_scheme_is_case_insensitive() -> None:
     ],
 )
 def test_bad_locations_are_explained(url: str, options: dict[str, Any], expected: str) -> None:
-    with pytest.raises(LocationError, match=expected):
+    with pytest.raises(LocationError, match=re.escape(expected)):
         locate(url, options)
 
 
 def test_a_long_table_name_asks_for_a_shorter_set(open_store: OpenStore) -> None:
     with pytest.raises(StoreError) as info:
-        open_store("a-table-name-that-is-much-too-long-for-an-aerospike-set-name", 12)
+        open_store("a-table-name-that-is-much-too-long-for-the-set-name-of-aerospike", 12)
     message = str(info.value)
     assert message.startswith("table 'a-table-name-that-is-much-too-long")
     assert "partition 12: bad aerospike:// store" in message

@@ -55,6 +55,11 @@ class Agent:
         supervisor_strategy: Any = None,
         help: str | None = None,
     ) -> None:
+        if not (inspect.iscoroutinefunction(fun) or inspect.isasyncgenfunction(fun)):
+            raise StrmError(
+                f"agent {name}: its function must be 'async def' (a coroutine or an async "
+                f"generator), got {fun!r}"
+            )
         if concurrency < 1:
             raise StrmError(f"agent {name}: concurrency must be at least 1, got {concurrency}")
         if isolated_partitions and concurrency != 1:

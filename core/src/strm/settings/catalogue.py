@@ -139,7 +139,8 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("broker_client_id", Str(), "Client id sent to the broker.", default="strm",
             env="BROKER_CLIENT_ID", section="Broker", aliases=(Alias("client_id"),),
             pending=KAFKA),
-    Setting("broker_commit_every", Int(min=1), "Commit after this many events are done.",
+    Setting("broker_commit_every", Int(min=1), "Commit once this many records arrived since "
+            "the last commit, without waiting for broker_commit_interval.",
             default=10_000, env="BROKER_COMMIT_EVERY", section="Broker"),
     Setting("broker_commit_interval", Seconds(min=0), "Commit done offsets this often, in "
             "seconds.", default=2.8, env="BROKER_COMMIT_INTERVAL", section="Broker",

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import StrmError
+from strm.errors import CodecError, StrmError
 from strm.events import current_event
 from strm.schema import Schema
 from strm.tables.shard import MISSING, Shard
@@ -163,6 +163,16 @@ class Collection(MutableMapping[Any, Any]):
             return WindowKey(self._loads_plain_key(raw[_WINDOW_RANGE.size :]), start, end)
         return self._loads_plain_key(raw)
 
+    def _stored_value(self, raw: bytes) -> Any:
+        try:
+            return self.loads_value(raw)
+        except CodecError as exc:
+            raise CodecError(
+                f"table {self.name!r}: a value in its store cannot be decoded ({exc}); if the "
+                "table's value_type changed, the store holds data of the old type: delete the "
+                "store files to rebuild the table from its changelog"
+            ) from exc
+
     def _loads_plain_key(self, raw: bytes) -> Any:
         return self.schema.loads_key(self.app.serializers, raw)
 
@@ -176,7 +186,16 @@ class Collection(MutableMapping[Any, Any]):
             key = key.key
         return self._partition_for(key)
 
+    def _check_started(self) -> None:
+        if not self.app.is_running:
+            raise StrmError(
+                f"table {self.name!r} is used before its app started: a table is recovered "
+                "from its changelog when the app starts (strm worker, or await app.start()), "
+                "so use it in agents, tasks and timers, or after the start"
+            )
+
     def _partition_for(self, key: Any) -> int:
+        self._check_started()
         """Where a key lives: the partition of the event being processed (the table is
         co-partitioned with its stream); outside a stream, the partition the key was last seen
         in, else the local partition that has it, else the key's by the partitioner."""
@@ -213,7 +232,7 @@ class Collection(MutableMapping[Any, Any]):
         if shard is None:
             store = self.app.tables.open_store(self, partition)
             shard = self._shards[partition] = Shard(
-                partition, store, self.loads_key, self.loads_value
+                partition, store, self.loads_key, self._stored_value
             )
         return shard
 
@@ -268,6 +287,7 @@ class Collection(MutableMapping[Any, Any]):
             yield key
 
     def _local_keys(self) -> Iterator[tuple[Shard, Any]]:
+        self._check_started()
         for partition in sorted(self._shards):
             shard = self._shards[partition]
             for key in shard.keys(self.dumps_key):

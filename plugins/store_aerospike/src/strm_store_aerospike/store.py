@@ -25,6 +25,7 @@ the app. The store's API is synchronous, so the wait blocks the calling thread.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -185,10 +186,8 @@ class AerospikeStore:
         return bytes(value)
 
     def _remove(self, client: Any, record_key: tuple[Any, ...]) -> None:
-        try:
+        with contextlib.suppress(ex.RecordNotFound):
             self._call("remove", lambda: client.remove(record_key))
-        except ex.RecordNotFound:
-            pass
 
     def _query(self, client: Any, *bins: str) -> Any:
         query = client.query(*self._data_key)

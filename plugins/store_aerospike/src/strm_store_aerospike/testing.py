@@ -207,9 +207,7 @@ class FakeAerospike:
             call = Call(method, target)
             self.calls.append(call)
             for failure in self._failures:
-                if failure.remaining > 0 and (
-                    failure.methods is None or method in failure.methods
-                ):
+                if failure.remaining > 0 and (failure.methods is None or method in failure.methods):
                     failure.remaining -= 1
                     if failure.remaining == 0:
                         self._failures.remove(failure)
@@ -239,9 +237,7 @@ def _check_bins(bins: Mapping[str, Any]) -> None:
         if not isinstance(name, str):
             raise make_error(ex.ParamError, "A bin name must be a string or unicode string.")
         if len(name.encode()) > MAX_BIN_NAME:
-            raise make_error(
-                ex.BinNameError, "A bin name should not exceed 15 characters limit"
-            )
+            raise make_error(ex.BinNameError, "A bin name should not exceed 15 characters limit")
         _check_value(value)
 
 
@@ -448,7 +444,7 @@ class FakeClient:
     def operate(
         self,
         key: KeyTuple,
-        list: list[dict[str, Any]],  # noqa: A002 - the client's parameter name
+        list: list[dict[str, Any]],  # the client's parameter name
         meta: dict[str, Any] | None = None,
         policy: dict[str, Any] | None = None,
     ) -> RecordTuple:
@@ -490,7 +486,9 @@ class FakeClient:
                     _check_bins({name: items})
                     existing = bins.get(name, {})
                     if not isinstance(existing, dict):
-                        raise make_error(ex.BinIncompatibleType, "AEROSPIKE_ERR_BIN_INCOMPATIBLE_TYPE")
+                        raise make_error(
+                            ex.BinIncompatibleType, "AEROSPIKE_ERR_BIN_INCOMPATIBLE_TYPE"
+                        )
                     existing = {**existing, **_stored(items)}
                     bins[name] = existing
                     result[name] = len(existing)
@@ -507,10 +505,10 @@ class FakeClient:
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def query(self, namespace: str, set: str | None = None) -> FakeQuery:  # noqa: A002
+    def query(self, namespace: str, set: str | None = None) -> FakeQuery:
         return FakeQuery(self, namespace, set)
 
-    def scan(self, namespace: str, set: str | None = None) -> FakeQuery:  # noqa: A002
+    def scan(self, namespace: str, set: str | None = None) -> FakeQuery:
         """The deprecated ``Scan``: the same as a query without a filter."""
         return FakeQuery(self, namespace, set)
 
@@ -532,7 +530,9 @@ class FakeClient:
                     if nobins:
                         bins: dict[str, Any] = {}
                     elif selected is not None:
-                        bins = {b: copy.deepcopy(record.bins[b]) for b in selected if b in record.bins}
+                        bins = {
+                            b: copy.deepcopy(record.bins[b]) for b in selected if b in record.bins
+                        }
                     else:
                         bins = copy.deepcopy(record.bins)
                     key = self._key_out(namespace, name, record.user_key, digest)
