@@ -414,7 +414,7 @@ async def test_the_revoke_listener_can_commit_for_the_next_owner(
 
         async def on_partitions_revoked(self, revoked: set[TP]) -> None:
             await super().on_partitions_revoked(revoked)
-            position = self.consumer.position(tp)
+            position = await self.consumer.position(tp)
             if tp in revoked and position is not None:
                 await self.consumer.commit({tp: position})
 
@@ -470,7 +470,7 @@ async def test_partition_state_is_reset_by_a_rebalance(
     assert a.assignment() == {TP("t", 0)}
     assert a.paused() == set()
     assert offsets(await a.getmany(0), TP("t", 0)) == [0, 1, 2]
-    assert b.position(TP("t", 1)) == 0
+    assert await b.position(TP("t", 1)) == 0
     await a.stop()
     await b.stop()
 

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -289,4 +290,15 @@ def test_the_reference_with_plugins(
     text = strm(["--plugin", widgets, "settings", "--markdown"], capsys)
     assert "| Setting | Type | Default | Environment variable | Declared by | Notes |" in text
     assert f"| `widget_count` | int | `3` | `WIDGET_COUNT` | module {widgets} | " in text
-    assert "| `store_check_exists` | `pip install strm-store-aerospike` |" in text
+    # A first-party plugin's setting is documented by the plugin when it is installed (and
+    # loaded through its entry point), and by its install command when it is not or is blocked.
+    installed = (
+        "| `store_check_exists` | bool | `True` | `STORE_CHECK_EXISTS` | strm-store-aerospike |"
+    )
+    if any(ep.name == "store_aerospike" for ep in entry_points(group="strm")):
+        assert installed in text
+    blocked = strm(
+        ["--plugin", widgets, "--plugin", "no:store_aerospike", "settings", "--markdown"], capsys
+    )
+    assert installed not in blocked
+    assert "| `store_check_exists` | `pip install strm-store-aerospike` |" in blocked

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
+import aerospike
 import pytest
 from strm.app import App
 from strm.errors import StoreError
@@ -139,3 +140,17 @@ def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(
 def test_a_store_needs_its_app(fake: FakeAerospike) -> None:
     with pytest.raises(TypeError, match="needs the app"):
         AerospikeStore(url="aerospike:///test", app=None, table_name="t")
+
+
+def test_without_options_the_official_client_is_used(
+    make_app: Callable[..., App], fake: FakeAerospike, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aerospike, "client", fake)
+    store = AerospikeStore(
+        url="aerospike://db:3000/test", app=make_app(), table_name="t", options=None
+    )
+    try:
+        store.set(b"k", b"v")
+        assert fake.clients[0].config == {"hosts": [("db", 3000)]}
+    finally:
+        store.close()

@@ -268,6 +268,8 @@ class TableManager:
                     await asyncio.wait_for(recovery.finished.wait(), PROGRESS_EVERY)
                 except TimeoutError:
                     self._log_progress(recovery)
+                    for tp in list(recovery.pending):
+                        await self._check_recovered(recovery, tp)
         finally:
             self._recovery = None
         elapsed = max(time.monotonic() - recovery.started, 1e-9)
@@ -298,7 +300,7 @@ class TableManager:
             recovery.targets.get(tp) if recovery is not None and tp in recovery.pending else None
         )
         end = target[1] if target is not None else None
-        if end is not None:
+        if end is not None and messages and messages[-1].offset >= end:
             messages = [m for m in messages if m.offset < end]
         if messages:
             shard = table.shard(tp.partition)
@@ -310,14 +312,21 @@ class TableManager:
             shard.invalidate()
             if table.on_changelog_event is not None:
                 await self._notify_changelog_events(table, messages)
-        if recovery is not None and target is not None and end is not None:
+        if recovery is not None and target is not None:
             recovery.done[tp] += len(messages)
-            last = messages[-1].offset if messages else target[0] - 1
-            if last >= end - 1:
-                recovery.pending.discard(tp)
-                self.app.conductor.hold({tp})
-                if not recovery.pending:
-                    recovery.finished.set()
+            await self._check_recovered(recovery, tp)
+
+    async def _check_recovered(self, recovery: _Recovery, tp: TP) -> None:
+        """A partition is recovered when the consumer's position reaches the end offset taken
+        at the start (records or not: compaction and transaction markers leave gaps)."""
+        consumer = self.app.conductor.consumer
+        if consumer is None or tp not in recovery.pending:
+            return
+        if await consumer.position(tp) >= recovery.targets[tp][1]:
+            recovery.pending.discard(tp)
+            self.app.conductor.hold({tp})
+            if not recovery.pending:
+                recovery.finished.set()
 
     async def _notify_changelog_events(
         self, table: Collection, messages: Sequence[Message]

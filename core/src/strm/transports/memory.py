@@ -619,9 +619,13 @@ class MemoryConsumer:
         self._positions[tp] = offset
         self._wake()
 
-    def position(self, tp: TP) -> int | None:
-        """The offset of the next record ``getmany`` returns for ``tp`` (``None`` until known)."""
-        return self._positions.get(tp)
+    async def position(self, tp: TP) -> int:
+        """The offset of the next record ``getmany`` returns for ``tp``."""
+        self._check_assigned([tp], "ask the position of")
+        position = self._positions.get(tp)
+        if position is None:
+            raise NoOffsetForPartitionError(f"{tp} has no position yet")
+        return position
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         if self._state != "started":
