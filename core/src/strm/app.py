@@ -507,7 +507,7 @@ class App:
         everything the finished events sent, then the table stores; offsets come after."""
         if self._spawned:
             await asyncio.gather(*self._spawned)
-        flushes = await self.tables.send_changelogs() if self._tables is not None else []
+        flushes = await self.tables.send_changelogs(offsets) if self._tables is not None else []
         sender = self._sender
         if sender is not None:
             await sender.publish_held(offsets)

@@ -265,3 +265,33 @@ async def test_table_partitions_move_with_a_rebalance(make_app: Callable[..., Ap
         # the second worker left: every partition, with its counts, is back on the first
         await eventually(lambda: sum(tables[0].values()) == 20)
         assert tables[0].as_dict() == dict.fromkeys(keys, 1)
+
+
+async def test_changes_written_before_a_lost_commit_are_not_applied_twice(
+    make_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The worker dies after its tables' changes reached the changelog and the store, but
+    before the source offsets were committed: the next worker must not count them again."""
+    from strm.transports.memory import MemoryConsumer
+
+    async def lost_commit(self: Any, offsets: Any) -> None:
+        return None  # the commit never reaches the broker
+
+    app, words, _counts, seen = word_count(make_app, topic_partitions=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(MemoryConsumer, "commit", lost_commit)
+        async with app.running():
+            for word in "a b a".split():
+                await words.send(key=word, value=word)
+            await eventually(lambda: len(seen) == 3)
+            await app.conductor.checkpoint()
+    caplog.set_level(logging.INFO, "strm.tables")
+    again, words2, counts2, seen2 = word_count(make_app, topic_partitions=1)
+    async with again.running():
+        await words2.send(key="c", value="c")
+        await eventually(lambda: len(seen2) == 1)
+        assert counts2.as_dict() == {"a": 2, "b": 1, "c": 1}
+    assert seen2 == ["c"]
+    assert "words[0]: resuming at offset 3" in caplog.text

@@ -92,7 +92,12 @@ def open_backend_store(backend: Backend, make_app: Callable[..., App]) -> Iterat
     """``open_backend_store(table='t', partition=0)``: a store on the test's backend, through
     the app's store factory; at teardown the data is removed (on a server) and every store is
     closed."""
-    app = make_app(store=backend.url, store_check_exists=backend.check_exists)
+    settings: dict[str, Any] = {"store_check_exists": backend.check_exists}
+    if backend.fake is None:
+        # A server that cannot be reached fails each test in seconds, not minutes.
+        settings["aerospike_retries_on_exception"] = 2
+        settings["aerospike_sleep_seconds_between_retries_on_exception"] = 0.2
+    app = make_app(store=backend.url, **settings)
     factory = app.resolve_backend("store").factory
     opened: list[AerospikeStore] = []
 

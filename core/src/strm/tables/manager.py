@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strm.errors import StoreError, StrmError
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.tables")
 
 PROGRESS_EVERY = 1.0
+#: Changelog header: the source offsets a checkpoint committed with these table changes.
+HEADER_SOURCE_OFFSETS = "strm-source-offsets"
 
 
 class _Recovery:
@@ -44,6 +47,8 @@ class _Recovery:
         self.targets = targets  # tp -> (first offset to read, end offset)
         self.pending = set(targets)
         self.done: dict[TP, int] = dict.fromkeys(targets, 0)
+        #: The furthest source offsets the replayed changes account for.
+        self.sources: dict[TP, int] = {}
         self.started = time.monotonic()
         self.finished = asyncio.Event()
 
@@ -230,8 +235,12 @@ class TableManager:
             if start < end:
                 consumer.seek(tp, start)
                 targets[tp] = (start, end)
+        resume = self._source_offsets_in_stores(active, streams)
         if targets:
-            await self._recover(targets)
+            recovered_sources = await self._recover(targets)
+            for tp, offset in recovered_sources.items():
+                resume[tp] = max(resume.get(tp, 0), offset)
+        await self._resume_sources(resume, streams)
         conductor.release(streams)
         for table in {self._by_changelog[tp.topic] for tp in active}:
             await table.call_recover_callbacks()
@@ -252,7 +261,35 @@ class TableManager:
         store.clear()
         table.shard(tp.partition).invalidate()
 
-    async def _recover(self, targets: dict[TP, tuple[int, int]]) -> None:
+    def _source_offsets_in_stores(self, active: set[TP], streams: set[TP]) -> dict[TP, int]:
+        """The next source offsets the recovered tables already account for, by their stores."""
+        resume: dict[TP, int] = {}
+        for changelog_tp in active:
+            store = self._by_changelog[changelog_tp.topic].shard(changelog_tp.partition).store
+            for tp in streams:
+                if tp.partition == changelog_tp.partition:
+                    applied = store.applied_offset(tp)
+                    if applied is not None:
+                        resume[tp] = max(resume.get(tp, 0), applied + 1)
+        return resume
+
+    async def _resume_sources(self, resume: dict[TP, int], streams: set[TP]) -> None:
+        """Skip source records whose table changes were written before a commit that did not
+        happen (the worker died in between): processing them again would count them twice."""
+        consumer = self.app.conductor.consumer
+        assert consumer is not None
+        for tp, offset in sorted(resume.items()):
+            if tp in streams and offset > await consumer.position(tp):
+                logger.info(
+                    "%s[%d]: resuming at offset %d: the tables already contain the changes of "
+                    "the records before it",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+                consumer.seek(tp, offset)
+
+    async def _recover(self, targets: dict[TP, tuple[int, int]]) -> dict[TP, int]:
         recovery = self._recovery = _Recovery(targets)
         consumer = self.app.conductor.consumer
         assert consumer is not None
@@ -274,6 +311,12 @@ class TableManager:
             self._recovery = None
         elapsed = max(time.monotonic() - recovery.started, 1e-9)
         self.recovered_records += recovery.applied
+        self._log_recovered(recovery, targets, elapsed)
+        return recovery.sources
+
+    def _log_recovered(
+        self, recovery: _Recovery, targets: dict[TP, tuple[int, int]], elapsed: float
+    ) -> None:
         logger.info(
             "recovered %d table partitions: %d records in %.2f s (%.0f records/s)",
             len(targets),
@@ -308,6 +351,8 @@ class TableManager:
             for message in messages:
                 if message.key is not None:
                     puts[message.key] = message.value
+            if recovery is not None:
+                _note_sources(recovery.sources, messages)
             shard.store.write_batch(puts, {tp: messages[-1].offset})
             shard.invalidate()
             if table.on_changelog_event is not None:
@@ -345,18 +390,29 @@ class TableManager:
             shard.dirty for table in self.tables.values() for shard in table._shards.values()
         )
 
-    async def send_changelogs(self) -> list[_Flush]:
-        """Produce one changelog record per dirty key; the store writes wait for the flush."""
+    async def send_changelogs(self, offsets: Mapping[TP, int]) -> list[_Flush]:
+        """Produce one changelog record per dirty key; the store writes wait for the flush.
+
+        Each record carries, in a header, the source offsets this checkpoint commits for its
+        partition, and the store records them too: if the worker dies before the commit, the
+        next owner knows these changes are already in the table and resumes after them, so a
+        table is not updated twice by the same record.
+        """
         flushes: list[_Flush] = []
         if not self.has_dirty():
             return flushes
         sender = await self.app.get_sender()
+        sources_of: dict[int, dict[TP, int]] = {}
+        for tp, offset in offsets.items():
+            sources_of.setdefault(tp.partition, {})[tp] = offset
         for table in self.tables.values():
             name = table.changelog_topic_name
             for shard in table._shards.values():
                 changed = shard.take_dirty()
                 if not changed:
                     continue
+                sources = {} if table.is_global else sources_of.get(shard.partition, {})
+                headers = [(HEADER_SOURCE_OFFSETS, _encode_sources(sources))] if sources else []
                 puts: dict[bytes, bytes | None] = {}
                 delivery: Awaitable[RecordMetadata] | None = None
                 for key, value in changed.items():
@@ -364,24 +420,27 @@ class TableManager:
                     raw_value = None if value is DELETED else table.dumps_value(value)
                     puts[raw_key] = raw_value
                     delivery = await sender.send(
-                        name, raw_key, raw_value, partition=shard.partition
+                        name, raw_key, raw_value, partition=shard.partition, headers=headers
                     )
                 assert delivery is not None
-                flushes.append(_Flush(TP(name, shard.partition), shard, changed, puts, delivery))
+                flushes.append(
+                    _Flush(TP(name, shard.partition), shard, changed, puts, delivery, sources)
+                )
         return flushes
 
     async def write_stores(self, flushes: list[_Flush]) -> None:
-        """After the producer flush: each store gets its batch and the changelog offset."""
+        """After the producer flush: each store gets its batch, the changelog offset it now
+        contains and the source offsets it accounts for (stored as the last one processed)."""
         for flush in flushes:
             metadata = await flush.delivery
-            await asyncio.to_thread(
-                flush.shard.store.write_batch, flush.puts, {flush.tp: metadata.offset}
-            )
+            applied = {flush.tp: metadata.offset}
+            applied.update({tp: offset - 1 for tp, offset in flush.sources.items()})
+            await asyncio.to_thread(flush.shard.store.write_batch, flush.puts, applied)
             flush.shard.written(flush.changed)
 
 
 class _Flush:
-    __slots__ = ("changed", "delivery", "puts", "shard", "tp")
+    __slots__ = ("changed", "delivery", "puts", "shard", "sources", "tp")
 
     def __init__(
         self,
@@ -390,9 +449,28 @@ class _Flush:
         changed: dict[Any, Any],
         puts: dict[bytes, bytes | None],
         delivery: Awaitable[RecordMetadata],
+        sources: dict[TP, int],
     ) -> None:
         self.tp = tp
         self.shard = shard
         self.changed = changed
         self.puts = puts
         self.delivery = delivery
+        self.sources = sources
+
+
+def _note_sources(sources: dict[TP, int], messages: Sequence[Message]) -> None:
+    for message in messages:
+        for name, value in message.headers:
+            if name == HEADER_SOURCE_OFFSETS:
+                for tp, offset in _decode_sources(value).items():
+                    if offset > sources.get(tp, -1):
+                        sources[tp] = offset
+
+
+def _encode_sources(sources: Mapping[TP, int]) -> bytes:
+    return json.dumps([[tp.topic, tp.partition, offset] for tp, offset in sources.items()]).encode()
+
+
+def _decode_sources(raw: bytes) -> dict[TP, int]:
+    return {TP(topic, partition): offset for topic, partition, offset in json.loads(raw)}

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import aerospike
 from aerospike import exception as ex
-from aerospike_helpers.operations import map_operations
+from aerospike_helpers.operations import map_operations  # type: ignore[import-untyped]
 from strm.errors import StoreError
 from strm.spi import TP
 

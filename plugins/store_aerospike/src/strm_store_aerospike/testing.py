@@ -46,6 +46,11 @@ MAX_BIN_NAME = 15
 MAX_SET_NAME = 63
 DEFAULT_MAX_RECORD_SIZE = 1024 * 1024
 
+#: The operations ``operate`` models.
+MODELLED_OPERATIONS = frozenset(
+    {aerospike.OPERATOR_READ, aerospike.OPERATOR_WRITE, aerospike.OP_MAP_PUT_ITEMS}
+)
+
 #: ``ttl`` in a record's metadata when it never expires, as the server reports it.
 NEVER_EXPIRES = 4294967295
 
@@ -465,7 +470,13 @@ class FakeClient:
             result: dict[str, Any] = {}
             for operation in operations:
                 code = operation.get("op")
+                if code not in MODELLED_OPERATIONS:
+                    raise NotImplementedError(
+                        f"FakeAerospike does not model the operation {operation!r}"
+                    )
                 name = operation.get("bin")
+                if not isinstance(name, str):
+                    raise make_error(ex.ParamError, "Bin name should be of type string")
                 if code == aerospike.OPERATOR_READ:
                     if current is None and not writes:
                         raise make_error(ex.RecordNotFound, "AEROSPIKE_ERR_RECORD_NOT_FOUND")
@@ -479,7 +490,7 @@ class FakeClient:
                         bins.pop(name, None)
                     else:
                         bins[name] = _stored(value)
-                elif code == aerospike.OP_MAP_PUT_ITEMS:
+                else:  # OP_MAP_PUT_ITEMS
                     items = operation.get("val")
                     if not isinstance(items, dict):
                         raise make_error(ex.ParamError, "map_put_items needs a dict")
@@ -493,10 +504,6 @@ class FakeClient:
                     bins[name] = existing
                     result[name] = len(existing)
                     writes = True
-                else:
-                    raise NotImplementedError(
-                        f"FakeAerospike does not model the operation {operation!r}"
-                    )
             if writes:
                 self._store(records, digest, current, bins, primary, policy or {})
                 current = records.get(digest)
