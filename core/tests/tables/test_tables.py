@@ -283,7 +283,7 @@ async def test_changes_written_before_a_lost_commit_are_not_applied_twice(
     with monkeypatch.context() as patch:
         patch.setattr(MemoryConsumer, "commit", lost_commit)
         async with app.running():
-            for word in "a b a".split():
+            for word in ["a", "b", "a"]:
                 await words.send(key=word, value=word)
             await eventually(lambda: len(seen) == 3)
             await app.conductor.checkpoint()
