@@ -8,12 +8,23 @@ import os
 import click
 
 from strm.cli.context import cli_state, current_app
+from strm.cli.processes import run_processes
 
 
 @click.command("worker", help="Run the app's worker until SIGINT or SIGTERM.")
-def worker_command() -> int:
+@click.option(
+    "-n",
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run this many worker processes in one consumer group (each with its own datadir).",
+)
+def worker_command(processes: int) -> int:
     state = cli_state()
     app = current_app().configure()
+    if processes > 1:
+        return run_processes(app, state.argv, processes)
     worker_cls = app.extension_class("Worker")
     worker = worker_cls(
         app,

@@ -22,7 +22,8 @@ class CliState:
     debug: bool = False
     loglevel: str = "WARN"
     logfile: str | None = None
-    blocking_timeout: float | None = None
+    #: The command line as given, so ``worker --processes N`` can start N copies of itself.
+    argv: list[str] = field(default_factory=list)
     loop: str = "asyncio"
     plugin_options: dict[str, Any] = field(default_factory=dict)
 

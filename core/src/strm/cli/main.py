@@ -80,7 +80,7 @@ def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> in
     else:
         plugins = StrmPluginManager()
     group = make_cli(plugins, app)
-    state = CliState(plugins=plugins, app=app)
+    state = CliState(plugins=plugins, app=app, argv=list(args))
     try:
         result = group.main(args=list(args), prog_name="strm", standalone_mode=False, obj=state)
     except click.exceptions.Exit as exc:

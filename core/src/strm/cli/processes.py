@@ -1,0 +1,97 @@
+"""``strm worker --processes N``: use a machine's cores with N workers in one group.
+
+Each child is a complete worker (``python -m strm ... worker``) with its own data directory
+(``<datadir>/worker-<i>``, since stores such as RocksDB allow one process per directory). The
+parent forwards SIGINT and SIGTERM, waits for every child, and exits with the worst exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strm.errors import StrmError
+from strm.settings.types import url_scheme
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+#: How long children get to stop after a signal before they are killed.
+STOP_GRACE = 90.0
+
+
+def child_argv(argv: Sequence[str], index: int, datadir: str) -> list[str]:
+    """The parent's command line without ``--processes``, with a datadir of its own."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-n", "--processes"):
+            skip = True
+            continue
+        if arg.startswith("--processes="):
+            continue
+        out.append(arg)
+    worker_at = out.index("worker")
+    return [
+        *out[:worker_at],
+        "--datadir",
+        os.path.join(datadir, f"worker-{index}"),
+        *out[worker_at:],
+    ]
+
+
+def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
+    scheme = url_scheme(app.conf.broker_consumer[0])
+    if scheme == "memory":
+        raise StrmError(
+            "--processes needs a broker the processes share: memory:// lives inside one "
+            "process (use kafka://, or run one worker)"
+        )
+    datadir = str(app.conf.datadir)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "strm", *child_argv(argv, index, datadir)],
+            env={**os.environ, "STRM_WORKER_INDEX": str(index)},
+        )
+        for index in range(processes)
+    ]
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while any(child.poll() is None for child in children):
+            if not stopping and any(child.poll() not in (None, 0) for child in children):
+                forward(signal.SIGTERM, None)  # one failed: stop the others
+            time.sleep(0.2)
+            if stopping:
+                _wait_or_kill(children)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    codes: list[int] = [abs(child.returncode or 0) for child in children]
+    return max(codes)
+
+
+def _wait_or_kill(children: Sequence[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + STOP_GRACE
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
