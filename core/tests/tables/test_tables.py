@@ -39,9 +39,11 @@ async def test_a_table_counts_and_behaves_like_a_dict(make_app: Callable[..., Ap
         assert counts["a"] == 3 and counts.get("zzz") is None and counts["zzz"] == 0
         assert "a" in counts and "zzz" not in counts
         assert len(counts) == 3 and sorted(counts) == ["a", "b", "c"]
-        counts["d"] = 10
+        counts["b"] = 10  # a key it has: its partition is known
         del counts["c"]
-        assert counts.as_dict() == {"a": 3, "b": 2, "d": 10}
+        assert counts.as_dict() == {"a": 3, "b": 10}
+        with pytest.raises(StrmError, match="key 'd' is new: outside a stream"):
+            counts["d"] = 1
         with pytest.raises(KeyError):
             del counts["nope"]
 
@@ -295,3 +297,80 @@ async def test_changes_written_before_a_lost_commit_are_not_applied_twice(
         assert counts2.as_dict() == {"a": 2, "b": 1, "c": 1}
     assert seen2 == ["c"]
     assert "words[0]: resuming at offset 3" in caplog.text
+
+
+async def test_a_worker_refuses_to_write_a_partition_it_does_not_own(
+    make_app: Callable[..., App],
+) -> None:
+    apps = [make_app("owners", topic_partitions=2) for _ in range(2)]
+    tables = [app.Table("t", use_partitioner=True) for app in apps]
+    async with apps[0].running(), apps[1].running():
+        await eventually(lambda: all(len(t.app.conductor.assignment) >= 1 for t in tables))
+        await eventually(
+            lambda: len(apps[0].conductor.assignment) + len(apps[1].conductor.assignment) == 3
+        )
+        failures = 0
+        for i in range(10):
+            try:
+                tables[0][f"k{i}"] = i
+            except StrmError as exc:
+                assert "which another worker owns" in str(exc)
+                failures += 1
+        assert 0 < failures < 10  # some keys are this worker's, some the other's
+
+
+async def test_channel_agents_place_keys_with_the_partitioner(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("chan", topic_partitions=4)
+    table = app.Table("t", default=int, use_partitioner=True)
+    channel = app.channel()
+    done: list[str] = []
+
+    @app.agent(channel)
+    async def write(stream: Any) -> None:
+        async for key in stream:
+            table[key] += 1
+            done.append(key)
+
+    async with app.running():
+        for i in range(20):
+            await channel.send(value=f"k{i}")
+        await eventually(lambda: len(done) == 20)
+        assert len(table.local_partitions) > 1  # not every key in partition 0
+
+
+async def test_set_tables_keep_tuple_members(make_app: Callable[..., App]) -> None:
+    app = make_app("tuples")
+    pairs = app.SetTable("pairs", use_partitioner=True)
+    async with app.running():
+        pairs["k"].add(("a", 1))
+        await app.conductor.checkpoint()
+    again = make_app("tuples")
+    pairs2 = again.SetTable("pairs", use_partitioner=True)
+    async with again.running():
+        assert pairs2["k"] == {("a", 1)}
+
+
+async def test_global_tables_call_on_recover_and_on_changelog_event(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("gcb")
+    config = app.GlobalTable("config")
+    async with app.running():
+        config["x"] = 1
+        await app.conductor.checkpoint()
+    events: list[Any] = []
+    recovered: list[bool] = []
+
+    async def on_event(event: Any) -> None:
+        events.append((event.key, event.value))
+
+    async def on_recover() -> None:
+        recovered.append(True)
+
+    again = make_app("gcb")
+    again.GlobalTable("config", on_changelog_event=on_event, on_recover=on_recover)
+    async with again.running():
+        await eventually(lambda: events == [("x", 1)])
+    assert recovered == [True]

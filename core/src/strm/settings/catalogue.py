@@ -75,7 +75,7 @@ def _class(name: str, doc: str, section: str = "Extension", pending: str | None 
 
 
 def _ms(name: str, default: int, env: str, doc: str, section: str) -> Setting:
-    return Setting(name, Int(min=0), doc, default=default, env=env, section=section, pending=KAFKA)
+    return Setting(name, Int(min=0), doc, default=default, env=env, section=section)
 
 
 KERNEL_SETTINGS: tuple[Setting, ...] = (
@@ -108,9 +108,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("broker_credentials", InstanceOf(Credentials, ssl.SSLContext,
             name="strm credentials or ssl.SSLContext", optional=True),
             "Authentication for broker connections (SASL, GSSAPI, OAuth, SSL).",
-            env="BROKER_CREDENTIALS", pending=KAFKA),
+            env="BROKER_CREDENTIALS"),
     Setting("ssl_context", ssl_context_type(), "TLS context for broker connections when no "
-            "credentials are given.", pending=KAFKA),
+            "credentials are given."),
     Setting("logging_config", MappingType(optional=True), "A logging.config.dictConfig mapping "
             "the worker applies at start."),
     Setting("loghandlers", ListOf(logging.Handler, name="a list of logging.Handler"),
@@ -133,12 +133,11 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("broker_producer", URLList(), "Transport URL(s) for producing only.",
             default_from="broker", env="BROKER_PRODUCER_URL", section="Broker"),
     Setting("broker_api_version", Str(), "Kafka protocol version, 'auto' to negotiate.",
-            default="auto", env="BROKER_API_VERSION", section="Broker", pending=KAFKA),
+            default="auto", env="BROKER_API_VERSION", section="Broker"),
     Setting("broker_check_crcs", Bool(), "Check the CRC32 of consumed records.", default=True,
-            env="BROKER_CHECK_CRCS", section="Broker", pending=KAFKA),
+            env="BROKER_CHECK_CRCS", section="Broker"),
     Setting("broker_client_id", Str(), "Client id sent to the broker.", default="strm",
-            env="BROKER_CLIENT_ID", section="Broker", aliases=(Alias("client_id"),),
-            pending=KAFKA),
+            env="BROKER_CLIENT_ID", section="Broker", aliases=(Alias("client_id"),)),
     Setting("broker_commit_every", Int(min=1), "Commit once this many records arrived since "
             "the last commit, without waiting for broker_commit_interval.",
             default=10_000, env="BROKER_COMMIT_EVERY", section="Broker"),
@@ -149,31 +148,30 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             "committed offset has not moved for this long while events arrive.", default=300.0,
             env="BROKER_COMMIT_LIVELOCK_SOFT_TIMEOUT", section="Broker"),
     Setting("broker_heartbeat_interval", Seconds(min=0), "Consumer group heartbeat interval.",
-            default=3.0, env="BROKER_HEARTBEAT_INTERVAL", section="Broker", pending=KAFKA),
+            default=3.0, env="BROKER_HEARTBEAT_INTERVAL", section="Broker"),
     Setting("broker_max_poll_interval", Seconds(min=0), "Longest time between fetches before "
             "the group considers the consumer dead.", default=1000.0,
-            env="BROKER_MAX_POLL_INTERVAL", section="Broker", pending=KAFKA),
+            env="BROKER_MAX_POLL_INTERVAL", section="Broker"),
     Setting("broker_max_poll_records", Int(min=1, optional=True), "Most records one fetch "
-            "returns.", env="BROKER_MAX_POLL_RECORDS", section="Broker", pending=KAFKA),
+            "returns.", env="BROKER_MAX_POLL_RECORDS", section="Broker"),
     Setting("broker_rebalance_timeout", Seconds(min=0), "How long the group waits for members "
             "to rejoin during a rebalance.", default=60.0, env="BROKER_REBALANCE_TIMEOUT",
-            section="Broker", pending=KAFKA),
+            section="Broker"),
     Setting("broker_request_timeout", Seconds(min=0), "Client request timeout; not less than "
             "broker_session_timeout.", default=90.0, env="BROKER_REQUEST_TIMEOUT",
-            section="Broker", pending=KAFKA),
+            section="Broker"),
     Setting("broker_session_timeout", Seconds(min=0), "Group session timeout.", default=60.0,
-            env="BROKER_SESSION_TIMEOUT", section="Broker", pending=KAFKA),
+            env="BROKER_SESSION_TIMEOUT", section="Broker"),
     # -- consumer ----------------------------------------------------------------------------
     Setting("consumer_api_version", Str(), "Kafka protocol version for consumers.",
-            default_from="broker_api_version", env="CONSUMER_API_VERSION", section="Consumer",
-            pending=KAFKA),
+            default_from="broker_api_version", env="CONSUMER_API_VERSION", section="Consumer"),
     Setting("consumer_max_fetch_size", Int(min=1), "Most bytes fetched per partition.",
-            default=1_048_576, env="CONSUMER_MAX_FETCH_SIZE", section="Consumer", pending=KAFKA),
+            default=1_048_576, env="CONSUMER_MAX_FETCH_SIZE", section="Consumer"),
     Setting("consumer_auto_offset_reset", Str(choices=("earliest", "latest", "none")),
             "Where to start reading a partition without a committed offset.",
             default="earliest", env="CONSUMER_AUTO_OFFSET_RESET", section="Consumer"),
     Setting("consumer_group_instance_id", Str(optional=True), "Static group membership id.",
-            env="CONSUMER_GROUP_INSTANCE_ID", section="Consumer", pending=KAFKA),
+            env="CONSUMER_GROUP_INSTANCE_ID", section="Consumer"),
     _ms("consumer_metadata_max_age_ms", 300_000, "CONSUMER_METADATA_MAX_AGE_MS",
         "Refresh consumer metadata at least this often (ms).", "Consumer"),
     _ms("consumer_connections_max_idle_ms", 540_000, "CONSUMER_CONNECTIONS_MAX_IDLE_MS",
@@ -188,28 +186,25 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             default="json", env="APP_VALUE_SERIALIZER", section="Serialization"),
     # -- producer ----------------------------------------------------------------------------
     Setting("producer_acks", Int(min=-1, max=1), "Acknowledgements a send waits for: 0, 1 or "
-            "-1 (all in-sync replicas).", default=-1, env="PRODUCER_ACKS", section="Producer",
-            pending=KAFKA),
+            "-1 (all in-sync replicas).", default=-1, env="PRODUCER_ACKS", section="Producer"),
     Setting("producer_api_version", Str(), "Kafka protocol version for producers.",
-            default_from="broker_api_version", env="PRODUCER_API_VERSION", section="Producer",
-            pending=KAFKA),
+            default_from="broker_api_version", env="PRODUCER_API_VERSION", section="Producer"),
     Setting("producer_compression_type", Str(choices=("gzip", "snappy", "lz4", "zstd"),
             optional=True), "Compression of produced batches.",
-            env="PRODUCER_COMPRESSION_TYPE", section="Producer", pending=KAFKA),
+            env="PRODUCER_COMPRESSION_TYPE", section="Producer"),
     Setting("producer_linger", Seconds(min=0), "How long the producer waits to fill a batch.",
             default=0.0, env="PRODUCER_LINGER", section="Producer",
-            aliases=(Alias("producer_linger_ms", _ms_to_seconds),), pending=KAFKA),
+            aliases=(Alias("producer_linger_ms", _ms_to_seconds),)),
     Setting("producer_max_batch_size", Int(min=1), "Largest producer batch, in bytes.",
-            default=16_384, env="PRODUCER_MAX_BATCH_SIZE", section="Producer", pending=KAFKA),
+            default=16_384, env="PRODUCER_MAX_BATCH_SIZE", section="Producer"),
     Setting("producer_max_request_size", Int(min=1), "Largest produce request, in bytes.",
-            default=1_000_000, env="PRODUCER_MAX_REQUEST_SIZE", section="Producer",
-            pending=KAFKA),
+            default=1_000_000, env="PRODUCER_MAX_REQUEST_SIZE", section="Producer"),
     Setting("producer_partitioner", CallableRef(optional=True), "Chooses the partition of a "
             "keyed message: a registered name, a function (key, all_partitions, available) -> "
             "int, or its dotted path. Default: Kafka's murmur2.", section="Producer"),
     Setting("producer_request_timeout", Seconds(min=0), "Producer request timeout; batches "
             "not sent by then fail.", default=1200.0, env="PRODUCER_REQUEST_TIMEOUT",
-            section="Producer", pending=KAFKA),
+            section="Producer"),
     Setting("producer_threaded", Bool(), "Run a second producer in its own thread for "
             "buffered sends.", default=False, env="PRODUCER_THREADED", section="Producer",
             pending=KAFKA),
@@ -267,7 +262,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             env="TOPIC_PARTITIONS", section="Topic", aliases=(Alias("default_partitions"),)),
     Setting("topic_replication_factor", Int(min=1), "Replication factor of topics strm "
             "creates.", default=1, env="TOPIC_REPLICATION_FACTOR", section="Topic",
-            aliases=(Alias("replication_factor"),), pending=KAFKA),
+            aliases=(Alias("replication_factor"),)),
     # -- web ---------------------------------------------------------------------------------
     Setting("web", URL(), "Web server driver URL; the scheme picks the driver plugin.",
             default="aiohttp://", section="WebServer", pending=WEB),

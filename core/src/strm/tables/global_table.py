@@ -16,6 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from strm.spi import TP, Consumer
+from strm.tables.changelog_events import notify_changelog_events
 from strm.tables.table import Table
 
 if TYPE_CHECKING:
@@ -82,12 +83,13 @@ class GlobalReader:
             consumer.seek(tp, start)
             if start < ends[tp]:
                 self._targets[tp] = ends[tp]
-        self._check_caught_up()
+        await self._check_caught_up()
 
-    def _check_caught_up(self) -> None:
+    async def _check_caught_up(self) -> None:
         if not self._targets and not self.caught_up.is_set():
             self.caught_up.set()
             logger.info("global table %r is up to date", self.table.name)
+            await self.table.call_recover_callbacks()
 
     async def _read(self, consumer: Consumer) -> None:
         table = self.table
@@ -100,7 +102,9 @@ class GlobalReader:
                 puts = {m.key: m.value for m in messages if m.key is not None}
                 await asyncio.to_thread(shard.store.write_batch, puts, {tp: messages[-1].offset})
                 shard.invalidate()
-                end = self._targets.get(tp)
-                if end is not None and messages[-1].offset >= end - 1:
+                if table.on_changelog_event is not None:
+                    await notify_changelog_events(table, messages)
+            for tp, end in list(self._targets.items()):
+                if await consumer.position(tp) >= end:
                     del self._targets[tp]
-            self._check_caught_up()
+            await self._check_caught_up()

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strm.errors import StoreError, StrmError
-from strm.events import Event
 from strm.spi import TP, Message, RecordMetadata, Store
+from strm.tables.changelog_events import notify_changelog_events
 from strm.tables.global_table import GlobalReader
 from strm.tables.shard import DELETED, Shard
 
@@ -112,6 +112,10 @@ class TableManager:
             ) from exc
         return store
 
+    def owns(self, table: Collection, partition: int) -> bool:
+        """Whether this worker is assigned this partition of the table's changelog."""
+        return TP(table.changelog_topic_name, partition) in self.app.conductor.assignment
+
     def partition_of_key(self, table: Collection, raw_key: bytes) -> int:
         partitioner = self.app.partitioner
         partitions = list(range(table.partitions))
@@ -149,8 +153,7 @@ class TableManager:
             if state is None:
                 continue
             closing, expired = state.due()
-            for _partition, window_key in closing:
-                state.closed.add(window_key)
+            for window_key in closing:
                 if table.on_window_close is not None:
                     result = table.on_window_close(window_key, state.read(window_key))
                     if inspect.isawaitable(result):
@@ -353,8 +356,10 @@ class TableManager:
                     puts[message.key] = message.value
             if recovery is not None:
                 _note_sources(recovery.sources, messages)
-            shard.store.write_batch(puts, {tp: messages[-1].offset})
+            await asyncio.to_thread(shard.store.write_batch, puts, {tp: messages[-1].offset})
             shard.invalidate()
+            if table.window_state is not None:
+                table.window_state.forget_partitions({tp.partition})
             if table.on_changelog_event is not None:
                 await self._notify_changelog_events(table, messages)
         if recovery is not None and target is not None:
@@ -376,12 +381,7 @@ class TableManager:
     async def _notify_changelog_events(
         self, table: Collection, messages: Sequence[Message]
     ) -> None:
-        callback = table.on_changelog_event
-        assert callback is not None
-        for message in messages:
-            key = table.loads_key(message.key) if message.key is not None else None
-            value = table.loads_value(message.value) if message.value is not None else None
-            await callback(Event(self.app, key, value, message, None))
+        await notify_changelog_events(table, messages)
 
     # -- checkpoints -----------------------------------------------------------------------------
 

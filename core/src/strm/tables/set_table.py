@@ -57,6 +57,10 @@ for _name in (
     setattr(BoundSet, _name, _mutating(_name))
 
 
+def _frozen(items: list[Any]) -> list[Any]:
+    return [tuple(_frozen(m)) if isinstance(m, list) else m for m in items]
+
+
 class SetTable(Table):
     """A table of sets; ``default`` is ``set``."""
 
@@ -73,7 +77,10 @@ class SetTable(Table):
 
     def loads_value(self, raw: bytes) -> Any:
         value = super().loads_value(raw)
-        return set(value) if value is not None else None
+        if value is None:
+            return None
+        # JSON has no tuples: members that were tuples come back as lists.
+        return {tuple(_frozen(m)) if isinstance(m, list) else m for m in value}
 
 
 class SetGlobalTable(SetTable, GlobalTable):

@@ -21,6 +21,7 @@ from strm.schema import Schema
 from strm.tables.shard import MISSING, Shard
 from strm.tables.windows import (
     HoppingWindow,
+    MetaKey,
     SessionWindow,
     SlidingWindow,
     TumblingWindow,
@@ -149,6 +150,8 @@ class Collection(MutableMapping[Any, Any]):
     def dumps_key(self, key: Any) -> bytes:
         if isinstance(key, WindowKey):
             return _WINDOW_RANGE.pack(key.start, key.end) + self.dumps_key(key.key)
+        if isinstance(key, MetaKey):
+            return _META_PREFIX + key.name.encode()
         raw = self.schema.dumps_key(self.app.serializers, key)
         if raw is None:
             raise StrmError(f"table {self.name!r}: None cannot be a key")
@@ -159,6 +162,8 @@ class Collection(MutableMapping[Any, Any]):
 
     def loads_key(self, raw: bytes) -> Any:
         if self.window_state is not None:
+            if raw.startswith(_META_PREFIX):
+                return MetaKey(raw[len(_META_PREFIX) :].decode())
             start, end = _WINDOW_RANGE.unpack_from(raw)
             return WindowKey(self._loads_plain_key(raw[_WINDOW_RANGE.size :]), start, end)
         return self._loads_plain_key(raw)
@@ -181,10 +186,28 @@ class Collection(MutableMapping[Any, Any]):
 
     # -- shards ----------------------------------------------------------------------------------
 
-    def partition_for(self, key: Any) -> int:
+    def partition_for(self, key: Any, *, write: bool = False) -> int | None:
+        """The partition a key lives in, ``None`` for a read of a key this worker has not got.
+
+        While an event of a topic partition is processed, it is that partition (the table is
+        co-partitioned with its stream). Outside a stream: the partition the key was last seen
+        in, else the local partition that has it; a new key can only be placed by the producer's
+        partitioner when the table is created with ``use_partitioner=True``. A worker writes
+        only partitions it owns: another worker's would never learn of the change.
+        """
         if isinstance(key, WindowKey):
             key = key.key
-        return self._partition_for(key)
+        elif isinstance(key, MetaKey):
+            raise StrmError("a windowed table's bookkeeping has no partition of its own")
+        self._check_started()
+        partition = self._locate(key, write)
+        if partition is not None and not (self.is_global or self.app.tables.owns(self, partition)):
+            raise StrmError(
+                f"table {self.name!r}: key {key!r} is in partition {partition}, which another "
+                "worker owns; a worker reads and writes only the partitions it consumes — send "
+                "the update to a topic keyed like the table and apply it in an agent"
+            )
+        return partition
 
     def _check_started(self) -> None:
         if not self.app.is_running:
@@ -194,14 +217,10 @@ class Collection(MutableMapping[Any, Any]):
                 "so use it in agents, tasks and timers, or after the start"
             )
 
-    def _partition_for(self, key: Any) -> int:
-        self._check_started()
-        """Where a key lives: the partition of the event being processed (the table is
-        co-partitioned with its stream); outside a stream, the partition the key was last seen
-        in, else the local partition that has it, else the key's by the partitioner."""
+    def _locate(self, key: Any, write: bool) -> int | None:
         if not self.use_partitioner:
             event = current_event()
-            if event is not None and event.message.offset >= 0:
+            if event is not None and event.message.tp in self.app.conductor.assignment:
                 partition = event.message.partition
                 if partition >= self.partitions:
                     raise StrmError(
@@ -218,6 +237,14 @@ class Collection(MutableMapping[Any, Any]):
                 if shard.get(key, self.dumps_key) is not MISSING:
                     self._remember(key, partition)
                     return partition
+            if not write:
+                return None
+            raise StrmError(
+                f"table {self.name!r} is co-partitioned with the stream that updates it, and "
+                f"key {key!r} is new: outside a stream its partition is unknown. Write new keys "
+                "while processing an event of that stream, or create the table with "
+                "use_partitioner=True"
+            )
         return self.app.tables.partition_of_key(self, self.dumps_key(key))
 
     def _remember(self, key: Any, partition: int) -> None:
@@ -253,8 +280,15 @@ class Collection(MutableMapping[Any, Any]):
     # -- the mapping -----------------------------------------------------------------------------
 
     def _get(self, key: Any) -> Any:
-        shard = self.shard(self.partition_for(key))
-        return shard.get(key, self.dumps_key)
+        partition = self.partition_for(key)
+        if partition is None:
+            return MISSING
+        return self.shard(partition).get(key, self.dumps_key)
+
+    def _shard_to_write(self, key: Any) -> Shard:
+        partition = self.partition_for(key, write=True)
+        assert partition is not None
+        return self.shard(partition)
 
     def __getitem__(self, key: Any) -> Any:
         value = self._get(key)
@@ -267,10 +301,12 @@ class Collection(MutableMapping[Any, Any]):
     def __setitem__(self, key: Any, value: Any) -> None:
         if key is None:
             raise StrmError(f"table {self.name!r}: None cannot be a key")
-        self.shard(self.partition_for(key)).set(key, value)
+        self._shard_to_write(key).set(key, value)
 
     def __delitem__(self, key: Any) -> None:
-        shard = self.shard(self.partition_for(key))
+        if self._get(key) is MISSING:
+            raise KeyError(key)
+        shard = self._shard_to_write(key)
         if shard.get(key, self.dumps_key) is MISSING:
             raise KeyError(key)
         shard.delete(key)
@@ -291,7 +327,8 @@ class Collection(MutableMapping[Any, Any]):
         for partition in sorted(self._shards):
             shard = self._shards[partition]
             for key in shard.keys(self.dumps_key):
-                yield shard, key
+                if not isinstance(key, MetaKey):
+                    yield shard, key
 
     def __len__(self) -> int:
         return sum(1 for _ in self._local_keys())
@@ -342,3 +379,5 @@ def _window_args(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 _WINDOW_RANGE = struct.Struct(">dd")
+#: Raw keys of a windowed table's bookkeeping; no window range starts with these bytes.
+_META_PREFIX = b"\x00strm-window-meta:"

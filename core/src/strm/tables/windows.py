@@ -246,6 +246,15 @@ class WindowWrapper:
     def keys(self) -> Iterator[WindowKey]:
         return self.state.window_keys()
 
+    def __iter__(self) -> Iterator[WindowKey]:
+        return self.state.window_keys()
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` has any window (a :class:`WindowKey`: that very window)."""
+        if isinstance(key, WindowKey):
+            return key in set(self.state.window_keys())
+        return self.state.has_key(key)
+
     def items(self) -> Iterator[tuple[WindowKey, Any]]:
         for window_key in self.keys():
             yield window_key, self.state.read(window_key)
@@ -301,20 +310,31 @@ for _name, _op in _OPERATORS.items():
     setattr(WindowSet, _name, _make_inplace(_name, _op))
 
 
+class MetaKey(NamedTuple):
+    """A windowed table's own bookkeeping, stored beside the windows (and so in the
+    changelog): its stream time, how far windows are closed, the aggregating operation."""
+
+    name: str
+
+
+STREAM_TIME = MetaKey("stream-time")
+CLOSED_UPTO = MetaKey("closed-upto")
+OPERATION = MetaKey("operation")
+_OPERATION_NAMES = {op: name for name, op in _OPERATORS.items()}
+
+
 class WindowState:
-    """The windowed part of a table: per partition, which windows each key has, stream time,
-    closing, late events and expiry. Values themselves live in the table's shards under
-    :class:`WindowKey` keys."""
+    """The windowed part of a table, per partition: which windows each key has, stream time,
+    how far windows are closed, and the operation sliding and session windows combine with.
+    Values and bookkeeping live in the table's shards, so they survive restarts and move with
+    their partitions."""
 
     def __init__(self, table: Collection) -> None:
         self.table = table
         self.wrapper: WindowWrapper | None = None
-        #: partition -> key -> sorted window ranges
+        #: partition -> key -> sorted window ranges (rebuilt from the store when needed)
         self.index: dict[int, dict[Any, list[Range]]] = {}
-        self.stream_time: dict[int, float] = {}
-        self.closed: set[WindowKey] = set()
         self.late_events = 0
-        self._ops: dict[WindowKey, Callable[[Any, Any], Any]] = {}
 
     @property
     def window(self) -> Window:
@@ -331,10 +351,20 @@ class WindowState:
                     bisect.insort(index.setdefault(stored.key, []), (stored.start, stored.end))
         return index
 
+    def _meta(self, partition: int, key: MetaKey) -> Any:
+        value = self.table.shard(partition).get(key, self.table.dumps_key)
+        return None if value is MISSING else value
+
+    def _set_meta(self, partition: int, key: MetaKey, value: Any) -> None:
+        self.table.shard(partition).set(key, value)
+
+    def stream_time(self, partition: int) -> float | None:
+        value = self._meta(partition, STREAM_TIME)
+        return None if value is None else float(value)
+
     def forget_partitions(self, partitions: set[int]) -> None:
         for partition in partitions:
             self.index.pop(partition, None)
-            self.stream_time.pop(partition, None)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -349,21 +379,23 @@ class WindowState:
         window = wrapper.window
         event = current_event()
         timestamp = wrapper.time_of(event)
-        partition = table.partition_for(key)
+        partition = table.partition_for(key, write=True)
+        assert partition is not None
         index = self._partition_index(partition)
-        stream_time = self.stream_time.get(partition)
+        stream_time = self.stream_time(partition)
         if stream_time is None or timestamp > stream_time:
-            stream_time = self.stream_time[partition] = timestamp
+            stream_time = timestamp
+            self._set_meta(partition, STREAM_TIME, timestamp)
         ranges = [r for r in window.ranges(timestamp) if window.closes_at(r) > stream_time]
         if not ranges:
-            self.late(wrapper, event, timestamp)
+            self.late(wrapper, event)
             return
+        if window.kind != "fixed":
+            self._check_operation(partition, op)
+            assert op is not None
         if window.kind == "session":
-            if op is None or op not in _FOLDABLE:
-                raise StrmError("session windows aggregate with +=, *=, |=, &= or ^=")
+            assert op is not None
             ranges = [self._merge_session(partition, index, key, timestamp, op)]
-        elif window.kind == "sliding" and (op is None or op not in _FOLDABLE):
-            raise StrmError("sliding windows aggregate with +=, *=, |=, &= or ^=")
         shard = table.shard(partition)
         default = table.default
         for start, end in ranges:
@@ -373,8 +405,26 @@ class WindowState:
                 old = default() if default is not None else None
                 bisect.insort(index.setdefault(key, []), (start, end))
             shard.set(window_key, update(old))
-            if op is not None:
-                self._ops[window_key] = op
+
+    def _check_operation(self, partition: int, op: Callable[[Any, Any], Any] | None) -> None:
+        """Sliding and session windows combine stored values with the one operation that
+        wrote them; it is recorded so that reads after a restart combine them the same way."""
+        kind = type(self.window).__name__
+        if op is None or op not in _FOLDABLE:
+            raise StrmError(f"a {kind} aggregates with +=, *=, |=, &= or ^=")
+        name = _OPERATION_NAMES[op]
+        recorded = self._meta(partition, OPERATION)
+        if recorded is None:
+            self._set_meta(partition, OPERATION, name)
+        elif recorded != name:
+            raise StrmError(
+                f"table {self.table.name!r}: its {kind} was aggregated with {recorded}; it cannot "
+                f"also be aggregated with {name}"
+            )
+
+    def _operation(self, partition: int) -> Callable[[Any, Any], Any]:
+        name = self._meta(partition, OPERATION)
+        return _OPERATORS[name] if name is not None else operator.add
 
     def _merge_session(
         self,
@@ -384,12 +434,20 @@ class WindowState:
         timestamp: float,
         op: Callable[[Any, Any], Any],
     ) -> Range:
-        """The session the event joins, after merging every session it bridges."""
-        gap = self.window.gap  # type: ignore[attr-defined]
+        """The session the event joins, after merging every open session it bridges."""
+        window = self.window
+        gap = window.gap  # type: ignore[attr-defined]
+        closed_upto = self._meta(partition, CLOSED_UPTO)
         table = self.table
         shard = table.shard(partition)
         start, end = timestamp, timestamp + gap
-        touching = [r for r in index.get(key, []) if r[0] < end and timestamp < r[1]]
+        touching = [
+            r
+            for r in index.get(key, [])
+            if r[0] < end
+            and timestamp < r[1]
+            and (closed_upto is None or window.closes_at(r) > closed_upto)
+        ]
         if len(touching) == 1 and touching[0][0] <= timestamp and end <= touching[0][1]:
             return touching[0]
         merged: Any = MISSING
@@ -399,14 +457,13 @@ class WindowState:
             if value is not MISSING:
                 merged = value if merged is MISSING else op(merged, value)
             shard.delete(WindowKey(key, *r))
-            self._ops.pop(WindowKey(key, *r), None)
             index[key].remove(r)
         if merged is not MISSING:
             shard.set(WindowKey(key, start, end), merged)
             bisect.insort(index.setdefault(key, []), (start, end))
         return (start, end)
 
-    def late(self, wrapper: WindowWrapper, event: Event | None, timestamp: float) -> None:
+    def late(self, wrapper: WindowWrapper, event: Event | None) -> None:
         self.late_events += 1
         target = wrapper.late_events
         if target is not None and event is not None:
@@ -414,7 +471,8 @@ class WindowState:
             app.spawn(event.forward(app.resolve_channel(target)))
 
     def delete_key(self, wrapper: WindowWrapper, key: Any) -> None:
-        partition = self.table.partition_for(key)
+        partition = self.table.partition_for(key, write=True)
+        assert partition is not None
         shard = self.table.shard(partition)
         for start, end in self._partition_index(partition).pop(key, []):
             shard.delete(WindowKey(key, start, end))
@@ -424,22 +482,24 @@ class WindowState:
     def value_at(self, wrapper: WindowWrapper, key: Any, timestamp: float) -> Any:
         table = self.table
         window = wrapper.window
-        partition = table.partition_for(key)
-        shard = table.shard(partition)
         default = table.default() if table.default is not None else None
+        partition = table.partition_for(key)
+        if partition is None:
+            return default
+        shard = table.shard(partition)
+        ranges = self._partition_index(partition).get(key, [])
         if window.kind == "sliding":
             low, high = window.current(timestamp)
+            op = self._operation(partition)
             result: Any = MISSING
-            for start, end in self._partition_index(partition).get(key, []):
+            for start, end in ranges:
                 if low <= start <= high:
                     value = shard.get(WindowKey(key, start, end), table.dumps_key)
-                    if value is MISSING:
-                        continue
-                    op = self._ops.get(WindowKey(key, start, end), operator.add)
-                    result = value if result is MISSING else op(result, value)
+                    if value is not MISSING:
+                        result = value if result is MISSING else op(result, value)
             return default if result is MISSING else result
         if window.kind == "session":
-            for start, end in self._partition_index(partition).get(key, []):
+            for start, end in ranges:
                 if start <= timestamp < end:
                     value = shard.get(WindowKey(key, start, end), table.dumps_key)
                     return default if value is MISSING else value
@@ -448,9 +508,15 @@ class WindowState:
         value = shard.get(WindowKey(key, start, end), table.dumps_key)
         return default if value is MISSING else value
 
+    def has_key(self, key: Any) -> bool:
+        partition = self.table.partition_for(key)
+        return partition is not None and bool(self._partition_index(partition).get(key))
+
     def read(self, window_key: WindowKey) -> Any:
-        shard = self.table.shard(self.table.partition_for(window_key.key))
-        value = shard.get(window_key, self.table.dumps_key)
+        partition = self.table.partition_for(window_key.key)
+        if partition is None:
+            return None
+        value = self.table.shard(partition).get(window_key, self.table.dumps_key)
         return None if value is MISSING else value
 
     def window_keys(self) -> Iterator[WindowKey]:
@@ -461,36 +527,41 @@ class WindowState:
 
     # -- closing and expiry ----------------------------------------------------------------------
 
-    def due(self) -> tuple[list[tuple[int, WindowKey]], list[tuple[int, WindowKey]]]:
-        """Windows to close (callback) and windows to remove, by stream time."""
+    def due(self) -> tuple[list[WindowKey], list[tuple[int, WindowKey]]]:
+        """Windows newly closed by stream time (in order of closing) and windows to remove.
+
+        Windows close in order of their end, so how far they are closed is one number per
+        partition, stored with the table: a window is never closed twice, restart or not.
+        """
         window = self.window
-        closing: list[tuple[int, WindowKey]] = []
+        closing: list[tuple[float, WindowKey]] = []
         expired: list[tuple[int, WindowKey]] = []
         for partition in self.table.local_partitions:
-            now = self.stream_time.get(partition)
+            now = self.stream_time(partition)
             if now is None:
                 continue
+            closed_upto = self._meta(partition, CLOSED_UPTO)
             for key, ranges in self._partition_index(partition).items():
                 for r in ranges:
-                    window_key = WindowKey(key, *r)
-                    if window_key not in self.closed and window.closes_at(r) <= now:
-                        closing.append((partition, window_key))
+                    closes = window.closes_at(r)
+                    if closes <= now and (closed_upto is None or closes > closed_upto):
+                        closing.append((closes, WindowKey(key, *r)))
                     if window.expires_at(r) <= now:
-                        expired.append((partition, window_key))
-        return closing, expired
+                        expired.append((partition, WindowKey(key, *r)))
+            if closed_upto is None or now > closed_upto:
+                self._set_meta(partition, CLOSED_UPTO, now)
+        return [window_key for _, window_key in sorted(closing)], expired
 
     def remove(self, partition: int, window_key: WindowKey) -> None:
-        shard = self.table.shard(partition)
-        shard.delete(window_key)
-        ranges = self._partition_index(partition).get(window_key.key)
+        self.table.shard(partition).delete(window_key)
+        index = self._partition_index(partition)
+        ranges = index.get(window_key.key)
         if ranges is not None:
             r = (window_key.start, window_key.end)
             if r in ranges:
                 ranges.remove(r)
             if not ranges:
-                del self._partition_index(partition)[window_key.key]
-        self.closed.discard(window_key)
-        self._ops.pop(window_key, None)
+                del index[window_key.key]
 
 
 def _event_time(event: Event | None) -> float:
