@@ -43,7 +43,10 @@ class ProcessingGuarantee(Enum):
 
 
 # What a pending setting waits for; the error message names it.
-TABLES = "tables and table stores"
+STANDBYS = (
+    "standby replicas, which need a partition assignor that places them (the Kafka "
+    "transport's); until then no worker keeps a standby copy, whatever the value"
+)
 KAFKA = "the Kafka transport plugin, strm-transport-kafka"
 WEB = "the web server"
 RPC = "agent RPC (ask/reply)"
@@ -251,7 +254,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             env="TABLE_KEY_INDEX_SIZE", section="Table"),
     Setting("table_standby_replicas", Int(min=0), "Standby copies kept of each table "
             "partition.", default=1, env="TABLE_STANDBY_REPLICAS", section="Table",
-            aliases=(Alias("num_standby_replicas"),), pending=TABLES),
+            aliases=(Alias("num_standby_replicas"),), pending=STANDBYS),
     # -- topics ------------------------------------------------------------------------------
     Setting("topic_allow_declare", Bool(), "Create the internal topics strm owns (changelogs, "
             "repartition, reply, leader).", default=True, env="TOPIC_ALLOW_DECLARE",
