@@ -43,7 +43,16 @@ FETCH_TIMEOUT = 900.0
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 60.0
 
-KAFKA_FIXTURES = frozenset({"kafka_bootstrap", "kafka_cluster", "kafka_sasl", "kafka_ssl"})
+KAFKA_FIXTURES = frozenset(
+    {
+        "kafka_bootstrap",
+        "kafka_broker",
+        "kafka_cluster",
+        "kafka_sasl",
+        "kafka_ssl",
+        "kafka_secure_broker",
+    }
+)
 
 
 class KafkaUnavailable(RuntimeError):
