@@ -239,6 +239,11 @@ class TableManager:
                 consumer.seek(tp, start)
                 targets[tp] = (start, end)
         resume = self._source_offsets_in_stores(active, streams)
+        if not targets:
+            logger.info(
+                "%d table partitions are up to date with their changelogs: nothing to replay",
+                len(active),
+            )
         if targets:
             recovered_sources = await self._recover(targets)
             for tp, offset in recovered_sources.items():

@@ -1,0 +1,448 @@
+"""The group consumer: :class:`strm.spi.Consumer` on ``aiokafka.AIOKafkaConsumer``.
+
+Only aiokafka's public API is used. The aiokafka client is created by :meth:`KafkaConsumer.start`
+(it must be made on the running event loop), so a consumer can be built and subscribed
+anywhere. Offsets are committed only by strm, never automatically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.abc import ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    CommitFailedError,
+    ConsumerStoppedError,
+    IllegalStateError,
+    KafkaError,
+    OffsetOutOfRangeError,
+)
+from aiokafka.errors import (
+    NoOffsetForPartitionError as KafkaNoOffsetForPartitionError,
+)
+from strm.spi import TP, Message, RebalanceListener
+from strm.transports import (
+    NoOffsetForPartitionError,
+    PartitionNotAssignedError,
+    TransportError,
+)
+
+from strm_transport_kafka.connect import describe, start_client
+
+logger = logging.getLogger("strm_transport_kafka")
+
+#: How a subscription is given to aiokafka, which takes topic names or one pattern, not both.
+Mode = Literal["topics", "pattern", "none"]
+
+
+def subscription_pattern(topics: Collection[str], pattern: str | None) -> str | None:
+    """One regex for aiokafka (which matches from the start of a name) that accepts exactly the
+    named ``topics`` and the names ``pattern`` matches in full; ``None`` without a pattern."""
+    if pattern is None:
+        return None
+    re.compile(pattern)  # a bad pattern is the caller's error, raised here as re.error
+    if not topics:
+        return f"(?:{pattern})\\Z"
+    names = "|".join(re.escape(name) for name in sorted(topics))
+    return f"(?:{names})\\Z|(?:{pattern})\\Z"
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """aiokafka's rebalance callbacks, passed on to the consumer as strm partitions."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.consumer._revoked({TP(tp.topic, tp.partition) for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.consumer._assigned({TP(tp.topic, tp.partition) for tp in assigned})
+
+
+class KafkaConsumer:
+    """A member of consumer group ``group_id`` reading in batches through aiokafka.
+
+    The kernel's rebalance listener is awaited inside aiokafka's rebalance; an exception it
+    raises (which aiokafka would only log) is raised by the next :meth:`getmany` or by
+    :meth:`stop`. Stopping revokes the partitions held, as a rebalance would, before leaving.
+    """
+
+    def __init__(
+        self,
+        *,
+        servers: Sequence[str],
+        options: dict[str, Any],
+        start_timeout: float,
+        assignment_timeout: float,
+    ) -> None:
+        self.group_id: str = options["group_id"]
+        self.client_id: str = options["client_id"]
+        self.servers = list(servers)
+        self._options = options
+        self._start_timeout = start_timeout
+        self._assignment_timeout = assignment_timeout
+        self._client: Any = None
+        self._state = "new"
+        self._topics: frozenset[str] = frozenset()
+        self._pattern: str | None = None
+        self._listener: RebalanceListener | None = None
+        self._applied: tuple[Mode, str | None, tuple[str, ...]] = ("none", None, ())
+        self._switching: asyncio.Task[None] | None = None
+        self._held: set[TP] = set()  # what the kernel was last told it has
+        self._errors: list[BaseException] = []
+        self._to_kafka: dict[TP, TopicPartition] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<KafkaConsumer {self.client_id!r} of group {self.group_id!r} on "
+            f"{','.join(self.servers)} ({self._state})>"
+        )
+
+    def _ktp(self, tp: TP) -> TopicPartition:
+        found = self._to_kafka.get(tp)
+        if found is None:
+            found = self._to_kafka[tp] = TopicPartition(tp.topic, tp.partition)
+        return found
+
+    def _live(self) -> bool:
+        """Connected: started, or starting (inside the first rebalance's listener calls)."""
+        return self._state in ("starting", "started")
+
+    def _where(self) -> str:
+        return f"consumer {self.client_id!r} of group {self.group_id!r} on {','.join(self.servers)}"
+
+    # -- subscription -----------------------------------------------------------------------
+
+    def subscribe(
+        self, topics: Collection[str], listener: RebalanceListener, pattern: str | None = None
+    ) -> None:
+        if isinstance(topics, str):
+            raise TypeError(
+                f"subscribe() takes a collection of topic names, not the str {topics!r}"
+            )
+        if self._state == "stopped":
+            raise TransportError(f"{self._where()} is stopped")
+        wanted = frozenset(topics)
+        if pattern is not None:
+            re.compile(pattern)
+        changed = wanted != self._topics or pattern != self._pattern
+        self._topics, self._pattern, self._listener = wanted, pattern, listener
+        if self._state == "started" and changed:
+            self._apply_subscription()
+
+    def _wanted(self) -> tuple[Mode, str | None, tuple[str, ...]]:
+        """The subscription to give aiokafka: its mode, the pattern, the topic names."""
+        if self._pattern is not None:
+            return ("pattern", subscription_pattern(self._topics, self._pattern), ())
+        if self._topics:
+            return ("topics", None, tuple(sorted(self._topics)))
+        return ("none", None, ())
+
+    def _subscribe_client(self) -> None:
+        wanted = self._wanted()
+        mode, pattern, topics = wanted
+        if mode != self._applied[0] and self._applied[0] != "none":
+            self._client.unsubscribe()
+        if mode == "pattern":
+            self._client.subscribe(pattern=pattern, listener=_Listener(self))
+        elif mode == "topics":
+            self._client.subscribe(topics=list(topics), listener=_Listener(self))
+        self._applied = wanted
+
+    def _apply_subscription(self) -> None:
+        """Change the subscription of a started consumer, in a task.
+
+        aiokafka's new subscription starts with no assignment, so neither the kernel's commits
+        in ``on_partitions_revoked`` nor aiokafka's own revoke would reach the partitions held:
+        they are paused and revoked here first, while the old subscription can still commit,
+        and only then is the new subscription given to aiokafka (which rebalances).
+        """
+        if self._switching is None:
+            self._switching = asyncio.get_running_loop().create_task(self._switch())
+
+    async def _switch(self) -> None:
+        try:
+            while self._state == "started" and self._wanted() != self._applied:
+                held = self._assignment_kafka()
+                if held:
+                    self._client.pause(*held)
+                await self._revoked(set(self._held))
+                self._subscribe_client()
+        except Exception as exc:
+            self._errors.append(exc)
+        finally:
+            self._switching = None
+
+    # -- the kernel's listener ----------------------------------------------------------------
+
+    async def _revoked(self, revoked: set[TP]) -> None:
+        revoked &= self._held
+        if not revoked or self._listener is None:
+            return
+        self._held -= revoked
+        try:
+            await self._listener.on_partitions_revoked(revoked)
+        except Exception as exc:
+            logger.exception("on_partitions_revoked of %r raised", self)
+            self._errors.append(exc)
+
+    async def _assigned(self, assigned: set[TP]) -> None:
+        self._held = set(assigned)
+        if self._listener is None:
+            return
+        try:
+            await self._listener.on_partitions_assigned(set(assigned))
+        except Exception as exc:
+            logger.exception("on_partitions_assigned of %r raised", self)
+            self._errors.append(exc)
+
+    def _raise_errors(self) -> None:
+        if self._errors:
+            first, *rest = self._errors
+            self._errors.clear()
+            for other in rest:
+                logger.error("also raised in %r: %r", self, other)
+            raise first
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, join the group when subscribed and return once the first assignment is
+        known (bounded by ``broker_rebalance_timeout`` plus ``broker_request_timeout``)."""
+        if self._state in ("starting", "started"):
+            return
+        if self._state == "stopped":
+            raise TransportError(f"{self._where()} is stopped and cannot restart")
+        self._client = AIOKafkaConsumer(bootstrap_servers=self.servers, **self._options)
+        self._state = "starting"  # the listener may use the consumer during the first join
+        self._subscribe_client()
+        client = self._client
+
+        bound = self._start_timeout + self._assignment_timeout
+
+        async def start_bounded() -> None:
+            try:
+                await asyncio.wait_for(client.start(), bound)
+            except TimeoutError:
+                raise TransportError(
+                    f"{self._where()} got no partition assignment within {bound:g} s "
+                    "(broker_request_timeout + broker_rebalance_timeout)"
+                ) from None
+
+        try:
+            await start_client(
+                start_bounded,
+                client.stop,
+                servers=self.servers,
+                options=self._options,
+                timeout=self._start_timeout,
+                what=f"consumer of group {self.group_id!r}",
+            )
+        except BaseException:
+            self._state = "stopped"
+            raise
+        self._state = "started"
+        if self._wanted() != self._applied:  # subscribed again while starting
+            self._apply_subscription()
+
+    async def stop(self) -> None:
+        """Revoke the partitions held (the listener may still commit), then leave the group.
+
+        An error raised by the rebalance listener and not yet reported is raised here."""
+        if self._state != "started":
+            self._state = "stopped"
+            return
+        try:
+            if self._switching is not None:
+                await asyncio.wait({self._switching})
+            await self._revoked(set(self._held))
+        finally:
+            self._state = "stopped"
+            try:
+                await self._client.stop()
+            except KafkaError as exc:
+                logger.warning("stopping %r: %s", self, describe(exc))
+        self._raise_errors()
+
+    # -- fetching -----------------------------------------------------------------------------
+
+    async def getmany(self, timeout: float) -> dict[TP, list[Message]]:
+        if self._state != "started":
+            raise TransportError(f"{self._where()} is not started")
+        if self._errors:
+            self._raise_errors()
+        try:
+            fetched = await self._client.getmany(timeout_ms=max(0, round(timeout * 1000)))
+        except (KafkaNoOffsetForPartitionError, OffsetOutOfRangeError) as exc:
+            raise NoOffsetForPartitionError(
+                f"{self._where()}: {describe(exc)}; consumer_auto_offset_reset is 'none', so "
+                "commit or seek an offset, or set it to 'earliest' or 'latest'"
+            ) from exc
+        except ConsumerStoppedError:
+            raise TransportError(f"{self._where()} is stopped") from None
+        except KafkaError as exc:
+            raise TransportError(f"{self._where()} cannot fetch: {describe(exc)}") from exc
+        if self._errors:
+            self._raise_errors()
+        if not fetched:
+            return {}
+        batch: dict[TP, list[Message]] = {}
+        for ktp, records in fetched.items():
+            topic = ktp.topic
+            partition = ktp.partition
+            batch[TP(topic, partition)] = [
+                Message(
+                    topic,
+                    partition,
+                    record.offset,
+                    record.timestamp / 1000.0,
+                    record.key,
+                    record.value,
+                    record.headers,
+                )
+                for record in records
+            ]
+        return batch
+
+    # -- positions ----------------------------------------------------------------------------
+
+    def _assignment_kafka(self) -> set[TopicPartition]:
+        if not self._live():
+            return set()
+        assigned: set[TopicPartition] = self._client.assignment()
+        return assigned
+
+    def assignment(self) -> set[TP]:
+        return {TP(tp.topic, tp.partition) for tp in self._assignment_kafka()}
+
+    def _check_assigned(self, tps: Iterable[TP], action: str) -> list[TopicPartition]:
+        wanted = list(tps)
+        assigned = self._assignment_kafka()
+        converted = [self._ktp(tp) for tp in wanted]
+        missing = [tp for tp, ktp in zip(wanted, converted, strict=True) if ktp not in assigned]
+        if missing:
+            shown = ", ".join(str(tuple(tp)) for tp in sorted(missing))
+            raise PartitionNotAssignedError(
+                f"cannot {action} {shown}: not assigned to {self._where()}"
+            )
+        return converted
+
+    def pause(self, tps: Iterable[TP]) -> None:
+        converted = self._check_assigned(tps, "pause")
+        if converted:
+            self._client.pause(*converted)
+
+    def resume(self, tps: Iterable[TP]) -> None:
+        converted = self._check_assigned(tps, "resume")
+        if converted:
+            self._client.resume(*converted)
+
+    def paused(self) -> set[TP]:
+        if self._client is None:
+            return set()
+        return {TP(tp.topic, tp.partition) for tp in self._client.paused()}
+
+    def seek(self, tp: TP, offset: int) -> None:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"cannot seek {tp} to {offset!r}: an offset is an int >= 0")
+        (ktp,) = self._check_assigned([tp], "seek")
+        self._client.seek(ktp, offset)
+
+    async def position(self, tp: TP) -> int:
+        """The offset of the next record ``getmany`` returns for ``tp`` (asking the group for
+        the committed offset, or resetting, when not known yet)."""
+        (ktp,) = self._check_assigned([tp], "ask the position of")
+        try:
+            position: int = await asyncio.wait_for(self._client.position(ktp), self._start_timeout)
+        except TimeoutError:
+            if self._options["auto_offset_reset"] == "none":
+                raise NoOffsetForPartitionError(
+                    f"{tp} has no position after {self._start_timeout:g} s: no committed offset "
+                    f"in group {self.group_id!r} and consumer_auto_offset_reset is 'none'"
+                ) from None
+            raise TransportError(
+                f"{tp} has no position after {self._start_timeout:g} s ({self._where()})"
+            ) from None
+        except IllegalStateError as exc:
+            raise PartitionNotAssignedError(f"{tp}: {describe(exc)} ({self._where()})") from exc
+        except KafkaNoOffsetForPartitionError as exc:
+            raise NoOffsetForPartitionError(
+                f"{tp} has no committed offset in group {self.group_id!r} and "
+                "consumer_auto_offset_reset is 'none'"
+            ) from exc
+        except KafkaError as exc:
+            raise TransportError(f"position of {tp}: {describe(exc)} ({self._where()})") from exc
+        return position
+
+    async def commit(self, offsets: Mapping[TP, int]) -> None:
+        if not self._live():
+            raise TransportError(f"{self._where()} is not started; cannot commit")
+        for tp, offset in offsets.items():
+            if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+                raise ValueError(f"cannot commit {offset!r} for {tp}: an offset is an int >= 0")
+        converted = self._check_assigned(offsets, "commit")
+        if not converted:
+            return
+        try:
+            await self._client.commit(
+                {ktp: offset for ktp, offset in zip(converted, offsets.values(), strict=True)}
+            )
+        except IllegalStateError as exc:
+            raise PartitionNotAssignedError(
+                f"cannot commit: {describe(exc)} ({self._where()})"
+            ) from exc
+        except CommitFailedError as exc:
+            raise TransportError(
+                f"{self._where()} could not commit {_show(offsets)}: the group rebalanced and "
+                "the partitions may belong to another member now"
+            ) from exc
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()} could not commit {_show(offsets)}: {describe(exc)}"
+            ) from exc
+
+    async def committed(self, tp: TP) -> int | None:
+        self._check_started("read the committed offset of", tp)
+        try:
+            offset: int | None = await self._client.committed(self._ktp(tp))
+        except KafkaError as exc:
+            raise TransportError(
+                f"committed offset of {tp} in group {self.group_id!r}: {describe(exc)}"
+            ) from exc
+        return offset
+
+    async def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        return await self._offsets(tps, "end_offsets")
+
+    async def beginning_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        return await self._offsets(tps, "beginning_offsets")
+
+    async def _offsets(self, tps: Iterable[TP], which: str) -> dict[TP, int]:
+        wanted = list(tps)
+        if not wanted:
+            return {}
+        self._check_started(f"ask {which.replace('_', ' ')} of", *wanted)
+        try:
+            found = await getattr(self._client, which)([self._ktp(tp) for tp in wanted])
+        except KafkaError as exc:
+            raise TransportError(
+                f"{which.replace('_', ' ')} of {_show(wanted)}: {describe(exc)} ({self._where()})"
+            ) from exc
+        return {TP(ktp.topic, ktp.partition): offset for ktp, offset in found.items()}
+
+    def _check_started(self, action: str, *tps: TP) -> None:
+        if not self._live():
+            raise TransportError(f"{self._where()} is not started; cannot {action} {_show(tps)}")
+
+
+def _show(tps: Iterable[TP]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps)
+
+
+__all__ = ["KafkaConsumer", "subscription_pattern"]

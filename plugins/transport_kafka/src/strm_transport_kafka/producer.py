@@ -1,0 +1,202 @@
+"""The producer: :class:`strm.spi.Producer` on ``aiokafka.AIOKafkaProducer``.
+
+``send`` returns once aiokafka has queued the record, with an awaitable of its
+:class:`strm.spi.RecordMetadata`. A record that cannot be delivered also makes the next
+:meth:`KafkaProducer.flush` raise, so a checkpoint never commits offsets past a lost send even
+when nobody awaits the delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Generator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from strm.spi import TP, ProducerRecord, RecordMetadata
+from strm.transports import TransportError
+
+from strm_transport_kafka.connect import describe, start_client
+
+logger = logging.getLogger("strm_transport_kafka")
+
+#: aiokafka's ``timestamp_type`` of a record whose timestamp the producer set (CreateTime).
+CREATE_TIME = 0
+
+
+class Delivery:
+    """Completes with the record's :class:`strm.spi.RecordMetadata` once the broker has it.
+
+    The timestamp is the one sent (aiokafka reports the batch's first timestamp for every
+    record of a batch), or the broker's when the topic uses LogAppendTime. With
+    ``producer_acks=0`` the broker does not answer, and the offset is -1.
+    """
+
+    __slots__ = ("_future", "_timestamp_ms", "_tp")
+
+    def __init__(self, future: asyncio.Future[Any], tp: TP, timestamp_ms: int) -> None:
+        self._future = future
+        self._tp = tp
+        self._timestamp_ms = timestamp_ms
+
+    def __await__(self) -> Generator[Any, None, RecordMetadata]:
+        try:
+            metadata = yield from self._future.__await__()
+        except KafkaError as exc:
+            raise TransportError(
+                f"a record for {self._tp.topic}[{self._tp.partition}] was not delivered: "
+                f"{describe(exc)}"
+            ) from exc
+        tp = self._tp
+        if metadata is None:  # producer_acks=0: the broker does not say where it landed
+            return RecordMetadata(tp.topic, tp.partition, -1, self._timestamp_ms / 1000)
+        timestamp = (
+            self._timestamp_ms if metadata.timestamp_type == CREATE_TIME else metadata.timestamp
+        )
+        return RecordMetadata(tp.topic, tp.partition, metadata.offset, timestamp / 1000)
+
+    def __repr__(self) -> str:
+        return f"<Delivery to {self._tp.topic}[{self._tp.partition}] {self._future!r}>"
+
+
+class KafkaProducer:
+    """Sends records through one aiokafka producer, created by :meth:`start`."""
+
+    def __init__(
+        self,
+        *,
+        servers: Sequence[str],
+        options: dict[str, Any],
+        start_timeout: float,
+        headers: bool = True,
+    ) -> None:
+        self.client_id: str = options["client_id"]
+        self.servers = list(servers)
+        self._options = options
+        self._start_timeout = start_timeout
+        self._headers = headers
+        self._client: Any = None
+        self._state = "new"
+        self._failures: list[BaseException] = []
+        self._tps: dict[tuple[str, int], TP] = {}
+
+    def __repr__(self) -> str:
+        return f"<KafkaProducer {self.client_id!r} on {','.join(self.servers)} ({self._state})>"
+
+    def _where(self) -> str:
+        return f"producer {self.client_id!r} on {','.join(self.servers)}"
+
+    async def start(self) -> None:
+        if self._state == "started":
+            return
+        if self._state == "stopped":
+            raise TransportError(f"{self._where()} is stopped and cannot restart")
+        client = self._client = AIOKafkaProducer(bootstrap_servers=self.servers, **self._options)
+        try:
+            await start_client(
+                client.start,
+                client.stop,
+                servers=self.servers,
+                options=self._options,
+                timeout=self._start_timeout,
+                what="producer",
+            )
+        except BaseException:
+            self._state = "stopped"
+            raise
+        self._state = "started"
+
+    async def stop(self) -> None:
+        """Deliver what is queued, then close; a record that could not be delivered is raised
+        after the producer is closed."""
+        if self._state != "started":
+            self._state = "stopped"
+            return
+        self._state = "stopping"
+        try:
+            await self._client.flush()
+        finally:
+            self._state = "stopped"
+            try:
+                await self._client.stop()
+            except KafkaError as exc:
+                logger.warning("stopping %r: %s", self, describe(exc))
+        self._raise_failures()
+
+    async def send(self, record: ProducerRecord) -> Delivery:
+        if self._state != "started":
+            raise TransportError(f"{self._where()} is not started; cannot send")
+        topic = record.topic
+        partition = record.partition
+        if record.key is None and record.value is None:
+            raise TransportError(
+                f"a record for {topic}[{partition}] needs a key or a value (both are None)"
+            )
+        timestamp_ms = (
+            int(time.time() * 1000) if record.timestamp is None else round(record.timestamp * 1000)
+        )
+        try:
+            future = await self._client.send(
+                topic,
+                record.value,
+                record.key,
+                partition,
+                timestamp_ms,
+                record.headers if self._headers else None,
+            )
+        except AssertionError:
+            raise TransportError(self._no_partition(topic, partition)) from None
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()} cannot send to {topic}[{partition}]: {describe(exc)}"
+            ) from exc
+        future.add_done_callback(self._delivered)
+        tp = self._tps.get((topic, partition))
+        if tp is None:
+            tp = self._tps[(topic, partition)] = TP(topic, partition)
+        return Delivery(future, tp, timestamp_ms)
+
+    def _no_partition(self, topic: str, partition: int) -> str:
+        known = self._client.client.cluster.partitions_for_topic(topic)
+        count = "an unknown number of" if not known else str(len(known))
+        return f"{topic}[{partition}] does not exist: topic {topic!r} has {count} partitions"
+
+    def _delivered(self, future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self._failures.append(future.exception())  # type: ignore[arg-type]
+
+    def _raise_failures(self) -> None:
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise TransportError(
+                f"{len(failures)} record(s) sent by {self._where()} were not delivered; the "
+                f"first: {describe(failures[0])}"
+            ) from failures[0]
+
+    async def flush(self) -> None:
+        """Wait until every record queued so far is delivered or has failed; raise if any
+        failed since the last flush."""
+        if self._state != "started":
+            raise TransportError(f"{self._where()} is not started; cannot flush")
+        await self._client.flush()
+        self._raise_failures()
+
+    async def partitions_for(self, topic: str) -> int:
+        """The partition count of ``topic``, from the cluster's metadata; a topic that does
+        not exist is created by the broker when it creates topics on first use."""
+        if self._state != "started":
+            raise TransportError(f"{self._where()} is not started")
+        try:
+            partitions = await self._client.partitions_for(topic)
+        except KafkaError as exc:
+            raise TransportError(
+                f"no partitions of topic {topic!r} on {','.join(self.servers)}: {describe(exc)} "
+                "(does the topic exist, and may the broker create it?)"
+            ) from exc
+        return len(partitions)
+
+
+__all__ = ["Delivery", "KafkaProducer"]

@@ -1,0 +1,70 @@
+"""The transport factory: ``KafkaTransport(app=app, urls=[...])`` makes consumers, producers and
+admin clients for the brokers the URLs name, configured from the app's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strm_transport_kafka import options
+from strm_transport_kafka.admin import KafkaAdmin
+from strm_transport_kafka.consumer import KafkaConsumer
+from strm_transport_kafka.producer import KafkaProducer
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+
+class KafkaTransport:
+    """Clients of one Kafka cluster: ``kafka://h1:9092;h2:9092`` gives both brokers as
+    bootstrap servers. The settings are checked here, when the app first needs the transport,
+    so a bad combination fails at start-up rather than at the first rebalance."""
+
+    def __init__(self, *, app: App, urls: Sequence[str]) -> None:
+        self.app = app
+        self.urls = list(urls)
+        self.servers = options.bootstrap_servers(urls)
+        conf = app.conf
+        options.check_timeouts(conf)
+        options.api_version(conf, "broker_api_version")
+        options.api_version(conf, "consumer_api_version")
+        options.producer_options(conf, client_id=conf.broker_client_id)
+        options.auth_options(conf)
+
+    def __repr__(self) -> str:
+        return f"<KafkaTransport {','.join(self.servers)}>"
+
+    @property
+    def start_timeout(self) -> float:
+        """How long a client keeps trying to reach the brokers at start
+        (``broker_request_timeout``)."""
+        timeout: float = self.app.conf.broker_request_timeout
+        return timeout
+
+    def create_consumer(self, *, group_id: str, client_id: str) -> KafkaConsumer:
+        conf = self.app.conf
+        return KafkaConsumer(
+            servers=self.servers,
+            options=options.consumer_options(conf, group_id=group_id, client_id=client_id),
+            start_timeout=self.start_timeout,
+            assignment_timeout=conf.broker_rebalance_timeout,
+        )
+
+    def create_producer(self, *, client_id: str) -> KafkaProducer:
+        conf = self.app.conf
+        return KafkaProducer(
+            servers=self.servers,
+            options=options.producer_options(conf, client_id=client_id),
+            start_timeout=self.start_timeout,
+            headers=options.producer_sends_headers(conf),
+        )
+
+    def create_admin(self) -> KafkaAdmin:
+        return KafkaAdmin(
+            servers=self.servers,
+            options=options.admin_options(self.app.conf),
+            timeout=self.start_timeout,
+        )
+
+
+__all__ = ["KafkaTransport"]

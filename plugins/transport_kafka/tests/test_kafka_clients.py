@@ -1,0 +1,146 @@
+"""The options built from the settings are the ones the real aiokafka clients run with, and
+those clients work with them against the broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from strm.spi import TP, ProducerRecord, TopicSpec
+from strm.testing.contracts.transport import RecordingListener
+from strm.transports import TransportError
+from strm_transport_kafka import KafkaTransport
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+async def test_started_clients_run_with_the_settings(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    transport = kafka_transport(
+        broker_session_timeout=12.0,
+        broker_heartbeat_interval=0.5,
+        broker_request_timeout=15.0,
+        broker_rebalance_timeout=14.0,
+        broker_max_poll_interval=100.0,
+        broker_max_poll_records=7,
+        broker_check_crcs=False,
+        consumer_max_fetch_size=65_536,
+        consumer_metadata_max_age_ms=2000,
+        consumer_connections_max_idle_ms=30_000,
+        producer_acks=1,
+        producer_compression_type="gzip",
+        producer_linger=0.01,
+        producer_max_batch_size=32_768,
+        producer_max_request_size=500_000,
+        producer_request_timeout=20.0,
+        producer_metadata_max_age_ms=3000,
+        producer_connections_max_idle_ms=40_000,
+    )
+    topic = unique("settings")
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="settings-producer")
+    consumer = transport.create_consumer(group_id=unique("g"), client_id="settings-consumer")
+    consumer.subscribe([topic], RecordingListener("c", []))
+    await producer.start()
+    await consumer.start()
+    try:
+        deliveries = [
+            await producer.send(ProducerRecord(topic, 0, None, b"x" * 100)) for _ in range(20)
+        ]
+        await producer.flush()
+        assert [(await d).offset for d in deliveries] == list(range(20))
+        batches: list[int] = []
+        while sum(batches) < 20:
+            batch = await consumer.getmany(1.0)
+            batches.append(len(batch.get(TP(topic, 0), [])))
+        assert max(batches) <= 7, f"broker_max_poll_records=7 but got batches of {batches}"
+
+        real = consumer._client
+        assert real._session_timeout_ms == 12_000
+        assert real._heartbeat_interval_ms == 500
+        assert real._request_timeout_ms == 15_000
+        assert real._rebalance_timeout_ms == 14_000
+        assert real._max_poll_interval_ms == 100_000
+        assert real._max_poll_records == 7
+        assert real._check_crcs is False
+        assert real._enable_auto_commit is False
+        assert real._max_partition_fetch_bytes == 65_536
+        assert real._client._client_id == "settings-consumer"
+        assert real._client._metadata_max_age_ms == 2000
+        assert real._client._connections_max_idle_ms == 30_000
+
+        sender = producer._client
+        assert sender._compression_type == "gzip"
+        assert sender._max_request_size == 500_000
+        assert sender._request_timeout_ms == 20_000
+        assert sender.client._client_id == "settings-producer"
+        assert sender.client._metadata_max_age_ms == 3000
+        assert sender.client._connections_max_idle_ms == 40_000
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def test_acks_zero_sends_without_knowing_the_offset(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    transport = kafka_transport(producer_acks=0)
+    topic = unique("acks0")
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="p")
+    await producer.start()
+    try:
+        delivery = await producer.send(ProducerRecord(topic, 0, b"k", b"v", 1_700_000_000.5))
+        await producer.flush()
+        metadata = await delivery
+    finally:
+        await producer.stop()
+    assert (metadata.tp, metadata.offset, metadata.timestamp) == (TP(topic, 0), -1, 1_700_000_000.5)
+
+
+async def test_old_producer_api_version_drops_headers(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    transport = kafka_transport(producer_api_version="0.10.2")
+    topic = unique("no-headers")
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="p")
+    consumer = transport.create_consumer(group_id=unique("g"), client_id="c")
+    consumer.subscribe([topic], RecordingListener("c", []))
+    await producer.start()
+    await consumer.start()
+    try:
+        await producer.send(ProducerRecord(topic, 0, b"k", b"v", headers=[("h", b"x")]))
+        await producer.flush()
+        messages = []
+        for _ in range(50):
+            messages += (await consumer.getmany(0.2)).get(TP(topic, 0), [])
+            if messages:
+                break
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    assert [(m.value, list(m.headers)) for m in messages] == [(b"v", [])]
+
+
+async def test_a_record_the_broker_refuses_fails_its_delivery_and_the_next_flush(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    transport = kafka_transport()
+    topic = unique("too-large")
+    spec = TopicSpec(topic, 1, config={"max.message.bytes": "1000"})
+    await transport.create_admin().create_topic(spec)
+    producer = transport.create_producer(client_id="p")
+    await producer.start()
+    try:
+        refused = await producer.send(ProducerRecord(topic, 0, None, b"x" * 5000))
+        with pytest.raises(TransportError, match=r"1 record\(s\) sent by producer 'p' .* not"):
+            await producer.flush()
+        with pytest.raises(TransportError, match=rf"a record for {topic}\[0\] was not delivered"):
+            await refused
+        accepted = await producer.send(ProducerRecord(topic, 0, None, b"small"))
+        await producer.flush()  # the failure was reported once
+        assert (await accepted).offset == 0
+    finally:
+        await producer.stop()
