@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from strm import records
 from strm.agents.agent import Agent
+from strm.assignor import PartitionAssignor
 from strm.channels import Topic
 from strm.codecs.registry import Serializers
 from strm.events import Event
@@ -26,6 +27,7 @@ def strm_extension_classes() -> list[Provision]:
         records.extension_class("Agent", Agent),
         records.extension_class("Event", Event),
         records.extension_class("LeaderAssignor", LeaderAssignor),
+        records.extension_class("PartitionAssignor", PartitionAssignor),
         records.extension_class("Monitor", Monitor),
         records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),

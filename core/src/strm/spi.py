@@ -170,6 +170,11 @@ class Consumer(Protocol):
 
     def assignment(self) -> set[TP]: ...
 
+    def standbys(self) -> set[TP]:
+        """The assigned partitions held only as standby copies: changelog partitions of tables
+        whose active partition another member owns (a subset of :meth:`assignment`)."""
+        ...
+
     def seek(self, tp: TP, offset: int) -> None: ...
 
     async def position(self, tp: TP) -> int:

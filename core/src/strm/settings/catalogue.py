@@ -43,10 +43,6 @@ class ProcessingGuarantee(Enum):
 
 
 # What a pending setting waits for; the error message names it.
-STANDBYS = (
-    "standby replicas, which need a partition assignor that places them (the Kafka "
-    "transport's); until then no worker keeps a standby copy, whatever the value"
-)
 KAFKA = "the Kafka transport plugin, strm-transport-kafka"
 WEB = "the web server"
 RPC = "agent RPC (ask/reply)"
@@ -254,7 +250,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             env="TABLE_KEY_INDEX_SIZE", section="Table"),
     Setting("table_standby_replicas", Int(min=0), "Standby copies kept of each table "
             "partition.", default=1, env="TABLE_STANDBY_REPLICAS", section="Table",
-            aliases=(Alias("num_standby_replicas"),), pending=STANDBYS),
+            aliases=(Alias("num_standby_replicas"),)),
     # -- topics ------------------------------------------------------------------------------
     Setting("topic_allow_declare", Bool(), "Create the internal topics strm owns (changelogs, "
             "repartition, reply, leader).", default=True, env="TOPIC_ALLOW_DECLARE",
@@ -305,7 +301,8 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("TableManager", "The service that owns an app's tables."),
     _class("Serializers", "The codec registry that encodes and decodes keys and values."),
     _class("Worker", "The class 'strm worker' runs the app with."),
-    _class("PartitionAssignor", "Assigns partitions to workers of the group.", pending=KAFKA),
+    _class("PartitionAssignor", "Assigns partitions (and table standbys) to workers of the "
+           "group."),
     _class("LeaderAssignor", "Elects the leader worker for on_leader tasks."),
     _class("Router", "Finds the worker that owns a table key.", pending=WEB),
     _class("Topic", "Class made by app.topic."),

@@ -73,6 +73,8 @@ class TableManager:
         self._recovered.set()
         self._cleanup_task: asyncio.Task[None] | None = None
         self._global_readers: list[GlobalReader] = []
+        #: Changelog partitions this worker keeps as standby copies.
+        self._standby: set[TP] = set()
 
     def add(self, table: Collection) -> Collection:
         if table.name in self.tables:
@@ -113,8 +115,9 @@ class TableManager:
         return store
 
     def owns(self, table: Collection, partition: int) -> bool:
-        """Whether this worker is assigned this partition of the table's changelog."""
-        return TP(table.changelog_topic_name, partition) in self.app.conductor.assignment
+        """Whether this worker owns this partition of the table (not as a standby)."""
+        tp = TP(table.changelog_topic_name, partition)
+        return tp in self.app.conductor.assignment and tp not in self._standby
 
     def partition_of_key(self, table: Collection, raw_key: bytes) -> int:
         partitioner = self.app.partitioner
@@ -165,8 +168,20 @@ class TableManager:
     def changelog_names(self) -> set[str]:
         return set(self._by_changelog)
 
+    async def _follow(self, standby: set[TP]) -> None:
+        """Standby partitions: read their changelogs continuously, from where each store is,
+        so that taking one over later replays only its tail."""
+        consumer = self.app.conductor.consumer
+        assert consumer is not None
+        beginnings = await consumer.beginning_offsets(standby)
+        for tp in sorted(standby):
+            applied = self._by_changelog[tp.topic].shard(tp.partition).store.applied_offset(tp)
+            consumer.seek(tp, beginnings[tp] if applied is None else applied + 1)
+        logger.info("keeping %d standby table partitions up to date", len(standby))
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """The checkpoint before this wrote everything; close the partitions' stores."""
+        self._standby -= revoked
         for tp in revoked:
             table = self._by_changelog.get(tp.topic)
             if table is not None:
@@ -175,10 +190,16 @@ class TableManager:
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
         """Hold the streams and recover in the background: records of the changelogs can only
         be fetched once the rebalance is over."""
-        active = {tp for tp in assigned if tp.topic in self._by_changelog}
+        conductor = self.app.conductor
+        changelogs = {tp for tp in assigned if tp.topic in self._by_changelog}
+        consumer = conductor.consumer
+        standby = (consumer.standbys() if consumer is not None else set()) & changelogs
+        self._standby |= standby
+        active = changelogs - standby
+        if standby:
+            await self._follow(standby)
         if not active:
             return
-        conductor = self.app.conductor
         streams = {tp for tp in conductor.assignment if tp.topic not in self._by_changelog}
         conductor.hold(streams | active)
         self._recovered.clear()
@@ -218,7 +239,7 @@ class TableManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for table in self.tables.values():
-            table.close_shards(set(table.local_partitions))
+            table.close_shards(set(table._shards))
 
     async def _recover_assigned(self, active: set[TP], streams: set[TP]) -> None:
         conductor = self.app.conductor

@@ -275,7 +275,10 @@ class Collection(MutableMapping[Any, Any]):
 
     @property
     def local_partitions(self) -> list[int]:
-        return sorted(self._shards)
+        """The partitions this worker owns and has opened (standby copies are not counted:
+        reading them would count their keys twice across the group)."""
+        tables = self.app.tables
+        return sorted(p for p in self._shards if self.is_global or tables.owns(self, p))
 
     # -- the mapping -----------------------------------------------------------------------------
 
@@ -324,7 +327,7 @@ class Collection(MutableMapping[Any, Any]):
 
     def _local_keys(self) -> Iterator[tuple[Shard, Any]]:
         self._check_started()
-        for partition in sorted(self._shards):
+        for partition in self.local_partitions:
             shard = self._shards[partition]
             for key in shard.keys(self.dumps_key):
                 if not isinstance(key, MetaKey):

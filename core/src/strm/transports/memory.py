@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from strm import records
+from strm.assignor import Assignment, MemberSubscription, PartitionAssignor
 from strm.errors import ConfigurationError
 from strm.hookspecs import hookimpl
 from strm.records import Provision
@@ -243,24 +244,41 @@ class _Group:
         members = list(self.members)
         plan = self._plan(members)
         for member in members:
-            member._set_assignment(plan[member])
-        await asyncio.gather(*(member._assigned(plan[member]) for member in members))
+            assignment = plan[member]
+            member._standby = set(assignment.standby)
+            member._last_active, member._last_standby = assignment.active, assignment.standby
+            member._set_assignment(assignment.active | assignment.standby)
+        await asyncio.gather(
+            *(member._assigned(plan[member].active | plan[member].standby) for member in members)
+        )
 
-    def _plan(self, members: Sequence[MemoryConsumer]) -> dict[MemoryConsumer, set[TP]]:
-        """Partition ``p`` of a topic goes to member ``p % n`` of the ``n`` members subscribed
-        to it, in join order: members with the same subscription get the same partitions of
-        every topic."""
-        plan: dict[MemoryConsumer, set[TP]] = {member: set() for member in members}
+    def _plan(self, members: Sequence[MemoryConsumer]) -> dict[MemoryConsumer, Assignment]:
+        """The group's plan, by the first member's partition assignor (as Kafka's group
+        leader does): co-partitioned topics together, sticky, with table standbys."""
         names = {name for member in members for name in member._topics}
         names.update(
             name for name in self.broker.topics for member in members if member.matches(name)
         )
+        partitions: dict[str, int] = {}
         for name in sorted(names):
             eligible = [member for member in members if member.matches(name)]
-            topic = self.broker.topic(name, eligible[0]._topic_partitions)
-            for partition in range(len(topic.logs)):
-                plan[eligible[partition % len(eligible)]].add(TP(name, partition))
-        return plan
+            partitions[name] = len(self.broker.topic(name, eligible[0]._topic_partitions).logs)
+        keys = {member: f"{index:06d}-{member.client_id}" for index, member in enumerate(members)}
+        subscriptions = {
+            keys[member]: MemberSubscription(
+                topics=frozenset(name for name in partitions if member.matches(name)),
+                active=frozenset(member._last_active),
+                standby=frozenset(member._last_standby),
+            )
+            for member in members
+        }
+        changelogs = set().union(*(member._changelogs() for member in members))
+        if not members:
+            return {}
+        leader = members[0]
+        assignor = leader._assignor() if leader._assignor is not None else PartitionAssignor()
+        result = assignor.assign(subscriptions, partitions, changelogs)
+        return {member: result[keys[member]] for member in members}
 
 
 # -- clients -------------------------------------------------------------------------------------
@@ -331,9 +349,16 @@ class MemoryConsumer:
         client_id: str,
         auto_offset_reset: str,
         topic_partitions: Callable[[], int],
+        assignor: Callable[[], PartitionAssignor] | None = None,
+        changelogs: Callable[[], set[str]] = set,
     ) -> None:
         self.group_id = group_id
         self.client_id = client_id
+        self._assignor = assignor
+        self._changelogs = changelogs
+        self._standby: set[TP] = set()
+        self._last_active: set[TP] = set()
+        self._last_standby: set[TP] = set()
         self._broker = broker
         self._group = broker.group(group_id)
         self._auto_offset_reset = auto_offset_reset
@@ -612,6 +637,9 @@ class MemoryConsumer:
     def assignment(self) -> set[TP]:
         return set(self._assignment or ())
 
+    def standbys(self) -> set[TP]:
+        return set(self._standby) if self._assignment is not None else set()
+
     def seek(self, tp: TP, offset: int) -> None:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"cannot seek {tp} to {offset!r}: an offset is an int >= 0")
@@ -693,7 +721,16 @@ class MemoryTransport:
             client_id=client_id,
             auto_offset_reset=self.app.conf.consumer_auto_offset_reset,
             topic_partitions=self._topic_partitions,
+            assignor=self._assignor,
+            changelogs=self._changelogs,
         )
+
+    def _assignor(self) -> PartitionAssignor:
+        cls: type[PartitionAssignor] = self.app.extension_class("PartitionAssignor")
+        return cls(self.app)
+
+    def _changelogs(self) -> set[str]:
+        return self.app.tables.changelog_names
 
     def create_producer(self, *, client_id: str) -> MemoryProducer:
         return MemoryProducer(
