@@ -66,3 +66,51 @@ def plugins_command(as_json: bool) -> None:
             click.echo(f"  provides: {provided}")
         if plugin["settings"]:
             click.echo(f"  settings: {', '.join(plugin['settings'])}")
+
+
+@click.command("agents", help="List the app's agents: name, channel, concurrency and help.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agents_command(as_json: bool) -> None:
+    app = current_app().configure()
+    rows = [
+        {
+            "name": agent.name,
+            "channel": agent.channel.label,
+            "concurrency": agent.concurrency,
+            "isolated_partitions": agent.isolated_partitions,
+            "help": agent.help,
+        }
+        for agent in app.agents.values()
+    ]
+    _show(rows, as_json or cli_state().json, ("name", "channel", "concurrency", "help"))
+
+
+@click.command("tables", help="List the app's tables: name, kind, partitions, store and help.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tables_command(as_json: bool) -> None:
+    app = current_app().configure()
+    rows = []
+    for table in app.tables:
+        state = table.window_state
+        rows.append(
+            {
+                "name": table.name,
+                "kind": type(table).__name__,
+                "window": type(state.window).__name__ if state and state.wrapper else None,
+                "partitions": table.partitions,
+                "store": table.store_url or app.conf.store,
+                "changelog": table.changelog_topic_name,
+                "help": table.help,
+            }
+        )
+    _show(rows, as_json or cli_state().json, ("name", "kind", "partitions", "store", "help"))
+
+
+def _show(rows: list[dict[str, object]], as_json: bool, columns: tuple[str, ...]) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    widths = {c: max([len(c), *(len(str(row[c] or "")) for row in rows)]) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(str(row[c] or "").ljust(widths[c]) for c in columns).rstrip())

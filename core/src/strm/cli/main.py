@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from strm.app import App
-from strm.cli.commands import plugins_command, worker_command
+from strm.cli.commands import agents_command, plugins_command, tables_command, worker_command
 from strm.cli.context import CliState
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
 from strm.cli.settings_command import settings_command
@@ -104,7 +104,13 @@ def make_cli(plugins: StrmPluginManager, app: App | None = None) -> click.Group:
         help="strm: stream processing on a small plugin kernel.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for command in (worker_command, plugins_command, settings_command):
+    for command in (
+        worker_command,
+        agents_command,
+        tables_command,
+        plugins_command,
+        settings_command,
+    ):
         group.add_command(command)
     for options in plugins.hook.strm_cli_options():
         group.params.extend(options or [])
@@ -147,7 +153,10 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
         help="Log where the event loop is blocked for longer than this (blocking_timeout).",
     ),
     click.Option(
-        ["--loop"], type=click.Choice(LOOPS), default="asyncio", show_default=True,
+        ["--loop"],
+        type=click.Choice(LOOPS),
+        default="asyncio",
+        show_default=True,
         help="Event loop implementation.",
     ),
 )
