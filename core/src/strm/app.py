@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import importlib.metadata as metadata
 import os
+import uuid
 from collections import Counter
 from collections.abc import (
     AsyncIterable,
@@ -42,11 +43,19 @@ from strm.plugins.manager import StrmPluginManager
 from strm.records import Provision
 from strm.sender import Partitioner, Sender
 from strm.sensors import Monitor, SensorSet
-from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
 from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
-from strm.spi import TP, Cache, Producer, RecordMetadata, Transport
+from strm.spi import (
+    TP,
+    Cache,
+    Consumer,
+    Producer,
+    RecordMetadata,
+    TransactionalProducer,
+    Transport,
+)
 from strm.streams import Stream
 from strm.tables.manager import TableManager
 from strm.tables.table import Collection
@@ -475,9 +484,15 @@ class App:
                 self._startup_lock = asyncio.Lock()
             async with self._startup_lock:
                 if self._sender is None:
-                    producer = self.transport("broker_producer").create_producer(
-                        client_id=self.conf.broker_client_id
-                    )
+                    options: dict[str, Any] = {"client_id": self.conf.broker_client_id}
+                    if self.exactly_once:
+                        options["transactional_id"] = self._transactional_id()
+                    producer = self.transport("broker_producer").create_producer(**options)
+                    if self.exactly_once and not isinstance(producer, TransactionalProducer):
+                        raise ConfigurationError(
+                            "processing_guarantee='exactly_once' needs a transport with "
+                            f"transactions; {self.conf.broker_producer[0]!r} has none"
+                        )
                     await producer.start()
                     self._producer = producer
                     self._sender = Sender(self, producer, self.partitioner)
@@ -495,6 +510,21 @@ class App:
             ).factory
         return chosen  # type: ignore[no-any-return]
 
+    def _transactional_id(self) -> str:
+        """Stable across restarts of one worker (so a restart fences what its predecessor
+        left open), distinct between workers: the static member id, else an id kept in the
+        worker's data directory."""
+        instance = self.conf.consumer_group_instance_id
+        if not instance:
+            path = self.conf.appdir / "worker-id"
+            if path.exists():
+                instance = path.read_text().strip()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                instance = uuid.uuid4().hex
+                path.write_text(instance)
+        return f"{self.conf.id}-{instance}"
+
     async def get_replies(self) -> Replies:
         """This instance's reply topic reader, started on first use."""
         if self._replies is None:
@@ -502,9 +532,14 @@ class App:
         await self._replies.start()
         return self._replies
 
-    async def before_commit(self, offsets: Mapping[TP, int]) -> None:
-        """A checkpoint: changelog records for the tables' dirty keys, then a flush of
-        everything the finished events sent, then the table stores; offsets come after."""
+    async def checkpoint(self, offsets: Mapping[TP, int], consumer: Consumer | None) -> None:
+        """Make the finished events' effects durable, then commit their offsets.
+
+        Changelog records for the tables' dirty keys are sent, then everything is flushed. At
+        least once: the table stores are written (with the source offsets they account for),
+        then the offsets are committed. Exactly once: the offsets are committed in the
+        producer's transaction with everything it sent, then the stores are written.
+        """
         if self._spawned:
             await asyncio.gather(*self._spawned)
         flushes = await self.tables.send_changelogs(offsets) if self._tables is not None else []
@@ -512,8 +547,20 @@ class App:
         if sender is not None:
             await sender.publish_held(offsets)
             await sender.flush()
+        if self.exactly_once:
+            if offsets or (sender is not None and sender.in_transaction):
+                await (await self.get_sender()).commit_transaction(offsets, self.conf.id)
+            if flushes:
+                await self.tables.write_stores(flushes)
+            return
         if flushes:
             await self.tables.write_stores(flushes)
+        if offsets and consumer is not None:
+            await consumer.commit(offsets)
+
+    @property
+    def exactly_once(self) -> bool:
+        return bool(self.conf.processing_guarantee is ProcessingGuarantee.EXACTLY_ONCE)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a send started from synchronous code; the next checkpoint waits for it."""
@@ -522,7 +569,10 @@ class App:
         task.add_done_callback(self._spawned.discard)
 
     def has_pending_writes(self) -> bool:
-        """Table changes not yet in a changelog (a checkpoint is due even without offsets)."""
+        """Table changes not yet in a changelog, or an open transaction: a checkpoint is due
+        even without offsets to commit."""
+        if self._sender is not None and self._sender.in_transaction:
+            return True
         return self._tables is not None and self._tables.has_dirty()
 
     # -- tables ----------------------------------------------------------------------------------

@@ -354,9 +354,7 @@ class Conductor:
             if not offsets and not self.app.has_pending_writes():
                 return
             started = time.monotonic()
-            await self.app.before_commit(offsets)
-            if offsets and consumer is not None:
-                await consumer.commit(offsets)
+            await self.app.checkpoint(offsets, consumer)
             self.committed.update(offsets)
             now = time.monotonic()
             self.app.sensors.on_commit(offsets, now - started)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata
+from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata, TransactionalProducer
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -48,6 +48,9 @@ class Sender:
         self.sent_by_topic: Counter[str] = app.sent_counts
         self._held: list[tuple[Any, int, ProducerRecord, asyncio.Future[RecordMetadata]]] = []
         self.hold_until_commit = bool(app.conf.stream_publish_on_commit)
+        #: With exactly-once, sends go into a transaction that the next checkpoint commits.
+        self.transactional = app.exactly_once and isinstance(producer, TransactionalProducer)
+        self.in_transaction = False
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -74,6 +77,8 @@ class Sender:
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
+        if self.transactional and not self.in_transaction:
+            await self._begin()
         if self.hold_until_commit and source is not None:
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._held.append((source[0], source[1], record, future))
@@ -106,6 +111,19 @@ class Sender:
 
     async def flush(self) -> None:
         await self.producer.flush()
+
+    async def _begin(self) -> None:
+        assert isinstance(self.producer, TransactionalProducer)
+        await self.producer.begin_transaction()
+        self.in_transaction = True
+
+    async def commit_transaction(self, offsets: Mapping[Any, int], group_id: str) -> None:
+        """Commit everything sent since the last checkpoint with the source offsets."""
+        assert isinstance(self.producer, TransactionalProducer)
+        if not self.in_transaction:
+            await self._begin()
+        self.in_transaction = False
+        await self.producer.commit_transaction(offsets, group_id)
 
 
 def _chain(delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]) -> None:

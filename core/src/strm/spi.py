@@ -210,6 +210,22 @@ class Producer(Protocol):
         ...
 
 
+@runtime_checkable
+class TransactionalProducer(Producer, Protocol):
+    """A producer that can make its records and a group's source offsets visible together, or
+    not at all: what ``processing_guarantee='exactly_once'`` needs. Transports that cannot
+    return a plain :class:`Producer`, and the kernel refuses exactly-once with them."""
+
+    async def begin_transaction(self) -> None: ...
+
+    async def commit_transaction(self, offsets: Mapping[TP, int], group_id: str) -> None:
+        """Commit the records sent since :meth:`begin_transaction` together with ``offsets``
+        as the group's committed offsets."""
+        ...
+
+    async def abort_transaction(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """A topic strm wants to exist, with the configuration it is created with."""
@@ -237,6 +253,9 @@ class Transport(Protocol):
 
     def create_consumer(self, *, group_id: str, client_id: str) -> Consumer: ...
 
-    def create_producer(self, *, client_id: str) -> Producer: ...
+    def create_producer(self, *, client_id: str, transactional_id: str | None = None) -> Producer:
+        """A producer; with ``transactional_id``, a :class:`TransactionalProducer` fenced by
+        that id (a restarted worker with the same id aborts what its predecessor left open)."""
+        ...
 
     def create_admin(self) -> Admin: ...

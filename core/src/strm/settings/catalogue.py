@@ -116,7 +116,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             "Extra logging handlers the worker attaches to the root logger.", default=[]),
     Setting("processing_guarantee", EnumType(ProcessingGuarantee), "'at_least_once' or "
             "'exactly_once' (transactions, read_committed consumers).", default="at_least_once",
-            env="PROCESSING_GUARANTEE", pending=KAFKA),
+            env="PROCESSING_GUARANTEE"),
     Setting("store", URL(), "Default table store URL; the scheme picks the store plugin.",
             default="memory://", env="APP_STORE"),
     Setting("cache", URL(), "Cache backend URL; the scheme picks the cache plugin.",

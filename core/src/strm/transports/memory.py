@@ -20,7 +20,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -304,12 +304,20 @@ class MemoryProducer:
     """Appends each record to its partition's log during :meth:`send`, in call order."""
 
     def __init__(
-        self, broker: MemoryBroker, *, client_id: str, topic_partitions: Callable[[], int]
+        self,
+        broker: MemoryBroker,
+        *,
+        client_id: str,
+        topic_partitions: Callable[[], int],
+        transactional_id: str | None = None,
     ) -> None:
         self.client_id = client_id
+        self.transactional_id = transactional_id
         self._broker = broker
         self._topic_partitions = topic_partitions
         self._state = "new"
+        #: Records of the open transaction, appended to their logs only when it commits.
+        self._transaction: list[tuple[ProducerRecord, asyncio.Future[RecordMetadata]]] | None = None
 
     async def start(self) -> None:
         if self._state == "stopped":
@@ -319,13 +327,43 @@ class MemoryProducer:
     async def stop(self) -> None:
         self._state = "stopped"
 
-    async def send(self, record: ProducerRecord) -> _Completed[RecordMetadata]:
+    async def send(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
         if self._state != "started":
             raise TransportError(f"producer {self.client_id!r} is not started; cannot send")
         topic = self._broker.topics.get(record.topic)
         if topic is None:
             topic = self._broker.topic(record.topic, self._topic_partitions)
+        if self._transaction is not None:
+            topic.log(record.partition)  # a bad partition fails now, not at the commit
+            future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+            self._transaction.append((record, future))
+            return future
+        if self.transactional_id is not None:
+            raise TransportError(
+                f"producer {self.client_id!r} is transactional: begin a transaction to send"
+            )
         return _Completed(topic.append(record))
+
+    async def begin_transaction(self) -> None:
+        if self.transactional_id is None:
+            raise TransportError(f"producer {self.client_id!r} has no transactional id")
+        if self._transaction is not None:
+            raise TransportError(f"producer {self.client_id!r}: a transaction is already open")
+        self._transaction = []
+
+    async def commit_transaction(self, offsets: Mapping[TP, int], group_id: str) -> None:
+        """Append the transaction's records and commit the offsets, in one step."""
+        records, self._transaction = self._transaction, None
+        if records is None:
+            raise TransportError(f"producer {self.client_id!r}: no transaction is open")
+        for record, future in records:
+            future.set_result(self._broker.topics[record.topic].append(record))
+        self._broker.group(group_id).committed.update(offsets)
+
+    async def abort_transaction(self) -> None:
+        records, self._transaction = self._transaction, None
+        for _, future in records or ():
+            future.set_exception(TransportError("the transaction was aborted"))
 
     async def flush(self) -> None:
         """Nothing is ever queued: every record is in its log when ``send`` returns."""
@@ -732,9 +770,14 @@ class MemoryTransport:
     def _changelogs(self) -> set[str]:
         return self.app.tables.changelog_names
 
-    def create_producer(self, *, client_id: str) -> MemoryProducer:
+    def create_producer(
+        self, *, client_id: str, transactional_id: str | None = None
+    ) -> MemoryProducer:
         return MemoryProducer(
-            self.broker, client_id=client_id, topic_partitions=self._topic_partitions
+            self.broker,
+            client_id=client_id,
+            topic_partitions=self._topic_partitions,
+            transactional_id=transactional_id,
         )
 
     def create_admin(self) -> MemoryAdmin:

@@ -1,0 +1,147 @@
+"""``processing_guarantee='exactly_once'`` on the memory transport: what processing sends and
+the source offsets become visible together, at the checkpoint, or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from strm.app import App
+from strm.errors import ConfigurationError
+from strm.spi import TP
+from strm.testing import eventually
+from strm.transports.memory import get_broker
+
+
+def records(broker_url: str, topic: str) -> list[Any]:
+    broker = get_broker(broker_url)
+    if topic not in broker.topics:
+        return []
+    return [m for log in broker.topics[topic].logs for m in log]
+
+
+async def test_sends_and_offsets_are_committed_together(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app = make_app(
+        "eos",
+        topic_partitions=1,
+        processing_guarantee="exactly_once",
+        broker_commit_interval=3600.0,
+    )
+    source = app.topic("eos-in", value_type=int)
+    out = app.topic("eos-out", value_type=int)
+    done: list[int] = []
+
+    @app.agent(source)
+    async def double(stream: Any) -> None:
+        async for value in stream:
+            await out.send(value=value * 2)
+            done.append(value)
+
+    feeder = make_app("feeder", topic_partitions=1)  # input from outside the transaction
+    async with app.running():
+        await out.declare()
+        for i in range(3):
+            await feeder.topic("eos-in", value_type=int).send(value=i)
+        await eventually(lambda: len(done) == 3)
+        assert records(broker_url, "eos-out") == []  # not committed yet: invisible
+        await app.conductor.checkpoint()
+        assert [m.value for m in records(broker_url, "eos-out")] == [b"0", b"2", b"4"]
+        assert get_broker(broker_url).group("eos").committed[TP("eos-in", 0)] == 3
+
+
+async def test_a_worker_that_dies_mid_transaction_leaves_nothing_behind(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    app = make_app(
+        "eos2",
+        topic_partitions=1,
+        processing_guarantee="exactly_once",
+        broker_commit_interval=3600.0,
+        stream_wait_empty=False,
+    )
+    source = app.topic("eos2-in", value_type=int)
+    out = app.topic("eos2-out", value_type=int)
+    done: list[int] = []
+
+    @app.agent(source)
+    async def copy(stream: Any) -> None:
+        async for value in stream:
+            await out.send(value=value)
+            done.append(value)
+
+    feeder = make_app("feeder2", topic_partitions=1)
+    async with app.running():
+        for i in range(3):
+            await feeder.topic("eos2-in", value_type=int).send(value=i)
+        await eventually(lambda: len(done) == 3)
+        # the worker "dies": its transaction is aborted instead of committed
+        sender = await app.get_sender()
+        await sender.producer.abort_transaction()  # type: ignore[attr-defined]
+        sender.in_transaction = False
+        app.conductor.committable = lambda: {}  # type: ignore[method-assign]
+    assert records(broker_url, "eos2-out") == []
+    again = make_app("eos2", topic_partitions=1, processing_guarantee="exactly_once")
+    again_out: list[int] = []
+
+    @again.agent(again.topic("eos2-in", value_type=int))
+    async def copy_again(stream: Any) -> None:
+        async for value in stream:
+            await again.topic("eos2-out", value_type=int).send(value=value)
+            again_out.append(value)
+
+    async with again.running():
+        await eventually(lambda: again_out == [0, 1, 2])
+        await again.conductor.checkpoint()
+    assert [m.value for m in records(broker_url, "eos2-out")] == [b"0", b"1", b"2"]
+
+
+async def test_tables_under_exactly_once(make_app: Callable[..., App]) -> None:
+    app = make_app("eost", topic_partitions=1, processing_guarantee="exactly_once")
+    words = app.topic("eost-words", key_type=str, value_type=str)
+    counts = app.Table("counts", default=int)
+    seen: list[str] = []
+
+    @app.agent(words)
+    async def count(stream: Any) -> None:
+        async for word in stream:
+            counts[word] += 1
+            seen.append(word)
+
+    feeder = make_app("feeder3", topic_partitions=1)
+    async with app.running():
+        for word in ["a", "b", "a"]:
+            await feeder.topic("eost-words", key_type=str, value_type=str).send(
+                key=word, value=word
+            )
+        await eventually(lambda: len(seen) == 3)
+    again = make_app("eost", topic_partitions=1, processing_guarantee="exactly_once")
+    counts2 = again.Table("counts", default=int)
+    again.topic("eost-words", key_type=str, value_type=str)
+    again.conductor.needs_leader = True
+    async with again.running():
+        assert counts2.as_dict() == {"a": 2, "b": 1}
+
+
+async def test_exactly_once_needs_a_transactional_transport(
+    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strm.transports import memory
+
+    app = make_app("eosno", processing_guarantee="exactly_once")
+    plain = memory.MemoryTransport.create_producer
+
+    def untransactional(self: Any, *, client_id: str, transactional_id: Any = None) -> Any:
+        producer = plain(self, client_id=client_id)
+
+        class Plain:  # only the Producer protocol
+            start, stop, send = producer.start, producer.stop, producer.send
+            flush, partitions_for = producer.flush, producer.partitions_for
+
+        return Plain()
+
+    monkeypatch.setattr(memory.MemoryTransport, "create_producer", untransactional)
+    with pytest.raises(ConfigurationError, match="needs a transport with transactions"):
+        await app.get_sender()
