@@ -76,3 +76,16 @@ def test_standby_replicas_are_capped_by_the_other_members() -> None:
 def test_topics_nobody_reads_are_not_assigned() -> None:
     result = PartitionAssignor(standby_replicas=0).assign({"a": sub("t")}, {"t": 2, "other": 4})
     assert result["a"].active == tps("t", 0, 1)
+
+
+def test_stickiness_never_leaves_a_member_without_its_share() -> None:
+    previous = {
+        "a": sub("t", active=tps("t", 0, 1)),
+        "b": sub("t", active=tps("t", 2, 3)),
+        "c": sub("t"),
+    }
+    result = PartitionAssignor(standby_replicas=0).assign(previous, {"t": 4})
+    sizes = sorted(len(a.active) for a in result.values())
+    assert sizes == [1, 1, 2]
+    assert len(result["a"].active & tps("t", 0, 1)) >= 1  # still sticky where it can be
+    assert len(result["b"].active & tps("t", 2, 3)) >= 1

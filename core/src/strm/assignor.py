@@ -19,7 +19,6 @@ Transports call it: the memory transport directly, the Kafka transport from the 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
@@ -91,28 +90,42 @@ class PartitionAssignor:
         members: Mapping[str, MemberSubscription],
         load: Counter[str],
     ) -> dict[int, str]:
-        capacity = math.ceil(count / len(eligible))
+        """Every member gets ``count // n`` partitions or one more (at most ``count % n`` of
+        them get one more); within that, partitions stay where they were, then go where a
+        warm standby is, then to the least loaded."""
+        base, extra = divmod(count, len(eligible))
         placed: Counter[str] = Counter()
         owners: dict[int, str] = {}
+        over = 0
 
         def had(member: str, partition: int, standby: bool) -> bool:
             held = members[member].standby if standby else members[member].active
             return any(TP(topic, partition) in held for topic in topics)
 
-        for standby in (False, True):  # keep owners first, then promote warm standbys
+        def take(partition: int, member: str) -> None:
+            nonlocal over
+            if placed[member] == base:
+                over += 1
+            owners[partition] = member
+            placed[member] += 1
+
+        for standby, allow_extra in ((False, False), (True, False), (False, True), (True, True)):
             for partition in range(count):
                 if partition in owners:
                     continue
                 for member in eligible:
-                    if placed[member] < capacity and had(member, partition, standby):
-                        owners[partition] = member
-                        placed[member] += 1
+                    room = placed[member] < base or (
+                        allow_extra and placed[member] == base and over < extra
+                    )
+                    if room and had(member, partition, standby):
+                        take(partition, member)
                         break
         for partition in range(count):
             if partition not in owners:
-                member = min(eligible, key=lambda m: (placed[m], load[m], m))
-                owners[partition] = member
-                placed[member] += 1
+                candidates = [
+                    m for m in eligible if placed[m] < base or (placed[m] == base and over < extra)
+                ]
+                take(partition, min(candidates, key=lambda m: (placed[m], load[m], m)))
         load.update(placed)
         return owners
 

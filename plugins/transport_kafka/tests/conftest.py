@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -42,15 +42,18 @@ def kafka_url(kafka_bootstrap: str) -> str:
 
 @pytest.fixture
 def kafka_app(strm_app_factory: AppFactory, kafka_url: str) -> Callable[..., App]:
-    """``kafka_app(id=None, **settings)``: an app on the test broker with the :data:`FAST`
-    group settings (each overridable); the id is unique unless given."""
+    """``kafka_app(id=None, plugins=(), **settings)``: an app on the test broker with the
+    :data:`FAST` group settings (each overridable) and the plugin (with ``plugins`` besides);
+    the id is unique unless given."""
 
-    def make(id: str | None = None, **settings: Any) -> App:
+    def make(id: str | None = None, plugins: Sequence[str] = (), **settings: Any) -> App:
         settings.setdefault("broker", kafka_url)
         for name, value in FAST.items():
             settings.setdefault(name, value)
         return strm_app_factory(
-            id or unique_name("strm-test"), plugins=["strm_transport_kafka"], **settings
+            id or unique_name("strm-test"),
+            plugins=["strm_transport_kafka", *plugins],
+            **settings,
         )
 
     return make

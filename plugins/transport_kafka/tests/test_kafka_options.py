@@ -10,9 +10,6 @@ from typing import Any
 import pytest
 import strm
 from aiokafka.abc import AbstractTokenProvider  # type: ignore[import-untyped]
-from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
-    RangePartitionAssignor,
-)
 from strm.app import App
 from strm.errors import ConfigurationError
 from strm.settings.conf import Conf
@@ -108,7 +105,6 @@ def test_consumer_defaults(conf: Callable[..., Conf]) -> None:
         "connections_max_idle_ms": 540_000,
         "isolation_level": "read_uncommitted",
         "fetch_max_wait_ms": 500,
-        "partition_assignment_strategy": (RangePartitionAssignor,),
         "security_protocol": "PLAINTEXT",
     }
 

@@ -13,6 +13,7 @@ from strm import records
 from strm.records import Provision
 
 from strm_transport_kafka.admin import KafkaAdmin
+from strm_transport_kafka.assignor import StrmAssignor
 from strm_transport_kafka.consumer import KafkaConsumer
 from strm_transport_kafka.options import (
     SCHEMES,
@@ -40,6 +41,7 @@ __all__ = [
     "KafkaConsumer",
     "KafkaProducer",
     "KafkaTransport",
+    "StrmAssignor",
     "admin_options",
     "consumer_options",
     "producer_options",

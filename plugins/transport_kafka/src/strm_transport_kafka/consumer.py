@@ -1,8 +1,9 @@
 """The group consumer: :class:`strm.spi.Consumer` on ``aiokafka.AIOKafkaConsumer``.
 
-Only aiokafka's public API is used. The aiokafka client is created by :meth:`KafkaConsumer.start`
-(it must be made on the running event loop), so a consumer can be built and subscribed
-anywhere. Offsets are committed only by strm, never automatically.
+Only aiokafka's public API is used, and its assignor interface (:mod:`.assignor`). The aiokafka
+client is created by :meth:`KafkaConsumer.start` (it must be made on the running event loop), so
+a consumer can be built and subscribed anywhere. Offsets are committed only by strm, never
+automatically.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Set
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.abc import ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
+    RangePartitionAssignor,
+)
 from aiokafka.errors import (  # type: ignore[import-untyped]
     CommitFailedError,
     ConsumerStoppedError,
@@ -25,6 +29,7 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
 from aiokafka.errors import (
     NoOffsetForPartitionError as KafkaNoOffsetForPartitionError,
 )
+from strm.assignor import PartitionAssignor
 from strm.spi import TP, Message, RebalanceListener
 from strm.transports import (
     NoOffsetForPartitionError,
@@ -32,6 +37,7 @@ from strm.transports import (
     TransportError,
 )
 
+from strm_transport_kafka.assignor import StrmAssignor
 from strm_transport_kafka.connect import describe, start_client
 
 logger = logging.getLogger("strm_transport_kafka")
@@ -59,6 +65,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        # aiokafka calls this at the start of every rebalance, before the JoinGroup.
+        self.consumer.assignor.rebalancing()
         await self.consumer._revoked({TP(tp.topic, tp.partition) for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
@@ -71,6 +79,11 @@ class KafkaConsumer:
     The kernel's rebalance listener is awaited inside aiokafka's rebalance; an exception it
     raises (which aiokafka would only log) is raised by the next :meth:`getmany` or by
     :meth:`stop`. Stopping revokes the partitions held, as a rebalance would, before leaving.
+
+    The group's partitions are assigned by :class:`StrmAssignor` (:attr:`assignor`), which runs
+    ``assignor()`` (the app's ``PartitionAssignor``) when this member leads the group, and
+    sends ``changelogs()`` (the app's changelog topics) to the leader; aiokafka's range
+    assignor is the second choice, for groups with members that do not know ``"strm"``.
     """
 
     def __init__(
@@ -80,6 +93,8 @@ class KafkaConsumer:
         options: dict[str, Any],
         start_timeout: float,
         assignment_timeout: float,
+        assignor: Callable[[], PartitionAssignor] | None = None,
+        changelogs: Callable[[], Set[str]] | None = None,
     ) -> None:
         self.group_id: str = options["group_id"]
         self.client_id: str = options["client_id"]
@@ -97,6 +112,9 @@ class KafkaConsumer:
         self._held: set[TP] = set()  # what the kernel was last told it has
         self._errors: list[BaseException] = []
         self._to_kafka: dict[TP, TopicPartition] = {}
+        self.assignor = StrmAssignor(
+            assignor=assignor, changelogs=changelogs, on_error=self._errors.append
+        )
 
     def __repr__(self) -> str:
         return (
@@ -194,6 +212,7 @@ class KafkaConsumer:
 
     async def _assigned(self, assigned: set[TP]) -> None:
         self._held = set(assigned)
+        self.assignor.remember(assigned)
         if self._listener is None:
             return
         try:
@@ -219,7 +238,11 @@ class KafkaConsumer:
             return
         if self._state == "stopped":
             raise TransportError(f"{self._where()} is stopped and cannot restart")
-        self._client = AIOKafkaConsumer(bootstrap_servers=self.servers, **self._options)
+        self._client = AIOKafkaConsumer(
+            bootstrap_servers=self.servers,
+            partition_assignment_strategy=(self.assignor, RangePartitionAssignor),
+            **self._options,
+        )
         self._state = "starting"  # the listener may use the consumer during the first join
         self._subscribe_client()
         client = self._client
@@ -320,6 +343,14 @@ class KafkaConsumer:
 
     def assignment(self) -> set[TP]:
         return {TP(tp.topic, tp.partition) for tp in self._assignment_kafka()}
+
+    def standbys(self) -> set[TP]:
+        """The assigned changelog partitions this member keeps as standby copies, as the
+        group's leader said in this generation's assignment (a subset of :meth:`assignment`)."""
+        standbys = self.assignor.standbys
+        if not standbys:
+            return set()
+        return {tp for tp in self.assignment() if tp in standbys}
 
     def _check_assigned(self, tps: Iterable[TP], action: str) -> list[TopicPartition]:
         wanted = list(tps)

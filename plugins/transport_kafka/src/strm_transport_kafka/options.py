@@ -16,9 +16,6 @@ from urllib.parse import urlsplit
 
 from aiokafka import codec  # type: ignore[import-untyped]
 from aiokafka.abc import AbstractTokenProvider  # type: ignore[import-untyped]
-from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
-    RangePartitionAssignor,
-)
 from strm.auth import (
     Credentials,
     GSSAPICredentials,
@@ -219,8 +216,9 @@ def check_timeouts(conf: Conf) -> None:
 def consumer_options(conf: Conf, *, group_id: str, client_id: str) -> dict[str, Any]:
     """Keyword arguments of ``aiokafka.AIOKafkaConsumer`` (without ``bootstrap_servers``).
 
-    Offsets are only committed by strm (``enable_auto_commit=False``); partitions are assigned
-    by range, so partition *p* of every topic a group reads goes to the same member.
+    Offsets are only committed by strm (``enable_auto_commit=False``). The assignment strategy
+    is not here: it is the consumer's own :class:`strm_transport_kafka.assignor.StrmAssignor`
+    (the app's ``PartitionAssignor``), which :class:`KafkaConsumer` adds when it starts.
     """
     check_timeouts(conf)
     api_version(conf, "consumer_api_version")
@@ -245,7 +243,6 @@ def consumer_options(conf: Conf, *, group_id: str, client_id: str) -> dict[str, 
             "read_committed" if guarantee == "exactly_once" else "read_uncommitted"
         ),
         "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
-        "partition_assignment_strategy": (RangePartitionAssignor,),
         **auth_options(conf),
     }
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from strm.assignor import PartitionAssignor
+
 from strm_transport_kafka import options
 from strm_transport_kafka.admin import KafkaAdmin
 from strm_transport_kafka.consumer import KafkaConsumer
@@ -48,7 +50,18 @@ class KafkaTransport:
             options=options.consumer_options(conf, group_id=group_id, client_id=client_id),
             start_timeout=self.start_timeout,
             assignment_timeout=conf.broker_rebalance_timeout,
+            assignor=self._assignor,
+            changelogs=self._changelogs,
         )
+
+    def _assignor(self) -> PartitionAssignor:
+        """The app's partition assignor, made for each assignment this app leads."""
+        cls: type[PartitionAssignor] = self.app.extension_class("PartitionAssignor")
+        return cls(self.app)
+
+    def _changelogs(self) -> set[str]:
+        """The changelog topics of the app's tables, which get standby copies."""
+        return self.app.tables.changelog_names
 
     def create_producer(self, *, client_id: str) -> KafkaProducer:
         conf = self.app.conf
