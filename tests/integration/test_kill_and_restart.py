@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
 
-APP = '''
+APP = """
 import asyncio
 import json
 import os
@@ -28,11 +28,15 @@ import os
 import strm
 
 app = strm.App(
-    "killwc",
+    os.environ["WC_APP"],
     broker=os.environ["WC_BROKER"],
     store="rocksdb://",
     topic_partitions=2,
     broker_commit_interval=0.2,
+    processing_guarantee=os.environ["WC_GUARANTEE"],
+    # The killed worker's membership ends when its session times out: keep that short.
+    broker_session_timeout=6.0,
+    broker_heartbeat_interval=1.0,
 )
 words = app.topic(os.environ["WC_TOPIC"], key_type=str, value_type=str)
 counts = app.Table("counts", default=int)
@@ -44,7 +48,7 @@ async def count(stream):
     global seen
     async for word in stream:
         seen += 1
-        if seen % 50 == 0:
+        if seen % 20 == 0:
             await asyncio.sleep(0.005)  # slow enough to be killed mid-run
         counts[word] += 1  # the last thing the event does: a checkpoint never splits it
 
@@ -52,7 +56,7 @@ async def count(stream):
 @app.timer(0.25)
 async def report():
     print("COUNTS " + json.dumps(counts.as_dict(), sort_keys=True), flush=True)
-'''
+"""
 
 WORDS = [f"w{i:02d}" for i in range(40)]
 TOTAL = 12_000
@@ -108,8 +112,9 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_sigkill_mid_run_then_restart_counts_exactly(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, guarantee: str
 ) -> None:
     topic = f"kill-words-{uuid.uuid4().hex[:8]}"
     expected = asyncio.run(produce(kafka_bootstrap, topic))
@@ -118,21 +123,24 @@ def test_sigkill_mid_run_then_restart_counts_exactly(
         **{k: v for k, v in os.environ.items() if not k.startswith(("STRM_", "APP_"))},
         "WC_BROKER": f"kafka://{kafka_bootstrap}",
         "WC_TOPIC": topic,
+        "WC_APP": f"killwc-{uuid.uuid4().hex[:8]}",
+        "WC_GUARANTEE": guarantee,
         "APP_DATADIR": str(tmp_path / "data"),
         "PYTHONPATH": str(tmp_path),
     }
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     first = start_worker(tmp_path, env, first_log)
+    counted_at_kill = 0
     try:
-        wait_for(
-            lambda: sum(latest_counts(first_log).values()) >= TOTAL // 3,
-            90,
-            "the first worker to count a third of the words",
-        )
-        assert sum(latest_counts(first_log).values()) < TOTAL, "killed too late: it finished"
+        deadline = time.monotonic() + 90
+        while counted_at_kill < TOTAL // 3:
+            assert time.monotonic() < deadline, "the first worker did not count a third"
+            time.sleep(0.05)
+            counted_at_kill = sum(latest_counts(first_log).values())
     finally:
-        first.send_signal(signal.SIGKILL)
+        first.send_signal(signal.SIGKILL)  # at once: mid-run
         first.wait(timeout=30)
+    assert counted_at_kill < TOTAL, "killed too late: it had finished"
 
     second = start_worker(tmp_path, env, second_log)
     try:

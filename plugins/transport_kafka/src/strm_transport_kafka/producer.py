@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
 from strm.spi import TP, ProducerRecord, RecordMetadata
 from strm.transports import TransportError
 
@@ -200,3 +201,43 @@ class KafkaProducer:
 
 
 __all__ = ["Delivery", "KafkaProducer"]
+
+
+class KafkaTransactionalProducer(KafkaProducer):
+    """A producer with a transactional id: what ``processing_guarantee='exactly_once'``
+    uses. Records sent between :meth:`begin_transaction` and :meth:`commit_transaction` become
+    visible to ``read_committed`` consumers together with the group's offsets, or never; a new
+    producer with the same transactional id aborts what an old one left open."""
+
+    async def begin_transaction(self) -> None:
+        try:
+            await self._client.begin_transaction()
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()}: cannot begin a transaction: {describe(exc)}"
+            ) from exc
+
+    async def commit_transaction(self, offsets: Mapping[TP, int], group_id: str) -> None:
+        try:
+            if offsets:
+                await self._client.send_offsets_to_transaction(
+                    {
+                        TopicPartition(tp.topic, tp.partition): offset
+                        for tp, offset in offsets.items()
+                    },
+                    group_id,
+                )
+            await self._client.commit_transaction()
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()}: the transaction could not be committed: {describe(exc)}"
+            ) from exc
+        self._raise_failures()
+
+    async def abort_transaction(self) -> None:
+        try:
+            await self._client.abort_transaction()
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()}: the transaction could not be aborted: {describe(exc)}"
+            ) from exc

@@ -11,7 +11,7 @@ from strm.assignor import PartitionAssignor
 from strm_transport_kafka import options
 from strm_transport_kafka.admin import KafkaAdmin
 from strm_transport_kafka.consumer import KafkaConsumer
-from strm_transport_kafka.producer import KafkaProducer
+from strm_transport_kafka.producer import KafkaProducer, KafkaTransactionalProducer
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -63,11 +63,21 @@ class KafkaTransport:
         """The changelog topics of the app's tables, which get standby copies."""
         return self.app.tables.changelog_names
 
-    def create_producer(self, *, client_id: str) -> KafkaProducer:
+    def create_producer(
+        self, *, client_id: str, transactional_id: str | None = None
+    ) -> KafkaProducer:
         conf = self.app.conf
-        return KafkaProducer(
+        producer_options = options.producer_options(conf, client_id=client_id)
+        cls = KafkaProducer
+        if transactional_id is not None:
+            # Transactions need an idempotent producer acknowledged by every in-sync replica.
+            producer_options.update(
+                transactional_id=transactional_id, enable_idempotence=True, acks="all"
+            )
+            cls = KafkaTransactionalProducer
+        return cls(
             servers=self.servers,
-            options=options.producer_options(conf, client_id=client_id),
+            options=producer_options,
             start_timeout=self.start_timeout,
             headers=options.producer_sends_headers(conf),
         )
