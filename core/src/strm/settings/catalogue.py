@@ -43,9 +43,11 @@ class ProcessingGuarantee(Enum):
 
 
 # What a pending setting waits for; the error message names it.
-KAFKA = "the Kafka transport plugin, strm-transport-kafka"
+THREADED_PRODUCER = (
+    "a producer of its own thread, which strm-transport-kafka does not have yet (its producer "
+    "batches on the event loop)"
+)
 WEB = "the web server"
-RPC = "agent RPC (ask/reply)"
 
 
 def _web_host(conf: Conf) -> str:
@@ -206,7 +208,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             section="Producer"),
     Setting("producer_threaded", Bool(), "Run a second producer in its own thread for "
             "buffered sends.", default=False, env="PRODUCER_THREADED", section="Producer",
-            pending=KAFKA),
+            pending=THREADED_PRODUCER),
     _ms("producer_metadata_max_age_ms", 300_000, "PRODUCER_METADATA_MAX_AGE_MS",
         "Refresh producer metadata at least this often (ms).", "Producer"),
     _ms("producer_connections_max_idle_ms", 540_000, "PRODUCER_CONNECTIONS_MAX_IDLE_MS",
