@@ -8,9 +8,11 @@ broker of its own uses :func:`unique_url` and, at teardown, :func:`drop_broker`.
 It behaves like Kafka where the kernel can tell: topics are created on first use with the
 ``topic_partitions`` setting, offsets count from 0 per partition, a consumer group rebalances
 eagerly (every member's partitions are revoked, then all are assigned again) whenever a member
-joins, leaves or changes its subscription, and partition ``p`` of every subscribed topic goes to
-the same member, so co-partitioned topics stay together. All clients of one broker must run on
-one event loop (one thread); producing is synchronous underneath, so a send is complete at once.
+joins, leaves or changes its subscription, and the plan comes from the first member's
+``PartitionAssignor`` (co-partitioned topics together, sticky, table standbys). A transactional
+producer's records become visible, with the group's offsets, only when its transaction commits.
+All clients of one broker must run on one event loop (one thread); producing is synchronous
+underneath, so a send is complete at once.
 """
 
 from __future__ import annotations
