@@ -1,0 +1,238 @@
+"""Bad input and a bad broker, on real Kafka.
+
+(a) Undecodable records (bad JSON on a ``value_type=int`` topic) are logged with their topic,
+    partition and offset, sent to the ``dead_letter_topic`` with their original bytes and the
+    ``strm-*`` headers, and the agent keeps going: every good record around them is processed.
+(b) The broker is stopped mid-run (``scripts/kafka stop``) and started again on the same data
+    directory and ports; the app, which never stopped, resumes consuming and producing, and
+    nothing is lost (at-least-once: every key's count ≥ its input count).
+
+``scripts/kafka start`` cannot restart a stopped broker: it always picks new free ports,
+wipes ``node-N/data`` and formats a new cluster id. So (b) starts the dedicated broker with
+``start``, stops it with ``stop``, and brings the *same* node back (same ``server.properties``,
+so the same ports and data) with the script's ``run-class kafka.Kafka`` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from itest_helpers import read_topic
+from strm.app import App
+from strm.deadletters import (
+    HEADER_ERROR,
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_STAGE,
+    HEADER_TOPIC,
+)
+from strm.testing import eventually
+
+pytestmark = [pytest.mark.slow, pytest.mark.kafka]
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka"
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) undecodable records
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_undecodable_records_are_logged_dead_lettered_and_skipped(
+    kafka_app: Callable[..., App],
+    kafka_bootstrap: str,
+    unique: Callable[[str], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source, dead = unique("numbers"), unique("numbers-dead")
+    app = kafka_app(dead_letter_topic=dead, topic_partitions=1)
+    numbers = app.topic(source, value_type=int, partitions=1)
+    got: list[int] = []
+
+    @app.agent(numbers)
+    async def add(stream: Any) -> None:
+        async for n in stream:
+            got.append(n)
+
+    # offset: value — good ints around three kinds of garbage
+    payloads: list[tuple[bytes | None, bytes]] = [
+        (b"k0", b"1"),
+        (b"k1", b"{not json"),
+        (b"k2", b"2"),
+        (b"k3", b"\xff\xfe\x00"),
+        (b"k4", b"3"),
+        (None, b"[1, 2"),
+        (b"k6", b"4"),
+    ]
+    bad_offsets = {1, 3, 5}
+    caplog.set_level(logging.ERROR, logger="strm.deadletters")
+    async with app.running():
+        for key, value in payloads:
+            await numbers.send_raw(key=key, value=value, headers=[("origin", b"test")])
+        await eventually(lambda: len(got) == 4, timeout=30)
+        await eventually(lambda: app.monitor.asdict()["dead_letters"], timeout=10)
+        # and the agent goes on after them
+        await numbers.send(value=5)
+        await eventually(lambda: len(got) == 5, timeout=20)
+    assert got == [1, 2, 3, 4, 5]
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "strm.deadletters"]
+    for offset in bad_offsets:
+        assert any(
+            f"record {source}[0]@{offset} failed to decode" in m and repr(dead) in m for m in logged
+        ), logged
+    assert len(logged) == len(bad_offsets)
+
+    letters = await read_topic(kafka_bootstrap, dead, len(bad_offsets))
+    assert len(letters) == len(bad_offsets)
+    by_offset = {}
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert headers[HEADER_TOPIC] == source.encode()
+        assert headers[HEADER_PARTITION] == b"0"
+        assert headers[HEADER_STAGE] == b"decode"
+        assert headers[HEADER_ERROR]
+        assert headers["origin"] == b"test"  # the original headers are kept
+        by_offset[int(headers[HEADER_OFFSET])] = letter
+    assert set(by_offset) == bad_offsets
+    for offset, letter in by_offset.items():
+        key, value = payloads[offset]
+        assert (letter.key, letter.value) == (key, value)  # the original bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) the broker restarted mid-run
+# ---------------------------------------------------------------------------------------------
+
+
+def kafka_script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
+def port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
+def restart_same_node(directory: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The stopped node again, on its own config (same ports, same data): run-class, in a
+    process group of its own so that the JVM (a child of the script) can be stopped too."""
+    config = directory / "node-1" / "server.properties"
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), "run-class", "kafka.Kafka", "--", str(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+WORDS = [f"w{i:02d}" for i in range(20)]
+
+
+async def test_app_resumes_after_the_broker_restarts_and_loses_nothing(
+    tmp_path: Path, unique: Callable[[str], str]
+) -> None:
+    directory = tmp_path / "broker"
+    started = kafka_script(
+        "start", "--dir", str(directory), "--timeout", "60", "--owner-pid", str(os.getpid())
+    )
+    bootstrap = started.stdout.strip().splitlines()[-1]
+    state = json.loads((directory / "state.json").read_text())
+    port = state["nodes"][0]["ports"]["PLAINTEXT"]
+    assert bootstrap == f"127.0.0.1:{port}"
+    restarted: subprocess.Popen[bytes] | None = None
+    try:
+        source, sink = unique("restart-in"), unique("restart-out")
+        app = App(
+            unique("restart"),
+            plugins=["strm_transport_kafka"],
+            environ={},
+            entry_points=False,
+            broker=f"kafka://{bootstrap}",
+            datadir=str(tmp_path / "data"),
+            topic_partitions=2,
+            broker_commit_interval=0.2,
+            broker_heartbeat_interval=0.5,
+            broker_session_timeout=6.0,
+            broker_request_timeout=10.0,
+            consumer_metadata_max_age_ms=1000,
+        )
+        words = app.topic(source, key_type=str, value_type=str, partitions=2)
+        out = app.topic(sink, key_type=str, value_type=str, partitions=2)
+        counts: Counter[str] = Counter()
+
+        @app.agent(words)
+        async def count(stream: Any) -> None:
+            async for key, word in stream.items():
+                counts[word] += 1
+                if sum(counts.values()) % 10 == 0:
+                    await asyncio.sleep(0.01)  # slow: still busy when the broker goes
+                await out.send(key=key, value=word)
+
+        expected: Counter[str] = Counter()
+        async with app.running():
+            for i in range(2000):
+                word = WORDS[i % len(WORDS)]
+                expected[word] += 1
+                await words.send(key=word, value=word)
+            await eventually(lambda: sum(counts.values()) >= 300, timeout=20)
+
+            kafka_script("stop", "--dir", str(directory), "--timeout", "30")
+            assert not port_open(port)
+            counted_while_down = sum(counts.values())
+            assert counted_while_down < sum(expected.values()), "stopped too late"
+            await asyncio.sleep(3.0)  # the app runs on without a broker
+
+            restarted = restart_same_node(directory, tmp_path / "restarted.log")
+            await eventually(lambda: port_open(port), timeout=40)
+            # more input after the restart: the producer and consumer both came back
+            for i in range(500):
+                word = WORDS[(i * 3) % len(WORDS)]
+                expected[word] += 1
+                await words.send(key=word, value=word)
+            await eventually(lambda: all(counts[w] >= n for w, n in expected.items()), timeout=45)
+        assert set(counts) == set(expected)
+        assert all(counts[w] >= n for w, n in expected.items()), "lost records"
+
+        outputs = await read_topic(bootstrap, sink, sum(expected.values()), timeout=20)
+        forwarded = Counter(r.value.decode().strip('"') for r in outputs)
+        assert all(forwarded[w] >= n for w, n in expected.items()), "lost output records"
+    finally:
+        if restarted is not None:
+            stop_group(restarted)
+        with contextlib.suppress(Exception):
+            kafka_script("stop", "--dir", str(directory), "--timeout", "30")
