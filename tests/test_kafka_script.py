@@ -182,6 +182,87 @@ def test_start_status_stop(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert script("stop", "--dir", str(d)).returncode == 0  # twice is fine
 
 
+def test_start_reuse_restarts_the_same_broker_on_its_data(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    d = tmp_path / "broker"
+    nothing = script("start", "--reuse", "--dir", str(d))
+    assert nothing.returncode == 2
+    assert "nothing to reuse" in nothing.stderr, nothing.stderr
+    assert not (d / "state.json").exists()
+
+    started = script("start", "--dir", str(d), "--owner-pid", str(os.getpid()), timeout=120)
+    assert started.returncode == 0, started.stderr
+    bootstrap = started.stdout.strip()
+    first = json.loads((d / "state.json").read_text())
+    host, port = hostport(bootstrap)
+    with kafka.KafkaConnection(host, port) as conn:
+        cluster_id = conn.metadata()["cluster_id"]
+    assert cluster_id == first["cluster_id"]
+    topic = f"strm-reuse-{os.getpid()}"
+    try:
+        created = tool(d, bootstrap, "topics", "--create", "--topic", topic, "--partitions", "2")
+        assert created.returncode == 0, created.stderr
+        produced = tool(d, bootstrap, "console-producer", "--topic", topic, input="x\ny\nz\n")
+        assert produced.returncode == 0, produced.stderr
+
+        running = script("start", "--reuse", "--dir", str(d))
+        assert running.returncode == 2
+        assert "still running" in running.stderr, running.stderr
+    finally:
+        stopped = script("stop", "--dir", str(d))
+    assert stopped.returncode == 0, stopped.stderr
+    assert script("status", "--dir", str(d)).returncode == 3
+
+    other = script("start", "--reuse", "--dir", str(d), "--brokers", "3")
+    assert other.returncode == 2
+    assert "--brokers 3" in other.stderr, other.stderr
+
+    port_file = tmp_path / "port"
+    reused = script(
+        "start", "--reuse", "--dir", str(d), "--port-file", str(port_file),
+        "--owner-pid", str(os.getpid()), timeout=120,
+    )  # fmt: skip
+    assert reused.returncode == 0, reused.stderr
+    try:
+        assert reused.stdout.strip() == bootstrap  # the same ports
+        assert port_file.read_text().strip() == bootstrap
+        second = json.loads((d / "state.json").read_text())
+        assert second["cluster_id"] == cluster_id
+        assert second["listeners"] == first["listeners"]
+        assert [n["ports"] for n in second["nodes"]] == [n["ports"] for n in first["nodes"]]
+        new_pids = [n["pid"] for n in second["nodes"]]
+        assert new_pids != [n["pid"] for n in first["nodes"]]
+        assert all(kafka._ours(pid, "kafka.Kafka") for pid in new_pids)
+        assert second["running"] is True
+        with kafka.KafkaConnection(host, port) as conn:
+            assert conn.metadata()["cluster_id"] == cluster_id  # not formatted again
+
+        status = script("status", "--dir", str(d))
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.startswith(f"running: Kafka {second['version']} at {bootstrap}")
+        assert f"pid {new_pids[0]} up" in status.stdout, status.stdout
+
+        listed = tool(d, bootstrap, "topics", "--list")
+        assert topic in listed.stdout.split(), listed.stdout + listed.stderr
+        described = tool(d, bootstrap, "topics", "--describe", "--topic", topic)
+        assert "PartitionCount: 2" in described.stdout, described.stdout + described.stderr
+        consumed = tool(
+            d, bootstrap, "console-consumer", "--topic", topic, "--from-beginning",
+            "--max-messages", "3", "--timeout-ms", "30000",
+        )  # fmt: skip
+        assert sorted(consumed.stdout.split()) == ["x", "y", "z"], consumed.stderr
+    finally:
+        stopped = script("stop", "--dir", str(d))
+    assert stopped.returncode == 0, stopped.stderr
+    for pid in new_pids:
+        assert not kafka._ours(pid, "kafka.Kafka")
+    status = script("status", "--dir", str(d))
+    assert status.returncode == 3, status.stdout
+    # both runs' output is kept in the node's log
+    assert "start --reuse" in (d / "node-1" / "kafka.log").read_text()
+
+
 def test_three_node_cluster(kafka_cluster: KafkaCluster) -> None:
     assert kafka_cluster.brokers == 3
     addresses = kafka_cluster.bootstrap.split(",")
