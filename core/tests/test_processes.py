@@ -32,3 +32,9 @@ def test_processes_on_the_memory_transport_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--processes needs a broker the processes share" in result.stderr
+
+
+def test_the_short_option_glued_to_its_value_is_removed_too() -> None:
+    assert child_argv(["-A", "p", "worker", "-n2"], 0, "d") == [
+        "-A", "p", "--datadir", "d/worker-0", "worker",
+    ]

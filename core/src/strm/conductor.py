@@ -21,7 +21,7 @@ from strm.channels import Subscription, Topic
 from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
-from strm.spi import TP, Consumer, Message
+from strm.spi import TP, Admin, Consumer, Message
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -56,6 +56,7 @@ class Conductor:
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._declared: set[str] = set()
+        self._checked: set[str] = set()
         self._fetched_upto: dict[TP, int] = {}
         self._stalled_since: dict[TP, float] = {}
         self._slow_warned: set[int] = set()
@@ -175,6 +176,35 @@ class Conductor:
             )
             self._declared.add(self.leader_topic)
 
+    async def _check_source_topics(self, names: Iterable[str]) -> None:
+        """Fail at start-up, naming the topic, when a source topic strm does not create is
+        missing and the broker would not create it either (rather than waiting forever)."""
+        admin: Admin | None = None
+        creates: bool | None = None
+        for name in sorted(names):
+            topic = self.topics.get(name)
+            if (
+                name in self._checked
+                or topic is None
+                or topic.internal
+                or topic.partitions is not None
+                or topic.pattern is not None
+                or name in self.changelogs
+            ):
+                continue
+            if admin is None:
+                admin = self.app.transport("broker_producer").create_admin()
+            if await admin.partition_count(name) is None:
+                if creates is None:
+                    creates = await admin.creates_topics_on_use()
+                if not creates:
+                    raise StrmError(
+                        f"source topic {name!r} does not exist, and the broker does not create "
+                        f"topics on use (auto.create.topics.enable=false): create it, or pass "
+                        f"partitions=N to app.topic({name!r}, ...) so strm creates it"
+                    )
+            self._checked.add(name)
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -192,6 +222,7 @@ class Conductor:
             await topic.declare()
         if self.leader_topic in names:
             await self._declare_leader_topic()
+        await self._check_source_topics(names)
         conf = self.app.conf
         consumer = self.app.transport("broker_consumer").create_consumer(
             group_id=conf.id, client_id=conf.broker_client_id
@@ -237,7 +268,9 @@ class Conductor:
             return
         for topic in set(self.topics.values()):
             await topic.declare()
-        self.consumer.subscribe(sorted(self.topic_names()), self, self.pattern())
+        names = self.topic_names()
+        await self._check_source_topics(names)
+        self.consumer.subscribe(sorted(names), self, self.pattern())
 
     def pattern(self) -> str | None:
         """One regex for every pattern topic, or ``None``."""

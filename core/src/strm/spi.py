@@ -246,6 +246,11 @@ class Admin(Protocol):
         """Partitions of an existing topic, ``None`` when it does not exist."""
         ...
 
+    async def creates_topics_on_use(self) -> bool:
+        """Whether subscribing to or producing to a missing topic creates it (Kafka's
+        ``auto.create.topics.enable``); when not, a missing source topic is a start-up error."""
+        ...
+
 
 @runtime_checkable
 class Transport(Protocol):

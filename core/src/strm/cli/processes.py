@@ -36,8 +36,8 @@ def child_argv(argv: Sequence[str], index: int, datadir: str) -> list[str]:
         if arg in ("-n", "--processes"):
             skip = True
             continue
-        if arg.startswith("--processes="):
-            continue
+        if arg.startswith("--processes=") or (arg.startswith("-n") and arg[2:].isdigit()):
+            continue  # also "-n2": a child given it would start children of its own
         out.append(arg)
     worker_at = out.index("worker")
     return [

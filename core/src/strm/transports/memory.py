@@ -734,6 +734,9 @@ class MemoryAdmin:
         found = self._broker.topics.get(topic)
         return None if found is None else len(found.logs)
 
+    async def creates_topics_on_use(self) -> bool:
+        return True
+
 
 class MemoryTransport:
     """The transport plugin's factory: ``MemoryTransport(app=app, urls=['memory://'])``."""

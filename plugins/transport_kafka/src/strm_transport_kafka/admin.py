@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.admin.config_resource import (  # type: ignore[import-untyped]
+    ConfigResource,
+    ConfigResourceType,
+)
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 from aiokafka.errors import for_code as error_for_code
 from strm.spi import TopicSpec
 from strm.transports import TransportError
 
 from strm_transport_kafka.connect import describe, start_client
+
+logger = logging.getLogger("strm_transport_kafka.admin")
 
 #: How often a new topic's metadata is asked for until every partition has a leader.
 METADATA_POLL = 0.05
@@ -118,6 +125,33 @@ class KafkaAdmin:
             if found["topic"] == topic and found["error_code"] == 0:
                 return len(found["partitions"])
         return None
+
+    async def creates_topics_on_use(self) -> bool:
+        """The broker's ``auto.create.topics.enable`` (``True``, Kafka's default, when it
+        cannot be read: the check this answers must not stop a worker on its own)."""
+        try:
+            async with self._client() as client:
+                cluster = await client.describe_cluster()
+                broker = cluster["brokers"][0]["node_id"]
+                responses = await client.describe_configs(
+                    [
+                        ConfigResource(
+                            ConfigResourceType.BROKER,
+                            str(broker),
+                            configs={"auto.create.topics.enable": None},
+                        )
+                    ]
+                )
+            for response in responses:
+                for resource in response.to_object()["resources"]:
+                    for entry in resource["config_entries"]:
+                        if entry["config_names"] == "auto.create.topics.enable":
+                            return str(entry["config_value"]).lower() == "true"
+        except Exception as exc:  # any failure means: assume the default
+            logger.debug("cannot read auto.create.topics.enable on %s: %s", self, exc)
+            return True
+        logger.debug("no auto.create.topics.enable in the broker configs of %s", self)
+        return True
 
 
 __all__ = ["KafkaAdmin"]
