@@ -261,13 +261,13 @@ class App:
     def resolve_backend(self, setting: str, url: str | None = None) -> Provision:
         """The provision a backend URL setting (or an explicit ``url``) picks by its scheme."""
         kind = BACKEND_SETTINGS[setting]
-        value = self.conf.__getattr__(setting) if url is None else url
+        value = getattr(self.conf, setting) if url is None else url
         first = value[0] if isinstance(value, list) else value
         return self.plugins.resolve(kind, url_scheme(first), setting=setting, value=first)
 
     def extension_class(self, setting: str) -> type:
         """The class for an extension setting: the user's if set, else the providing plugin's."""
-        explicit = self.conf.__getattr__(setting)
+        explicit = getattr(self.conf, setting)
         if explicit is not None:
             return explicit  # type: ignore[no-any-return]
         provision = self.plugins.resolve("class", setting, setting=setting)
@@ -469,7 +469,7 @@ class App:
 
     def transport(self, setting: str = "broker") -> Transport:
         """The transport a broker URL setting picks, created once per setting value."""
-        urls: list[str] = self.conf.__getattr__(setting)
+        urls: list[str] = getattr(self.conf, setting)
         key = ";".join(urls)
         transport = self._transports.get(key)
         if transport is None:

@@ -59,7 +59,6 @@ class Conductor:
         self._checked: set[str] = set()
         self._fetched_upto: dict[TP, int] = {}
         self._stalled_since: dict[TP, float] = {}
-        self._slow_warned: set[int] = set()
         self.needs_leader = False
         self.running = False
         self.partition_listeners: list[PartitionListener] = []
@@ -393,7 +392,6 @@ class Conductor:
             self.app.sensors.on_commit(offsets, now - started)
             for tp in offsets:
                 self._stalled_since.pop(tp, None)
-            self._last_commit = now
 
     async def _commit_loop(self) -> None:
         interval = self.app.conf.broker_commit_interval
@@ -410,7 +408,7 @@ class Conductor:
         slow_after = conf.stream_processing_timeout
         livelock_after = conf.broker_commit_livelock_soft_timeout
         interval = max(0.05, min(slow_after, livelock_after, 10.0) / 4)
-        watched: dict[int, tuple[object, float]] = {}
+        watched: dict[int, tuple[object, float, bool]] = {}
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
@@ -418,8 +416,9 @@ class Conductor:
             self._check_livelock(now, livelock_after)
 
     def _check_slow_events(
-        self, watched: dict[int, tuple[object, float]], now: float, slow_after: float
+        self, watched: dict[int, tuple[object, float, bool]], now: float, slow_after: float
     ) -> None:
+        """Warn once per event that a stream has been processing for too long."""
         for subs in self.subscriptions.values():
             for sub in subs:
                 for stream in sub.readers:
@@ -430,9 +429,9 @@ class Conductor:
                         watched.pop(key, None)
                         continue
                     if seen is None or seen[0] is not event:
-                        watched[key] = (event, now)
-                    elif now - seen[1] > slow_after and id(event) not in self._slow_warned:
-                        self._slow_warned.add(id(event))
+                        watched[key] = (event, now, False)
+                    elif now - seen[1] > slow_after and not seen[2]:
+                        watched[key] = (event, seen[1], True)
                         m = event.message
                         logger.warning(
                             "processing of %s[%d]@%d has taken more than %.1f s "

@@ -116,8 +116,7 @@ class TableManager:
 
     def owns(self, table: Collection, partition: int) -> bool:
         """Whether this worker owns this partition of the table (not as a standby)."""
-        tp = TP(table.changelog_topic_name, partition)
-        return tp in self.app.conductor.assignment and tp not in self._standby
+        return partition in table.owned_partitions
 
     def partition_of_key(self, table: Collection, raw_key: bytes) -> int:
         partitioner = self.app.partitioner
@@ -185,6 +184,7 @@ class TableManager:
         for tp in revoked:
             table = self._by_changelog.get(tp.topic)
             if table is not None:
+                table.owned_partitions.discard(tp.partition)
                 table.close_shards({tp.partition})
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
@@ -196,6 +196,8 @@ class TableManager:
         standby = (consumer.standbys() if consumer is not None else set()) & changelogs
         self._standby |= standby
         active = changelogs - standby
+        for tp in active:
+            self._by_changelog[tp.topic].owned_partitions.add(tp.partition)
         if standby:
             await self._follow(standby)
         if not active:

@@ -96,6 +96,10 @@ class Collection(MutableMapping[Any, Any]):
         self._key_index: dict[Any, int] = {}
         self._key_index_size: int = app.conf.table_key_index_size
         self.on_window_close = on_window_close
+        #: Partitions this worker owns (not standbys), kept by the table manager on rebalances.
+        self.owned_partitions: set[int] = set()
+        #: The conductor's assignment (one set, changed in place on rebalances).
+        self._assignment = app.conductor.assignment
         self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
@@ -199,14 +203,38 @@ class Collection(MutableMapping[Any, Any]):
             key = key.key
         elif isinstance(key, MetaKey):
             raise StrmError("a windowed table's bookkeeping has no partition of its own")
-        self._check_started()
-        partition = self._locate(key, write)
-        if partition is not None and not (self.is_global or self.app.tables.owns(self, partition)):
+        partition = self._event_partition(key)
+        if partition is None:
+            self._check_started()
+            partition = self._locate(key, write)
+        if partition is not None and not (self.is_global or partition in self.owned_partitions):
             raise StrmError(
                 f"table {self.name!r}: key {key!r} is in partition {partition}, which another "
                 "worker owns; a worker reads and writes only the partitions it consumes — send "
                 "the update to a topic keyed like the table and apply it in an agent"
             )
+        return partition
+
+    def _event_partition(self, key: Any) -> int | None:
+        """The per-event fast path: the partition of the topic record being processed, if any
+        (an assigned partition, so the app is running)."""
+        if self.use_partitioner:
+            return None
+        event = current_event()
+        if event is None:
+            return None
+        message = event.message
+        partition = message.partition
+        # A plain tuple hashes like the TP it stands for, without building one per call.
+        if (message.topic, partition) not in self._assignment:
+            return None
+        if partition >= self.partitions:
+            raise StrmError(
+                f"table {self.name!r} has {self.partitions} partitions, but it is "
+                f"updated from {message.topic}[{partition}]: a table must have "
+                "as many partitions as the topic that updates it (partitions=...)"
+            )
+        self._remember(key, partition)
         return partition
 
     def _check_started(self) -> None:
@@ -218,18 +246,8 @@ class Collection(MutableMapping[Any, Any]):
             )
 
     def _locate(self, key: Any, write: bool) -> int | None:
+        """Outside a stream: the key index, then the local stores, then the partitioner."""
         if not self.use_partitioner:
-            event = current_event()
-            if event is not None and event.message.tp in self.app.conductor.assignment:
-                partition = event.message.partition
-                if partition >= self.partitions:
-                    raise StrmError(
-                        f"table {self.name!r} has {self.partitions} partitions, but it is "
-                        f"updated from {event.message.topic}[{partition}]: a table must have "
-                        "as many partitions as the topic that updates it (partitions=...)"
-                    )
-                self._remember(key, partition)
-                return partition
             known = self._key_index.get(key)
             if known is not None:
                 return known
