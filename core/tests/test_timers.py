@@ -296,9 +296,20 @@ async def test_an_on_leader_task_runs_only_on_the_leader(
 
 
 def fast_clock(fake_now: datetime) -> Callable[[], datetime]:
-    """A wall clock that reads ``fake_now`` now and runs at real speed from there."""
-    offset = fake_now - datetime.now(UTC)
-    return lambda: datetime.now(UTC) + offset
+    """A wall clock that reads ``fake_now`` when first read and runs at real speed from there.
+
+    Anchoring on the first read, not on creation, keeps a slow app start (a loaded CI machine)
+    from moving the fake time past the minute a test waits for.
+    """
+    offset: list[timedelta] = []
+
+    def now() -> datetime:
+        real = datetime.now(UTC)
+        if not offset:
+            offset.append(fake_now - real)
+        return real + offset[0]
+
+    return now
 
 
 async def test_a_crontab_fires_at_its_time(strm_app_factory: AppFactory) -> None:
@@ -358,7 +369,7 @@ async def test_a_crontab_checks_leadership_when_it_fires(
         app.crontab("*/5 * * * *", on_leader=True, name="every-5")(job)
         crontab = app.background.jobs[0]
         assert isinstance(crontab, Crontab)
-        crontab.clock = fast_clock(datetime(2024, 6, 3, 9, 14, 59, 960_000, tzinfo=UTC))
+        crontab.clock = fast_clock(datetime(2024, 6, 3, 9, 14, 59, 500_000, tzinfo=UTC))
         apps.append(app)
     async with apps[0].running(), apps[1].running():
         await wait_until(lambda: bool(fired))
