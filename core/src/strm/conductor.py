@@ -22,6 +22,7 @@ from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
 from strm.spi import TP, Admin, Consumer, Message
+from strm.transports import TransportError
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -57,6 +58,9 @@ class Conductor:
         self._tasks: list[asyncio.Task[None]] = []
         self._declared: set[str] = set()
         self._checked: set[str] = set()
+        #: Partition counts of the topics read, as the broker reported them (tables compare
+        #: theirs with the topics that update them).
+        self.partition_counts: dict[str, int] = {}
         self._fetched_upto: dict[TP, int] = {}
         self._stalled_since: dict[TP, float] = {}
         self.needs_leader = False
@@ -154,16 +158,44 @@ class Conductor:
 
     async def declare(self, topic: Topic) -> None:
         """Create a topic's topics when strm owns them (internal) or they name a partition
-        count, and ``topic_allow_declare`` permits."""
-        if not self.app.conf.topic_allow_declare:
-            return
+        count, and ``topic_allow_declare`` permits; check the partition count of those that
+        exist already."""
         if not (topic.internal or topic.partitions is not None):
             return
+        allowed = self.app.conf.topic_allow_declare
         admin = self.app.transport("broker_producer").create_admin()
         for name in topic.topics:
-            if name not in self._declared:
-                await admin.create_topic(topic.spec(name))
-                self._declared.add(name)
+            if name in self._declared:
+                continue
+            spec = topic.spec(name)
+            if allowed and await admin.create_topic(spec):
+                self.partition_counts[name] = spec.partitions
+            else:
+                await self._check_existing(admin, topic, spec.partitions, name)
+            self._declared.add(name)
+
+    async def _check_existing(self, admin: Admin, topic: Topic, wanted: int, name: str) -> None:
+        """An existing topic with another partition count than the app declares would put keys
+        in other partitions than its tables and repartition topics expect: a start-up error."""
+        found = await admin.partition_count(name)
+        if found is None:
+            return
+        self.partition_counts[name] = found
+        if found == wanted:
+            return
+        if topic.internal:
+            advice = (
+                f"it was created with another partition count before; set partitions={found} "
+                "where the table or repartition is defined, or delete the topic and the local "
+                "table data (the state is lost unless the sources are read again from the "
+                "start)"
+            )
+        else:
+            advice = f"pass partitions={found} to app.topic({name!r}, ...), or leave it out"
+        raise StrmError(
+            f"topic {name!r} exists with {found} partitions, but this app declares "
+            f"{wanted}: {advice}"
+        )
 
     async def _declare_leader_topic(self) -> None:
         from strm.spi import TopicSpec
@@ -193,7 +225,10 @@ class Conductor:
                 continue
             if admin is None:
                 admin = self.app.transport("broker_producer").create_admin()
-            if await admin.partition_count(name) is None:
+            count = await admin.partition_count(name)
+            if count is not None:
+                self.partition_counts[name] = count
+            else:
                 if creates is None:
                     creates = await admin.creates_topics_on_use()
                 if not creates:
@@ -491,6 +526,7 @@ class Conductor:
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
         self._route_pattern_topics(assigned)
+        await self._learn_partition_counts(assigned)
         self.assignment |= assigned
         delay = self.app.conf.stream_recovery_delay
         if delay:
@@ -500,6 +536,22 @@ class Conductor:
             await listener.on_partitions_assigned(assigned)
         self.app.sensors.on_partitions_assigned(assigned)
         self.app.notify_partitions_assigned(assigned)
+
+    async def _learn_partition_counts(self, assigned: set[TP]) -> None:
+        """Ask the broker for the partition counts of newly assigned topics (pattern matches,
+        topics created on use) once, so that a table can check the topics updating it."""
+        unknown = {tp.topic for tp in assigned} - self.partition_counts.keys()
+        if not unknown:
+            return
+        admin = self.app.transport("broker_producer").create_admin()
+        for name in sorted(unknown):
+            try:
+                count = await admin.partition_count(name)
+            except TransportError as exc:
+                logger.warning("partition count of %s unknown (%s): not checked", name, exc)
+                continue
+            if count is not None:
+                self.partition_counts[name] = count
 
     async def _wait_idle(self, revoked: Iterable[TP]) -> None:
         revoked = set(revoked)

@@ -106,26 +106,70 @@ async def test_deletes_reach_the_changelog_and_survive_recovery(
         assert table2.as_dict() == {"y": 2}
 
 
+@pytest.mark.parametrize("table_partitions", [2, 6])
 async def test_a_table_needs_as_many_partitions_as_its_source(
-    make_app: Callable[..., App],
+    make_app: Callable[..., App], table_partitions: int
 ) -> None:
-    app = make_app("parts", topic_partitions=4)
-    source = app.topic("src", value_type=int)
-    small = app.Table("small", partitions=2, default=int)
+    """More source partitions than table partitions, or fewer: either way the first update
+    names both counts (fewer would otherwise split a stream partition and its table partition
+    over two workers)."""
+    app = make_app(f"parts{table_partitions}", topic_partitions=4)
+    source = app.topic("src", value_type=int, partitions=4)
+    table = app.Table("t", partitions=table_partitions, default=int)
     errors: list[BaseException] = []
 
     @app.agent(source)
     async def write(stream: Any) -> None:
         async for value in stream.events():
             try:
-                small[value.value] += 1
+                table[value.value] += 1
             except StrmError as exc:
                 errors.append(exc)
 
     async with app.running():
-        await source.send(value=1, partition=3)
+        await source.send(value=1, partition=1)
         await eventually(lambda: len(errors) == 1)
-    assert "as many partitions as the topic that updates it" in str(errors[0])
+    assert (
+        f"table 't' has {table_partitions} partitions, but it is updated from topic 'src', "
+        "which has 4" in str(errors[0])
+    )
+    assert "partitions=4" in str(errors[0])
+
+
+async def test_a_changelog_with_another_partition_count_stops_the_start(
+    make_app: Callable[..., App],
+) -> None:
+    first = make_app("recount")
+    first.Table("counts", partitions=4, default=int)
+    async with first.running():
+        pass
+    second = make_app("recount")
+    second.Table("counts", partitions=2, default=int)
+    with pytest.raises(StrmError) as raised:
+        async with second.running():
+            pass
+    message = str(raised.value)
+    assert "topic 'recount-counts-changelog' exists with 4 partitions" in message
+    assert "declares 2" in message
+    assert "set partitions=4" in message
+
+
+async def test_a_declared_topic_with_another_partition_count_stops_the_start(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("declared")
+    await app.topic("orders", partitions=3).declare()
+    again = make_app("declared-again")
+    again.topic("orders", partitions=5)
+
+    @again.agent(again.topic("orders", partitions=5))
+    async def read(stream: Any) -> None:
+        async for _ in stream:
+            pass
+
+    with pytest.raises(StrmError, match=r"'orders' exists with 3 partitions, .* declares 5"):
+        async with again.running():
+            pass
 
 
 def test_table_arguments_are_checked(make_app: Callable[..., App]) -> None:

@@ -100,6 +100,8 @@ class Collection(MutableMapping[Any, Any]):
         self.owned_partitions: set[int] = set()
         #: The conductor's assignment (one set, changed in place on rebalances).
         self._assignment = app.conductor.assignment
+        #: Topics seen updating this table whose partition count matches the table's.
+        self._sources: set[str] = set()
         self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
@@ -224,10 +226,13 @@ class Collection(MutableMapping[Any, Any]):
         if event is None:
             return None
         message = event.message
+        topic = message.topic
         partition = message.partition
         # A plain tuple hashes like the TP it stands for, without building one per call.
-        if (message.topic, partition) not in self._assignment:
+        if (topic, partition) not in self._assignment:
             return None
+        if topic not in self._sources:
+            self._check_source(topic)
         if partition >= self.partitions:
             raise StrmError(
                 f"table {self.name!r} has {self.partitions} partitions, but it is "
@@ -236,6 +241,23 @@ class Collection(MutableMapping[Any, Any]):
             )
         self._remember(key, partition)
         return partition
+
+    def _check_source(self, topic: str) -> None:
+        """Once per topic: a table is co-partitioned with the topic updating it, which needs
+        the same partition count (else the assignor cannot keep a stream partition and its
+        table partition on one worker)."""
+        count = self.app.conductor.partition_counts.get(topic)
+        if count is None:
+            return  # not known: the per-event bound check is all there is
+        if count != self.partitions:
+            raise StrmError(
+                f"table {self.name!r} has {self.partitions} partitions, but it is updated "
+                f"from topic {topic!r}, which has {count}: a table and the topic that updates "
+                f"it need the same partition count; create the table with partitions={count} "
+                f"(and delete its changelog topic {self.changelog_topic_name!r} if it exists), "
+                f"or group_by() the stream into a topic of {self.partitions} partitions"
+            )
+        self._sources.add(topic)
 
     def _check_started(self) -> None:
         if not self.app.is_running:
