@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
-    RangePartitionAssignor,
-)
 from strm.spi import TP, ProducerRecord, TopicSpec
 from strm.testing.contracts.transport import RecordingListener
 from strm.transports import TransportError
@@ -68,8 +65,8 @@ async def test_started_clients_run_with_the_settings(
         assert real._max_poll_records == 7
         assert real._check_crcs is False
         assert real._enable_auto_commit is False
-        # The consumer's own strm assignor first, range only for members that lack it.
-        assert real._partition_assignment_strategy == (consumer.assignor, RangePartitionAssignor)
+        # The consumer's own strm assignor, alone (see test_kafka_group_protocol).
+        assert real._partition_assignment_strategy == (consumer.assignor,)
         assert real._coordinator._lookup_assignor("strm") is consumer.assignor
         assert real._max_partition_fetch_bytes == 65_536
         assert real._client._client_id == "settings-consumer"

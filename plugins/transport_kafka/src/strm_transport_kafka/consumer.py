@@ -16,13 +16,11 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.abc import ConsumerRebalanceListener  # type: ignore[import-untyped]
-from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
-    RangePartitionAssignor,
-)
 from aiokafka.errors import (  # type: ignore[import-untyped]
     CommitFailedError,
     ConsumerStoppedError,
     IllegalStateError,
+    InconsistentGroupProtocolError,
     KafkaError,
     OffsetOutOfRangeError,
 )
@@ -37,7 +35,7 @@ from strm.transports import (
     TransportError,
 )
 
-from strm_transport_kafka.assignor import StrmAssignor
+from strm_transport_kafka.assignor import PROTOCOL_NAME, StrmAssignor
 from strm_transport_kafka.connect import describe, start_client
 
 logger = logging.getLogger("strm_transport_kafka")
@@ -82,8 +80,8 @@ class KafkaConsumer:
 
     The group's partitions are assigned by :class:`StrmAssignor` (:attr:`assignor`), which runs
     ``assignor()`` (the app's ``PartitionAssignor``) when this member leads the group, and
-    sends ``changelogs()`` (the app's changelog topics) to the leader; aiokafka's range
-    assignor is the second choice, for groups with members that do not know ``"strm"``.
+    sends ``changelogs()`` (the app's changelog topics) to the leader. It is the only protocol
+    announced, so every member of the group must be a strm worker.
     """
 
     def __init__(
@@ -221,6 +219,13 @@ class KafkaConsumer:
             logger.exception("on_partitions_assigned of %r raised", self)
             self._errors.append(exc)
 
+    def _foreign_members(self) -> TransportError:
+        return TransportError(
+            f"{self._where()} cannot join: the group has members that do not assign with the "
+            f"{PROTOCOL_NAME!r} protocol, such as consumers of another program using the group "
+            f"id {self.group_id!r}; give the app (or the other program) an id of its own"
+        )
+
     def _raise_errors(self) -> None:
         if self._errors:
             first, *rest = self._errors
@@ -240,7 +245,11 @@ class KafkaConsumer:
             raise TransportError(f"{self._where()} is stopped and cannot restart")
         self._client = AIOKafkaConsumer(
             bootstrap_servers=self.servers,
-            partition_assignment_strategy=(self.assignor, RangePartitionAssignor),
+            # One protocol only: aiokafka (up to 0.14 at least) sends one JoinGroup per
+            # assignor, each with a longer protocol list, and under load the second one lands
+            # while the group completes a rebalance, so the broker starts another: a group
+            # that rebalances without end (aio-libs/aiokafka#1168).
+            partition_assignment_strategy=(self.assignor,),
             **self._options,
         )
         self._state = "starting"  # the listener may use the consumer during the first join
@@ -252,6 +261,8 @@ class KafkaConsumer:
         async def start_bounded() -> None:
             try:
                 await asyncio.wait_for(client.start(), bound)
+            except InconsistentGroupProtocolError as exc:
+                raise self._foreign_members() from exc
             except TimeoutError:
                 raise TransportError(
                     f"{self._where()} got no partition assignment within {bound:g} s "
@@ -309,6 +320,8 @@ class KafkaConsumer:
             ) from exc
         except ConsumerStoppedError:
             raise TransportError(f"{self._where()} is stopped") from None
+        except InconsistentGroupProtocolError as exc:
+            raise self._foreign_members() from exc
         except KafkaError as exc:
             raise TransportError(f"{self._where()} cannot fetch: {describe(exc)}") from exc
         if self._errors:
