@@ -143,12 +143,8 @@ def test_three_workers_one_killed_survivors_take_over_and_count_exactly(
                 tmp_path,
             )
             procs.append(start_worker("threeapp", tmp_path, env, logs[i]))
-            # one at a time: each joins a settled group (three simultaneous first joins can
-            # keep the group rebalancing for tens of seconds, see the report)
-            wait_for(
-                lambda log=logs[i]: state(log)["assigned"], 30, f"worker {i} to get partitions"
-            )
-        # the group settles: every worker owns some partitions, each partition one owner
+        # all three join at once; the group settles: every worker owns some partitions, each
+        # partition one owner
         wait_for(lambda: all_assigned_once(logs), 45, "the three workers to share the topic")
         spread = [state(log)["assigned"] for log in logs]
         assert all(1 <= len(p) <= 4 for p in spread), spread

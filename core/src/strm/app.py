@@ -13,7 +13,6 @@ import contextlib
 import importlib
 import importlib.metadata as metadata
 import os
-import uuid
 from collections import Counter
 from collections.abc import (
     AsyncIterable,
@@ -40,6 +39,7 @@ from strm.deadletters import DeadLetters
 from strm.errors import ConfigurationError, PluginError
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
+from strm.producing import Producers, check_threaded_producer
 from strm.records import Provision
 from strm.sender import Partitioner, Sender
 from strm.sensors import Monitor, SensorSet
@@ -51,9 +51,7 @@ from strm.spi import (
     TP,
     Cache,
     Consumer,
-    Producer,
     RecordMetadata,
-    TransactionalProducer,
     Transport,
 )
 from strm.streams import Stream
@@ -113,10 +111,8 @@ class App:
         self.dead_letters = DeadLetters(self)
         self._topics_by_name: dict[str, Topic] = {}
         self._transports: dict[str, Transport] = {}
-        self._sender: Sender | None = None
-        self._producer: Producer | None = None
+        self.producers = Producers(self)
         self._replies: Replies | None = None
-        self._startup_lock: asyncio.Lock | None = None
         self.crash_error: BaseException | None = None
         self._tables: TableManager | None = None
         self._spawned: set[asyncio.Future[Any]] = set()
@@ -235,6 +231,7 @@ class App:
                 if conf.source_of(setting) is not DEFAULT:
                     self.resolve_backend(setting)
             self._serializers = self._make_serializers()
+            check_threaded_producer(self)
         except BaseException:
             self._conf = None
             raise
@@ -479,24 +476,12 @@ class App:
 
     async def get_sender(self) -> Sender:
         """The app's sender, starting its producer on first use."""
-        if self._sender is None:
-            if self._startup_lock is None:
-                self._startup_lock = asyncio.Lock()
-            async with self._startup_lock:
-                if self._sender is None:
-                    options: dict[str, Any] = {"client_id": self.conf.broker_client_id}
-                    if self.exactly_once:
-                        options["transactional_id"] = self._transactional_id()
-                    producer = self.transport("broker_producer").create_producer(**options)
-                    if self.exactly_once and not isinstance(producer, TransactionalProducer):
-                        raise ConfigurationError(
-                            "processing_guarantee='exactly_once' needs a transport with "
-                            f"transactions; {self.conf.broker_producer[0]!r} has none"
-                        )
-                    await producer.start()
-                    self._producer = producer
-                    self._sender = Sender(self, producer, self.partitioner)
-        return self._sender
+        return await self.producers.get_sender()
+
+    async def get_soon_sender(self) -> Sender:
+        """The sender of ``send_soon`` records (a producer of its own thread with
+        ``producer_threaded``)."""
+        return await self.producers.get_soon_sender()
 
     @property
     def partitioner(self) -> Partitioner:
@@ -509,21 +494,6 @@ class App:
                 "partitioner", chosen, setting="producer_partitioner"
             ).factory
         return chosen  # type: ignore[no-any-return]
-
-    def _transactional_id(self) -> str:
-        """Stable across restarts of one worker (so a restart fences what its predecessor
-        left open), distinct between workers: the static member id, else an id kept in the
-        worker's data directory."""
-        instance = self.conf.consumer_group_instance_id
-        if not instance:
-            path = self.conf.appdir / "worker-id"
-            if path.exists():
-                instance = path.read_text().strip()
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                instance = uuid.uuid4().hex
-                path.write_text(instance)
-        return f"{self.conf.id}-{instance}"
 
     async def get_replies(self) -> Replies:
         """This instance's reply topic reader, started on first use."""
@@ -543,13 +513,10 @@ class App:
         if self._spawned:
             await asyncio.gather(*self._spawned)
         flushes = await self.tables.send_changelogs(offsets) if self._tables is not None else []
-        sender = self._sender
-        if sender is not None:
-            await sender.publish_held(offsets)
-            await sender.flush()
+        await self.producers.make_durable(offsets)
         if self.exactly_once:
-            if offsets or (sender is not None and sender.in_transaction):
-                await (await self.get_sender()).commit_transaction(offsets, self.conf.id)
+            if offsets or self.producers.in_transaction:
+                await self.producers.commit_transaction(offsets)
             if flushes:
                 await self.tables.write_stores(flushes)
             return
@@ -569,9 +536,9 @@ class App:
         task.add_done_callback(self._spawned.discard)
 
     def has_pending_writes(self) -> bool:
-        """Table changes not yet in a changelog, or an open transaction: a checkpoint is due
-        even without offsets to commit."""
-        if self._sender is not None and self._sender.in_transaction:
+        """Table changes not yet in a changelog, ``send_soon`` records not yet handed over, or
+        an open transaction: a checkpoint is due even without offsets to commit."""
+        if self.producers.has_pending():
             return True
         return self._tables is not None and self._tables.has_dirty()
 
@@ -608,8 +575,7 @@ class App:
         return self.tables.add(cls(self, name=name, **kwargs))
 
     def forget_held(self, tps: set[TP]) -> None:
-        if self._sender is not None:
-            self._sender.forget_held(tps)
+        self.producers.forget_held(tps)
 
     def crash(self, error: BaseException) -> None:
         """A part of the app failed beyond recovery: the worker stops with an error."""
@@ -681,10 +647,7 @@ class App:
         if self._replies is not None:
             replies, self._replies = self._replies, None
             await replies.stop()
-        producer, self._producer, self._sender = self._producer, None, None
-        if producer is not None:
-            await producer.flush()
-            await producer.stop()
+        await self.producers.stop()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:

@@ -7,6 +7,7 @@ through the app's conductor, which delivers fetched batches to the topic's subsc
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
@@ -44,8 +45,6 @@ class Subscription:
 
 
 def _completed(metadata: RecordMetadata) -> Awaitable[RecordMetadata]:
-    import asyncio
-
     future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
     future.set_result(metadata)
     return future
@@ -106,6 +105,34 @@ class Channel:
         value_serializer: Any = None,
     ) -> Awaitable[RecordMetadata]:
         """Deliver an event with this key and value to every stream reading the channel."""
+        return _completed(self._deliver(key, value, partition, timestamp, headers))
+
+    def send_soon(
+        self,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+        eager_partitioning: bool = False,
+    ) -> asyncio.Future[RecordMetadata]:
+        """:meth:`send` from synchronous code: an in-memory channel delivers at once."""
+        metadata = self._deliver(key, value, partition, timestamp, headers)
+        future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        future.set_result(metadata)
+        return future
+
+    def _deliver(
+        self,
+        key: Any,
+        value: Any,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Mapping[str, Any] | Headers | None,
+    ) -> RecordMetadata:
         offset = next(self._offsets)
         stamp = time.time() if timestamp is None else timestamp
         message = Message(
@@ -113,7 +140,7 @@ class Channel:
         )
         for sub in self.subscriptions:
             sub.inbox.put(None, (Event(self.app, key, value, message, None),))
-        return _completed(RecordMetadata(self.label, partition or 0, offset, stamp))
+        return RecordMetadata(self.label, partition or 0, offset, stamp)
 
     async def send_raw(
         self,
@@ -272,6 +299,47 @@ class Topic(Channel):
         value_serializer: Any = None,
     ) -> Awaitable[RecordMetadata]:
         """Encode and produce one record; returns an awaitable of where it landed."""
+        raw_key, raw_value = self._encode(key, value, key_serializer, value_serializer)
+        return await self.send_raw(
+            key=raw_key, value=raw_value, partition=partition, timestamp=timestamp, headers=headers
+        )
+
+    def send_soon(
+        self,
+        *,
+        key: Any = None,
+        value: Any = None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: Mapping[str, Any] | Headers | None = None,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+        eager_partitioning: bool = False,
+    ) -> asyncio.Future[RecordMetadata]:
+        """:meth:`send` from synchronous code: the record is encoded now (an encoding error is
+        raised here) and handed to the producer by a task of the app, in order; the next
+        checkpoint waits for it. Returns a future of where it landed. ``eager_partitioning``
+        picks the partition now, when the topic's partition count is known already."""
+        raw_key, raw_value = self._encode(key, value, key_serializer, value_serializer)
+        name = self.get_topic_name()
+        if partition is None and eager_partitioning:
+            count = self.app.conductor.partition_counts.get(name)
+            if count is not None:
+                partitions = list(range(count))
+                partition = self.app.partitioner(raw_key, partitions, partitions)
+        return self.app.producers.soon.add(
+            name,
+            raw_key,
+            raw_value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=normalize_headers(headers),
+            source=self._source(),
+        )
+
+    def _encode(
+        self, key: Any, value: Any, key_serializer: Any, value_serializer: Any
+    ) -> tuple[bytes | None, bytes | None]:
         serializers = self.app.serializers
         if key_serializer is None:
             raw_key = self.schema.dumps_key(serializers, key)
@@ -281,9 +349,16 @@ class Topic(Channel):
             raw_value = self.schema.dumps_value(serializers, value)
         else:
             raw_value = serializers.dumps_value(value, value_serializer)
-        return await self.send_raw(
-            key=raw_key, value=raw_value, partition=partition, timestamp=timestamp, headers=headers
-        )
+        return raw_key, raw_value
+
+    def _source(self) -> tuple[Any, int] | None:
+        """The record being processed, if it is one of this worker's partitions: a send made
+        for it is held until it commits (``stream_publish_on_commit``); events of channels,
+        iterables and tests never commit, so their sends are not held."""
+        event = current_event()
+        if event is not None and event.message.tp in self.app.conductor.assignment:
+            return (event.message.tp, event.message.offset)
+        return None
 
     async def send_raw(
         self,
@@ -295,12 +370,6 @@ class Topic(Channel):
         headers: Mapping[str, Any] | Headers | None = None,
     ) -> Awaitable[RecordMetadata]:
         sender = await self.app.get_sender()
-        event = current_event()
-        source = None
-        if event is not None and event.message.tp in self.app.conductor.assignment:
-            # Held until that record commits (stream_publish_on_commit); events of channels,
-            # iterables and tests never commit, so their sends are not held.
-            source = (event.message.tp, event.message.offset)
         return await sender.send(
             self.get_topic_name(),
             key,
@@ -308,7 +377,7 @@ class Topic(Channel):
             partition=partition,
             timestamp=timestamp,
             headers=normalize_headers(headers),
-            source=source,
+            source=self._source(),
         )
 
     def derive(self, **overrides: Any) -> Topic:

@@ -254,7 +254,12 @@ class Admin(Protocol):
 
 @runtime_checkable
 class Transport(Protocol):
-    """What a transport plugin's factory returns: ``factory(app=app, urls=[...])``."""
+    """What a transport plugin's factory returns: ``factory(app=app, urls=[...])``.
+
+    A transport whose producers may be started and used on an event loop of another thread
+    says so with a class attribute ``producer_runs_in_thread = True``; only then does
+    ``producer_threaded=True`` run a producer of it on a thread of its own.
+    """
 
     def create_consumer(self, *, group_id: str, client_id: str) -> Consumer: ...
 

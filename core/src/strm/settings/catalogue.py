@@ -43,10 +43,6 @@ class ProcessingGuarantee(Enum):
 
 
 # What a pending setting waits for; the error message names it.
-THREADED_PRODUCER = (
-    "a producer of its own thread, which strm-transport-kafka does not have yet (its producer "
-    "batches on the event loop)"
-)
 WEB = "the web server"
 
 
@@ -207,8 +203,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
             "not sent by then fail.", default=1200.0, env="PRODUCER_REQUEST_TIMEOUT",
             section="Producer"),
     Setting("producer_threaded", Bool(), "Run a second producer in its own thread for "
-            "buffered sends.", default=False, env="PRODUCER_THREADED", section="Producer",
-            pending=THREADED_PRODUCER),
+            "send_soon records.", default=False, env="PRODUCER_THREADED", section="Producer"),
     _ms("producer_metadata_max_age_ms", 300_000, "PRODUCER_METADATA_MAX_AGE_MS",
         "Refresh producer metadata at least this often (ms).", "Producer"),
     _ms("producer_connections_max_idle_ms", 540_000, "PRODUCER_CONNECTIONS_MAX_IDLE_MS",

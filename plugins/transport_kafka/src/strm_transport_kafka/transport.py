@@ -22,6 +22,10 @@ class KafkaTransport:
     bootstrap servers. The settings are checked here, when the app first needs the transport,
     so a bad combination fails at start-up rather than at the first rebalance."""
 
+    #: Its producers make their aiokafka client on the loop that starts them, so one can run on
+    #: a thread of its own (``producer_threaded``).
+    producer_runs_in_thread = True
+
     def __init__(self, *, app: App, urls: Sequence[str]) -> None:
         self.app = app
         self.urls = list(urls)
