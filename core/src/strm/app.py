@@ -624,6 +624,7 @@ class App:
                 await stack.enter_async_context(agent.running())
             await self.conductor.start()
             stack.push_async_callback(self.conductor.stop)
+            await self.conductor.wait_settled()
             if self._tables is not None:
                 await self._tables.wait_recovered()
             if self.conf.reply_create_topic:

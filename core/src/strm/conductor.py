@@ -69,6 +69,13 @@ class Conductor:
         self.pattern_subscriptions: list[Subscription] = []
         self.changelogs: dict[str, ChangelogReader] = {}
         self._held: set[TP] = set()
+        # stream_recovery_delay: assigned partitions waiting for the group to settle, and those
+        # whose listeners are being told; both stay paused.
+        self._delayed: set[TP] = set()
+        self._announcing: set[TP] = set()
+        self._delay_timer: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._leader: LeaderAssignor | None = None
 
     # -- subscriptions ---------------------------------------------------------------------------
@@ -271,6 +278,9 @@ class Conductor:
         """Stop fetching, commit what is done, leave the group."""
         self.running = False
         tasks, self._tasks = self._tasks, []
+        if self._delay_timer is not None:
+            tasks.append(self._delay_timer)
+            self._delay_timer = None
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -380,7 +390,8 @@ class Conductor:
             for name, subs in self.subscriptions.items()
             if any(sub.inbox in self._full for sub in subs)
         }
-        wanted = {tp for tp in self.assignment if tp.topic in full_topics or tp in self._held}
+        waiting = self._held | self._delayed | self._announcing
+        wanted = {tp for tp in self.assignment if tp.topic in full_topics or tp in waiting}
         pause, resume = wanted - self._paused, self._paused - wanted
         if pause:
             self.consumer.pause(pause)
@@ -519,6 +530,7 @@ class Conductor:
         self.assignment -= revoked
         self._paused -= revoked
         self._held -= revoked
+        self._delayed -= revoked
         for listener in self.partition_listeners:
             await listener.on_partitions_revoked(revoked)
         self.app.sensors.on_partitions_revoked(revoked)
@@ -529,13 +541,45 @@ class Conductor:
         await self._learn_partition_counts(assigned)
         self.assignment |= assigned
         delay = self.app.conf.stream_recovery_delay
-        if delay:
-            await asyncio.sleep(delay)
+        if not delay:
+            await self._announce(assigned)
+            return
+        # Not a sleep here: the transport waits for this listener before it heartbeats again,
+        # and a rebalance that starts meanwhile must be noticed. The partitions stay paused;
+        # each assignment restarts the wait, so recovery begins once the group is quiet.
+        self._delayed |= assigned
+        self._settled.clear()
+        self._update_paused()
+        if self._delay_timer is not None:
+            self._delay_timer.cancel()
+        self._delay_timer = asyncio.create_task(self._after_delay(delay), name="strm-delay")
+        self._delay_timer.add_done_callback(self._on_task_done)
+
+    async def _after_delay(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._delay_timer = None  # from here on, a new assignment starts a timer of its own
+        ready, self._delayed = self._delayed & self.assignment, set()
+        self._announcing |= ready
+        try:
+            await self._announce(ready)
+        finally:
+            self._announcing -= ready
+            self._update_paused()
+            if not (self._delayed or self._announcing):
+                self._settled.set()
+
+    async def _announce(self, assigned: set[TP]) -> None:
+        """Tell the partition listeners (tables: recovery), the sensors and the plugins."""
         self._update_paused()
         for listener in self.partition_listeners:
             await listener.on_partitions_assigned(assigned)
         self.app.sensors.on_partitions_assigned(assigned)
         self.app.notify_partitions_assigned(assigned)
+
+    async def wait_settled(self) -> None:
+        """Wait until the partitions assigned so far were announced (``stream_recovery_delay``
+        has passed since the last assignment)."""
+        await self._settled.wait()
 
     async def _learn_partition_counts(self, assigned: set[TP]) -> None:
         """Ask the broker for the partition counts of newly assigned topics (pattern matches,

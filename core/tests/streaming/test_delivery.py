@@ -366,3 +366,58 @@ def test_agent_functions_must_be_async(make_app: Callable[..., App]) -> None:
         assert "must be 'async def'" in str(exc)
     else:
         raise AssertionError("a non-async agent must be refused when it is defined")
+
+
+async def test_stream_recovery_delay_holds_partitions_without_blocking_the_rebalance(
+    make_app: Callable[..., App],
+) -> None:
+    """A rebalance listener returns at once (the transport heartbeats only after it); the
+    partitions stay paused until the delay has passed since the last assignment."""
+    import time
+
+    delay = 0.5
+    first = make_app("delayed", topic_partitions=2, stream_recovery_delay=delay)
+    topic = first.topic("delayed-in", value_type=int, partitions=2)
+    processed: list[tuple[int, float]] = []
+    listener_times: list[float] = []
+
+    @first.agent(topic)
+    async def work(stream: Any) -> None:
+        async for event in stream.events():
+            processed.append((event.value, time.monotonic()))
+
+    original = first.conductor.on_partitions_assigned
+
+    assigned_at: list[float] = []
+
+    async def timed(assigned: set[TP]) -> None:
+        started = time.monotonic()
+        await original(assigned)
+        assigned_at.append(started)
+        listener_times.append(time.monotonic() - started)
+
+    first.conductor.on_partitions_assigned = timed  # type: ignore[method-assign]
+    second = make_app("delayed", topic_partitions=2, stream_recovery_delay=delay)
+
+    @second.agent(second.topic("delayed-in", value_type=int, partitions=2))
+    async def idle(stream: Any) -> None:
+        async for _ in stream:
+            pass
+
+    def mine(app: App) -> set[TP]:
+        return {tp for tp in app.conductor.assignment if tp.topic == "delayed-in"}
+
+    async with second.running():
+        joining = asyncio.create_task(first.start())
+        try:
+            # the first member joins and is given one partition: it holds it for the delay
+            await eventually(lambda: bool(assigned_at) and len(mine(first)) == 1)
+            (tp,) = mine(first)
+            await topic.send(value=7, partition=tp.partition)
+            await eventually(lambda: bool(processed), timeout=5)
+            await joining
+        finally:
+            await first.stop()
+    assert processed[0][0] == 7
+    assert processed[0][1] - assigned_at[-1] >= delay * 0.9
+    assert max(listener_times) < delay / 2
