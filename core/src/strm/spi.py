@@ -148,7 +148,11 @@ class Consumer(Protocol):
     are *next* offsets to read (one past the last processed record), as Kafka's are.
     """
 
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Connect; when subscribed, join the group and return once the listener's
+        ``on_partitions_assigned`` for the first assignment has returned (the app's start
+        relies on it: tables begin their recovery there)."""
+        ...
 
     async def stop(self) -> None: ...
 

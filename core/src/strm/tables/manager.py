@@ -214,7 +214,7 @@ class TableManager:
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             assert error is not None
-            logger.error("table recovery failed: %s", error)
+            logger.error("table recovery failed: %r", error, exc_info=error)
             self.app.crash(error)
         if not self._tasks:
             self._recovered.set()

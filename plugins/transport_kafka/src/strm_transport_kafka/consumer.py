@@ -108,6 +108,9 @@ class KafkaConsumer:
         self._applied: tuple[Mode, str | None, tuple[str, ...]] = ("none", None, ())
         self._switching: asyncio.Task[None] | None = None
         self._held: set[TP] = set()  # what the kernel was last told it has
+        # Set once the kernel's listener has handled an assignment: aiokafka's start returns
+        # as soon as the assignment exists, before the listener has run.
+        self._first_assigned = asyncio.Event()
         self._errors: list[BaseException] = []
         self._to_kafka: dict[TP, TopicPartition] = {}
         self.assignor = StrmAssignor(
@@ -211,13 +214,14 @@ class KafkaConsumer:
     async def _assigned(self, assigned: set[TP]) -> None:
         self._held = set(assigned)
         self.assignor.remember(assigned)
-        if self._listener is None:
-            return
         try:
-            await self._listener.on_partitions_assigned(set(assigned))
+            if self._listener is not None:
+                await self._listener.on_partitions_assigned(set(assigned))
         except Exception as exc:
             logger.exception("on_partitions_assigned of %r raised", self)
             self._errors.append(exc)
+        finally:
+            self._first_assigned.set()
 
     def _foreign_members(self) -> TransportError:
         return TransportError(
@@ -237,8 +241,9 @@ class KafkaConsumer:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, join the group when subscribed and return once the first assignment is
-        known (bounded by ``broker_rebalance_timeout`` plus ``broker_request_timeout``)."""
+        """Connect, join the group when subscribed and return once the kernel's listener has
+        handled the first assignment (bounded by ``broker_rebalance_timeout`` plus
+        ``broker_request_timeout``)."""
         if self._state in ("starting", "started"):
             return
         if self._state == "stopped":
@@ -258,9 +263,14 @@ class KafkaConsumer:
 
         bound = self._start_timeout + self._assignment_timeout
 
+        async def started_and_assigned() -> None:
+            await client.start()
+            if self._applied[0] != "none":
+                await self._first_assigned.wait()
+
         async def start_bounded() -> None:
             try:
-                await asyncio.wait_for(client.start(), bound)
+                await asyncio.wait_for(started_and_assigned(), bound)
             except InconsistentGroupProtocolError as exc:
                 raise self._foreign_members() from exc
             except TimeoutError:

@@ -316,6 +316,28 @@ class TransportContract:
 
     # -- offsets ---------------------------------------------------------------------------------
 
+    async def test_start_returns_after_the_listener_handled_the_first_assignment(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        """The app's start relies on it: tables begin their recovery in the listener."""
+        async with self.clients(transport_factory, group_id) as clients:
+            tps = await self.create(clients, topic_name, 2)
+            handled: list[frozenset[TP]] = []
+
+            class SlowListener:
+                async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+                    pass
+
+                async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+                    await asyncio.sleep(0.2)  # the listener awaits (an admin call, a store)
+                    handled.append(frozenset(assigned))
+
+            consumer = clients.transport.create_consumer(group_id=group_id, client_id="slow")
+            consumer.subscribe([topic_name], SlowListener())
+            clients._consumers.append(consumer)
+            await consumer.start()
+            assert handled == [frozenset(tps)]
+
     async def test_commit_and_committed(
         self, transport_factory: TransportFactory, topic_name: str, group_id: str
     ) -> None:
