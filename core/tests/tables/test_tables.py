@@ -136,6 +136,26 @@ async def test_a_table_needs_as_many_partitions_as_its_source(
     assert "partitions=4" in str(errors[0])
 
 
+async def test_a_global_table_may_have_more_partitions_than_its_source(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("global-parts", topic_partitions=4)
+    source = app.topic("gsrc", key_type=str, value_type=int, partitions=2)
+    settings = app.GlobalTable("settings", partitions=4, default=int)
+    done: list[int] = []
+
+    @app.agent(source)
+    async def write(stream: Any) -> None:
+        async for key, value in stream.items():
+            settings[key] = value
+            done.append(value)
+
+    async with app.running():
+        await source.send(key="a", value=1, partition=1)
+        await eventually(lambda: done == [1])
+        assert settings["a"] == 1
+
+
 async def test_a_changelog_with_another_partition_count_stops_the_start(
     make_app: Callable[..., App],
 ) -> None:

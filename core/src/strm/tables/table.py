@@ -245,11 +245,12 @@ class Collection(MutableMapping[Any, Any]):
     def _check_source(self, topic: str) -> None:
         """Once per topic: a table is co-partitioned with the topic updating it, which needs
         the same partition count (else the assignor cannot keep a stream partition and its
-        table partition on one worker)."""
+        table partition on one worker). A global table is whole on every worker, so it only
+        needs a partition for each of the topic's."""
         count = self.app.conductor.partition_counts.get(topic)
         if count is None:
             return  # not known: the per-event bound check is all there is
-        if count != self.partitions:
+        if count > self.partitions or (count < self.partitions and not self.is_global):
             raise StrmError(
                 f"table {self.name!r} has {self.partitions} partitions, but it is updated "
                 f"from topic {topic!r}, which has {count}: a table and the topic that updates "
