@@ -9,6 +9,7 @@ must show a group that settles after a handful of generations."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import subprocess
@@ -64,8 +65,6 @@ async def report():
 
 def states(log: Path) -> dict[str, dict[str, Any]]:
     """The last state each child printed, by its ``STRM_WORKER_INDEX``."""
-    import json
-
     found: dict[str, dict[str, Any]] = {}
     for line in log.read_text(errors="replace").splitlines():
         match = re.search(r"STATE (\d+) (\{.*\})", line)

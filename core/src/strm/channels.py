@@ -44,7 +44,7 @@ class Subscription:
     partition: int | None = None
 
 
-def _completed(metadata: RecordMetadata) -> Awaitable[RecordMetadata]:
+def _completed(metadata: RecordMetadata) -> asyncio.Future[RecordMetadata]:
     future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
     future.set_result(metadata)
     return future
@@ -120,10 +120,7 @@ class Channel:
         eager_partitioning: bool = False,
     ) -> asyncio.Future[RecordMetadata]:
         """:meth:`send` from synchronous code: an in-memory channel delivers at once."""
-        metadata = self._deliver(key, value, partition, timestamp, headers)
-        future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-        future.set_result(metadata)
-        return future
+        return _completed(self._deliver(key, value, partition, timestamp, headers))
 
     def _deliver(
         self,

@@ -91,8 +91,7 @@ class Producers:
         return Sender(app, producer, app.partitioner)
 
     async def _start_threaded(self) -> Sender:
-        app = self.app
-        check_threaded_producer(app)
+        app = self.app  # configure() checked the transport (check_threaded_producer)
         transport = app.transport("broker_producer")
         client_id = f"{app.conf.broker_client_id}-threaded"
         producer = ThreadedProducer(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from strm.deliveries import DeliveryRelay, complete
 from strm.spi import Headers, RecordMetadata
 
 if TYPE_CHECKING:
@@ -37,11 +37,10 @@ class SoonBuffer:
     def __init__(self, app: App) -> None:
         self.app = app
         self._pending: deque[SoonRecord] = deque()
-        self._deliveries: deque[tuple[Awaitable[RecordMetadata], asyncio.Future[Any]]] = deque()
+        self._deliveries = DeliveryRelay(complete)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._delivered = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
 
@@ -72,7 +71,7 @@ class SoonBuffer:
         if not self._tasks:
             self._tasks = [
                 loop.create_task(self._hand_over(), name="strm-send-soon"),
-                loop.create_task(self._settle(), name="strm-send-soon-deliveries"),
+                loop.create_task(self._deliveries.run(), name="strm-send-soon-deliveries"),
             ]
         self._idle.clear()
         self._wake.set()
@@ -100,33 +99,13 @@ class SoonBuffer:
                     self._fail(record.future, exc)
                     continue
                 self._pending.popleft()
-                self._deliveries.append((delivery, record.future))
-                self._delivered.set()
+                self._deliveries.add(delivery, record.future)
             self._idle.set()
-
-    async def _settle(self) -> None:
-        """Complete the futures ``send_soon`` returned, in order, without a task per record."""
-        while True:
-            await self._delivered.wait()
-            self._delivered.clear()
-            while self._deliveries:
-                delivery, future = self._deliveries.popleft()
-                try:
-                    metadata = await delivery
-                except Exception as exc:
-                    if not future.done():
-                        future.set_exception(exc)
-                        future.exception()  # the checkpoint's flush reports it
-                    continue
-                if not future.done():
-                    future.set_result(metadata)
 
     def _fail(self, future: asyncio.Future[RecordMetadata], error: BaseException) -> None:
         if self._failure is None:
-            self._failure = error
-        if not future.done():
-            future.set_exception(error)
-            future.exception()  # raised by the next flush, not logged as never retrieved
+            self._failure = error  # raised by the next flush
+        complete(future, None, error)
 
     async def flush(self) -> None:
         """Wait until every queued record is with its producer; raise the first record that

@@ -136,6 +136,34 @@ async def test_a_table_needs_as_many_partitions_as_its_source(
     assert "partitions=4" in str(errors[0])
 
 
+async def test_without_the_topic_s_count_each_record_s_partition_is_checked(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app("unknown-count", topic_partitions=4)
+    source = app.topic("usrc", value_type=int, partitions=4)
+    small = app.Table("small", partitions=2, default=int)
+    errors: list[BaseException] = []
+    done: list[int] = []
+
+    @app.agent(source)
+    async def write(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                small[event.value] += 1
+                done.append(event.value)
+            except StrmError as exc:
+                errors.append(exc)
+
+    async with app.running():
+        del app.conductor.partition_counts["usrc"]  # as when the broker could not say
+        await source.send(value=1, partition=1)
+        await eventually(lambda: done == [1])
+        await source.send(value=3, partition=3)
+        await eventually(lambda: len(errors) == 1)
+    assert "updated from usrc[3]" in str(errors[0])
+    assert "as many partitions as the topic that updates it" in str(errors[0])
+
+
 async def test_a_global_table_may_have_more_partitions_than_its_source(
     make_app: Callable[..., App],
 ) -> None:

@@ -232,24 +232,25 @@ class Collection(MutableMapping[Any, Any]):
         if (topic, partition) not in self._assignment:
             return None
         if topic not in self._sources:
-            self._check_source(topic)
-        if partition >= self.partitions:
-            raise StrmError(
-                f"table {self.name!r} has {self.partitions} partitions, but it is "
-                f"updated from {message.topic}[{partition}]: a table must have "
-                "as many partitions as the topic that updates it (partitions=...)"
-            )
+            self._check_source(topic, partition)
         self._remember(key, partition)
         return partition
 
-    def _check_source(self, topic: str) -> None:
+    def _check_source(self, topic: str, partition: int) -> None:
         """Once per topic: a table is co-partitioned with the topic updating it, which needs
         the same partition count (else the assignor cannot keep a stream partition and its
         table partition on one worker). A global table is whole on every worker, so it only
-        needs a partition for each of the topic's."""
+        needs a partition for each of the topic's. While the topic's count is not known, each
+        record's partition is checked instead."""
         count = self.app.conductor.partition_counts.get(topic)
         if count is None:
-            return  # not known: the per-event bound check is all there is
+            if partition >= self.partitions:
+                raise StrmError(
+                    f"table {self.name!r} has {self.partitions} partitions, but it is "
+                    f"updated from {topic}[{partition}]: a table must have as many "
+                    "partitions as the topic that updates it (partitions=...)"
+                )
+            return
         if count > self.partitions or (count < self.partitions and not self.is_global):
             raise StrmError(
                 f"table {self.name!r} has {self.partitions} partitions, but it is updated "

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from strm.deliveries import DeliveryRelay, complete
 from strm.spi import Producer, ProducerRecord, RecordMetadata
 from strm.transports import TransportError
 
@@ -50,11 +51,7 @@ class ThreadedProducer:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._inflight: deque[tuple[Awaitable[RecordMetadata], asyncio.Future[RecordMetadata]]]
-        self._inflight = deque()
-        self._inflight_added = asyncio.Event()
-        self._settled_all = asyncio.Event()
-        self._settled_all.set()
+        self._deliveries = DeliveryRelay(self._report)
         self._failure: BaseException | None = None  # the first since the last flush
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -154,7 +151,7 @@ class ThreadedProducer:
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._pump(), name=f"{self.name}-send"),
-            loop.create_task(self._settler(), name=f"{self.name}-deliveries"),
+            loop.create_task(self._deliveries.run(), name=f"{self.name}-deliveries"),
         ]
 
     def _wake_up(self) -> None:
@@ -175,34 +172,22 @@ class ThreadedProducer:
                 try:
                     delivery = await self._producer.send(record)
                 except Exception as exc:
-                    self._fail(future, exc)
+                    self._report(future, None, exc)
                     continue
-                self._inflight.append((delivery, future))
-                self._settled_all.clear()
-                self._inflight_added.set()
+                self._deliveries.add(delivery, future)
             if not self._outbox:
                 self._idle.set()
 
-    async def _settler(self) -> None:
-        """Await the deliveries in order and pass their outcomes to the app's loop."""
-        while True:
-            await self._inflight_added.wait()
-            self._inflight_added.clear()
-            while self._inflight:
-                delivery, future = self._inflight.popleft()
-                try:
-                    self._post((future, await delivery, None))
-                except Exception as exc:
-                    self._fail(future, exc)
-            self._settled_all.set()
-
-    def _fail(self, future: asyncio.Future[RecordMetadata], error: BaseException) -> None:
-        if self._failure is None:
+    def _report(
+        self,
+        future: asyncio.Future[RecordMetadata],
+        metadata: RecordMetadata | None,
+        error: BaseException | None,
+    ) -> None:
+        """An outcome, passed to the app's loop in batches (one wake-up per burst)."""
+        if error is not None and self._failure is None:
             self._failure = error
-        self._post((future, None, error))
-
-    def _post(self, outcome: Outcome) -> None:
-        self._settled.append(outcome)
+        self._settled.append((future, metadata, error))
         if not self._settle_scheduled and self._caller is not None:
             self._settle_scheduled = True
             self._caller.call_soon_threadsafe(self._settle)
@@ -213,7 +198,7 @@ class ThreadedProducer:
             self._wake_up()
             await self._idle.wait()
         await self._producer.flush()
-        await self._settled_all.wait()  # every delivery is complete after the flush
+        await self._deliveries.idle.wait()  # every delivery is complete after the flush
         failure, self._failure = self._failure, None
         if failure is not None:
             raise TransportError(f"{self.name}: a record was not delivered: {failure}") from failure
@@ -230,16 +215,7 @@ class ThreadedProducer:
     def _settle(self) -> None:
         self._settle_scheduled = False
         while self._settled:
-            future, result, error = self._settled.popleft()
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-                # The next flush raises it too; an unawaited future must not log it again.
-                future.exception()
-            else:
-                assert result is not None
-                future.set_result(result)
+            complete(*self._settled.popleft())
 
 
 __all__ = ["ThreadedProducer"]
