@@ -7,6 +7,8 @@
     directory and ports (``scripts/kafka start --reuse``); the app, which never stopped,
     resumes consuming and producing, and nothing is lost (at-least-once: every key's count ≥
     its input count).
+(c) No broker at start: ``strm worker`` tries again with backoff for broker_request_timeout,
+    then exits with code 2 and one line naming the broker.
 """
 
 from __future__ import annotations
@@ -208,3 +210,45 @@ async def test_app_resumes_after_the_broker_restarts_and_loses_nothing(
     finally:
         with contextlib.suppress(Exception):
             kafka_script("stop", "--dir", str(directory), "--timeout", "30")
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) no broker at start: `strm worker` retries with backoff, then exits with one line
+# ---------------------------------------------------------------------------------------------
+
+UNREACHABLE_APP = """
+import strm
+
+app = strm.App(
+    "unreachable",
+    broker="kafka://127.0.0.1:1",
+    broker_request_timeout=2.0,
+    broker_session_timeout=2.0,
+    broker_heartbeat_interval=0.5,
+)
+
+
+@app.agent(app.topic("orders", partitions=1))
+async def read(stream):
+    async for _ in stream:
+        pass
+"""
+
+
+def test_a_worker_without_a_broker_retries_then_exits_with_code_2(tmp_path: Path) -> None:
+    (tmp_path / "unreachableapp.py").write_text(UNREACHABLE_APP)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STRM_", "APP_"))},
+        "PYTHONPATH": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "strm", "-A", "unreachableapp"]
+    command += ["--datadir", str(tmp_path / "data"), "worker"]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    retries = [line for line in done.stderr.splitlines() if "trying again for" in line]
+    assert len(retries) >= 2, done.stderr  # backoff: several attempts within the 2 s
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot reach the Kafka broker(s) 127.0.0.1:1"), last
+    assert "attempts in 2 s, broker_request_timeout" in last
