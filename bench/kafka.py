@@ -71,9 +71,21 @@ class Rate(NamedTuple):
 
 def start_broker(rundir: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "kafka"), "start", "--dir", rundir, "--json",
-         "--timeout", "120", "--owner-pid", str(os.getpid())],
-        capture_output=True, text=True, timeout=900,  # a first fetch of the jars runs Maven
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "kafka"),
+            "start",
+            "--dir",
+            rundir,
+            "--json",
+            "--timeout",
+            "120",
+            "--owner-pid",
+            str(os.getpid()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,  # a first fetch of the jars runs Maven
     )
     if out.returncode != 0:
         raise SystemExit(f"scripts/kafka start failed:\n{out.stdout}\n{out.stderr}")
@@ -83,7 +95,8 @@ def start_broker(rundir: str) -> dict[str, Any]:
 def stop_broker(rundir: str) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "kafka"), "stop", "--dir", rundir],
-        capture_output=True, timeout=60,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -99,7 +112,10 @@ async def create_topics(bootstrap: str, names: list[str]) -> None:
 async def produce(bootstrap: str, topic: str, records: list[tuple[int, bytes, bytes]]) -> float:
     """Send ``(partition, key, value)`` records in large batches; return records/s."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1_048_576, acks=1,
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        max_batch_size=1_048_576,
+        acks=1,
     )
     await producer.start()
     started = time.perf_counter()
@@ -123,8 +139,11 @@ async def warm_up_groups(bootstrap: str, topic: str) -> None:
     """Join and commit in a throwaway group, so that the broker creates ``__consumer_offsets``
     before any clock starts (the first group of a fresh broker waits for it)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"bench-warm-up-{RUN}",
-        enable_auto_commit=False, auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-warm-up-{RUN}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await asyncio.wait_for(consumer.start(), 120)
     try:
@@ -136,7 +155,9 @@ async def warm_up_groups(bootstrap: str, topic: str) -> None:
 
 async def raw_aiokafka(bootstrap: str, topic: str, n: int) -> Rate:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     started = time.perf_counter()
     await consumer.start()
@@ -166,8 +187,12 @@ async def raw_aiokafka(bootstrap: str, topic: str, n: int) -> Rate:
 
 def make_app(app_id: str, bootstrap: str, **options: Any) -> strm.App:
     return strm.App(
-        app_id, broker=f"kafka://{bootstrap}", environ={}, topic_partitions=PARTITIONS,
-        stream_buffer_maxsize=65_536, **options,
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        environ={},
+        topic_partitions=PARTITIONS,
+        stream_buffer_maxsize=65_536,
+        **options,
     )
 
 
@@ -248,7 +273,7 @@ async def strm_recovery(bootstrap: str, app_id: str, m: int, store: str) -> Rate
 
 # -- 5. faust-streaming in a throwaway venv -------------------------------------------------------
 
-FAUST_AGENT = textwrap.dedent('''
+FAUST_AGENT = textwrap.dedent("""
     import json, os, sys, time
     import faust
 
@@ -279,7 +304,7 @@ FAUST_AGENT = textwrap.dedent('''
     if __name__ == "__main__":
         started = time.perf_counter()
         faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
-''')
+""")
 
 
 def faust_python(workdir: str) -> str | None:
@@ -290,10 +315,18 @@ def faust_python(workdir: str) -> str | None:
     venv = Path(workdir) / "faust-venv"
     python = venv / "bin" / "python"
     try:
-        subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)],
-                       check=True, capture_output=True, timeout=300)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "faust-streaming"],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [uv, "venv", "-q", "--python", "3.11", str(venv)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--python", str(python), "faust-streaming"],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     except (subprocess.SubprocessError, OSError):
         return None
     return str(python)
@@ -305,9 +338,21 @@ def faust_agent(python: str, workdir: str, bootstrap: str, topic: str, n: int) -
     result = Path(workdir) / "faust_result.json"
     try:
         out = subprocess.run(
-            [python, str(script), bootstrap, topic, str(n), f"bench-faust-{RUN}",
-             str(Path(workdir) / "faust-data"), str(result), "worker"],
-            capture_output=True, text=True, timeout=WAIT, cwd=workdir,
+            [
+                python,
+                str(script),
+                bootstrap,
+                topic,
+                str(n),
+                f"bench-faust-{RUN}",
+                str(Path(workdir) / "faust-data"),
+                str(result),
+                "worker",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            cwd=workdir,
         )
     except subprocess.TimeoutExpired:
         print(f"faust agent: no result within {WAIT:.0f} s", file=sys.stderr)
@@ -323,45 +368,66 @@ def faust_agent(python: str, workdir: str, bootstrap: str, topic: str, n: int) -
 
 def line(name: str, rate: Rate, floor: Rate, unit: str = "events/s") -> None:
     steady = f"{rate.steady:12,.0f} {rate.steady / floor.steady:6.3f}" if rate.first else ""
-    print(f"{name:32} {rate.rate:10,.0f} {unit:9} {rate.rate / floor.rate:5.3f}  "
-          f"{rate.startup:6.2f}  {steady}", flush=True)
+    print(
+        f"{name:32} {rate.rate:10,.0f} {unit:9} {rate.rate / floor.rate:5.3f}  "
+        f"{rate.startup:6.2f}  {steady}",
+        flush=True,
+    )
 
 
 async def measure(bootstrap: str, n: int, m: int, workdir: str, faust: bool) -> None:
     topic = f"bench-input-{RUN}"
     words_topic = f"bench-words-{RUN}"
-    recovery_ids = {store: f"bench-recovery-{store.split(':')[0]}-{RUN}"
-                    for store in ("memory://", "rocksdb://")}
+    recovery_ids = {
+        store: f"bench-recovery-{store.split(':')[0]}-{RUN}"
+        for store in ("memory://", "rocksdb://")
+    }
     changelogs = [f"{app_id}-counts-changelog" for app_id in recovery_ids.values()]
     await create_topics(bootstrap, [topic, words_topic, *changelogs])
 
     words = [f"word{i}" for i in range(1000)]
-    produced = await produce(bootstrap, topic, [
-        (i % PARTITIONS, str(i).encode(), VALUE) for i in range(n)
-    ])
-    await produce(bootstrap, words_topic, [
-        (hash(w) % PARTITIONS, w.encode(), json.dumps(w).encode())
-        for w in (words[i % len(words)] for i in range(n))
-    ])
-    changelog = [(i % PARTITIONS, json.dumps(f"key{i}").encode(), str(i).encode())
-                 for i in range(m)]
+    produced = await produce(
+        bootstrap, topic, [(i % PARTITIONS, str(i).encode(), VALUE) for i in range(n)]
+    )
+    await produce(
+        bootstrap,
+        words_topic,
+        [
+            (hash(w) % PARTITIONS, w.encode(), json.dumps(w).encode())
+            for w in (words[i % len(words)] for i in range(n))
+        ],
+    )
+    changelog = [
+        (i % PARTITIONS, json.dumps(f"key{i}").encode(), str(i).encode()) for i in range(m)
+    ]
     for name in changelogs:
         await produce(bootstrap, name, changelog)
-    print(f"events: {n}, ~100-byte JSON values, {PARTITIONS} partitions; changelog: {m} "
-          f"records; produced at {produced:,.0f} records/s (aiokafka, linger 20 ms)")
-    print(f"{'':32} {'rate':>10} {'':9} {'ratio':>5}  {'start':>6}  {'after the 1st':>12} "
-          f"{'ratio':>6}")
+    print(
+        f"events: {n}, ~100-byte JSON values, {PARTITIONS} partitions; changelog: {m} "
+        f"records; produced at {produced:,.0f} records/s (aiokafka, linger 20 ms)"
+    )
+    print(
+        f"{'':32} {'rate':>10} {'':9} {'ratio':>5}  {'start':>6}  {'after the 1st':>12} "
+        f"{'ratio':>6}"
+    )
 
     await warm_up_groups(bootstrap, topic)
     floor = await raw_aiokafka(bootstrap, topic, n)
     line("raw aiokafka getmany loop", floor, floor)
     line("strm stateless agent", await strm_stateless(bootstrap, topic, n), floor)
     for store in ("memory://", "rocksdb://"):
-        line(f"strm word count, {store}", await strm_word_count(bootstrap, words_topic, n, store),
-             floor)
+        line(
+            f"strm word count, {store}",
+            await strm_word_count(bootstrap, words_topic, n, store),
+            floor,
+        )
     for store, app_id in recovery_ids.items():
-        line(f"strm recovery, {store}", await strm_recovery(bootstrap, app_id, m, store), floor,
-             "records/s")
+        line(
+            f"strm recovery, {store}",
+            await strm_recovery(bootstrap, app_id, m, store),
+            floor,
+            "records/s",
+        )
     if not faust:
         return
     python = await asyncio.to_thread(faust_python, workdir)
@@ -373,8 +439,10 @@ async def measure(bootstrap: str, n: int, m: int, workdir: str, faust: bool) -> 
         print("faust-streaming agent: no figure (see the error above)")
     else:
         line("faust-streaming agent", rate, floor)
-    print("rate: N / (end - start), the start included; start: seconds until the first event "
-          "(or, for recovery, the whole run); after the 1st: (N - 1) / (end - first event)")
+    print(
+        "rate: N / (end - start), the start included; start: seconds until the first event "
+        "(or, for recovery, the whole run); after the 1st: (N - 1) / (end - first event)"
+    )
 
 
 def main() -> None:

@@ -49,8 +49,13 @@ def preload(url: str, topic: str, n: int, partitions: int) -> None:
 async def run_app(n: int, *, group_by: bool) -> float:
     url = unique_url("bench")
     app = strm.App(
-        "bench", broker=url, environ={}, entry_points=False, topic_partitions=4,
-        stream_buffer_maxsize=65_536, broker_commit_every=100_000,
+        "bench",
+        broker=url,
+        environ={},
+        entry_points=False,
+        topic_partitions=4,
+        stream_buffer_maxsize=65_536,
+        broker_commit_every=100_000,
     )
     preload(url, "input", n, 4)
     topic = app.topic("input")

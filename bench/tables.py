@@ -36,8 +36,13 @@ def preload(url: str, topic: str, records: list[tuple[int, bytes, bytes]]) -> No
 
 def make_app(url: str, store: str, datadir: str) -> tuple[strm.App, Any]:
     app = strm.App(
-        "bench", broker=url, store=store, datadir=datadir, environ={},
-        topic_partitions=PARTITIONS, stream_buffer_maxsize=65_536,
+        "bench",
+        broker=url,
+        store=store,
+        datadir=datadir,
+        environ={},
+        topic_partitions=PARTITIONS,
+        stream_buffer_maxsize=65_536,
     )
     return app, app.Table("counts", default=int)
 
@@ -76,9 +81,7 @@ async def word_count(store: str, n: int) -> float:
 
 async def recovery(store: str, n: int) -> float:
     url = unique_url("bench-recovery")
-    records = [
-        (i % PARTITIONS, json.dumps(f"key{i}").encode(), str(i).encode()) for i in range(n)
-    ]
+    records = [(i % PARTITIONS, json.dumps(f"key{i}").encode(), str(i).encode()) for i in range(n)]
     preload(url, "bench-counts-changelog", records)
     with tempfile.TemporaryDirectory() as datadir:
         app, _ = make_app(url, store, datadir)

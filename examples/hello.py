@@ -1,6 +1,6 @@
 """The smallest app: a worker running one service that says hello once a second.
 
-    uv run strm -A examples.hello -l info worker
+uv run strm -A examples.hello -l info worker
 """
 
 import asyncio

@@ -1,6 +1,6 @@
 """Request/reply with ``ask``: a task asks an agent to add numbers and prints the answers.
 
-    uv run strm -A examples.rpc worker
+uv run strm -A examples.rpc worker
 """
 
 from typing import Any

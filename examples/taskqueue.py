@@ -1,6 +1,6 @@
 """A task queue: a timer enqueues jobs, an agent with four instances works through them.
 
-    uv run strm -A examples.taskqueue worker
+uv run strm -A examples.taskqueue worker
 """
 
 import asyncio

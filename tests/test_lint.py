@@ -1,4 +1,5 @@
-"""ruff on the whole tree and mypy --strict on the kernel are part of the test suite."""
+"""ruff (lint and format) on the whole tree and mypy --strict on the kernel and the first-party
+plugins are part of the test suite."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_on_the_kernel() -> None:
+def test_ruff_format_is_applied() -> None:
+    result = run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_the_kernel_and_plugins() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

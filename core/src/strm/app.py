@@ -703,9 +703,7 @@ class App:
         from strm.timers import Timer
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            self.background.add(
-                Timer(self, f, interval=interval, name=name, on_leader=on_leader)
-            )
+            self.background.add(Timer(self, f, interval=interval, name=name, on_leader=on_leader))
             return f
 
         return decorate

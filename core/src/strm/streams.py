@@ -577,4 +577,3 @@ async def _run_pump(pump: Callable[[], Awaitable[None]], downstream: Stream) -> 
     except Exception as exc:
         if downstream.subscription is not None:
             downstream.subscription.inbox.close(exc)
-

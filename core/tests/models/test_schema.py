@@ -131,8 +131,9 @@ def test_bytes_and_str_ignore_the_default_codec(serializers: Serializers) -> Non
 
 
 def test_bytes_and_str_with_an_explicit_codec(serializers: Serializers) -> None:
-    schema = strm.Schema(key_type=bytes, value_type=str, key_serializer="binary",
-                         value_serializer="json")
+    schema = strm.Schema(
+        key_type=bytes, value_type=str, key_serializer="binary", value_serializer="json"
+    )
     assert schema.dumps_key(serializers, b"\x00") == base64.b64encode(b"\x00")
     assert schema.loads_key(serializers, base64.b64encode(b"\x00")) == b"\x00"
     assert schema.dumps_value(serializers, "text") == b'"text"'

@@ -261,8 +261,18 @@ def test_consumer_and_producer_brokers_can_differ() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("yes", True), ("no", False), ("true", True), ("false", False), ("1", True), ("0", False),
-        ("", False), ("on", True), ("off", False), ("TRUE", True), (" Yes ", True), ("Off", False),
+        ("yes", True),
+        ("no", False),
+        ("true", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+        ("", False),
+        ("on", True),
+        ("off", False),
+        ("TRUE", True),
+        (" Yes ", True),
+        ("Off", False),
     ],
 )
 def test_booleans_from_the_environment(text: str, expected: bool) -> None:
@@ -610,8 +620,14 @@ def test_set_validates_and_records_the_source() -> None:
     assert conf.source_of("version") == Source("command line")
 
 
-FUTURE = Setting("future_knob", Int(min=0), "Arrives later.", default=1, env="FUTURE_KNOB",
-                 pending="a later release")
+FUTURE = Setting(
+    "future_knob",
+    Int(min=0),
+    "Arrives later.",
+    default=1,
+    env="FUTURE_KNOB",
+    pending="a later release",
+)
 
 
 def test_a_pending_setting_keeps_its_default_and_refuses_other_values() -> None:

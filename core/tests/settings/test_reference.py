@@ -195,6 +195,8 @@ class Row:
         return self.name
 
 
+# One row a line reads as the table it is.
+# fmt: off
 ROWS: tuple[Row, ...] = (
     # Common
     Row("autodiscover", False, None, "yes", True, 42),
@@ -336,6 +338,7 @@ ROWS: tuple[Row, ...] = (
     Row("HttpClient", None, None, "collections:OrderedDict", OrderedDict, "no_such.Client"),
     Row("Monitor", None, None, "collections.OrderedDict", OrderedDict, 3),
 )
+# fmt: on
 
 
 def test_the_table_has_one_row_per_kernel_setting() -> None:

@@ -262,20 +262,37 @@ def test_the_reference_has_one_well_formed_row_per_setting() -> None:
     tabledir = next(row for row in rows if row[0] == "`tabledir`")
     assert "datadir/v&lt;version&gt;" in tabledir[4]
     assert "| `store_check_exists` | `pip install strm-store-aerospike` |" in text
-    for heading in ("## Where a value comes from", "## env_prefix", "## Older names",
-                    "## Not supported yet", "## Common", "## Extension"):
+    for heading in (
+        "## Where a value comes from",
+        "## env_prefix",
+        "## Older names",
+        "## Not supported yet",
+        "## Common",
+        "## Extension",
+    ):
         assert f"\n{heading}\n" in text
 
 
 def test_plugin_settings_in_the_reference_name_their_distribution() -> None:
-    spec = Setting("widget_count", Int(), "Widgets.", default=3, section="Widgets",
-                   distribution="strm-widgets")
-    secret = Setting("widget_password", Str(), "Password.", default="guest", section="Widgets",
-                     distribution="strm-widgets")
+    spec = Setting(
+        "widget_count", Int(), "Widgets.", default=3, section="Widgets", distribution="strm-widgets"
+    )
+    secret = Setting(
+        "widget_password",
+        Str(),
+        "Password.",
+        default="guest",
+        section="Widgets",
+        distribution="strm-widgets",
+    )
     text = render_markdown([*KERNEL_SETTINGS[:1], spec, secret])
     rows = _table_rows(text)
     assert rows[0] == [
-        "`autodiscover`", "bool, list of packages or callable", "`False`", "-", "strm",
+        "`autodiscover`",
+        "bool, list of packages or callable",
+        "`False`",
+        "-",
+        "strm",
         rows[0][5],
     ]
     assert rows[1][:5] == ["`widget_count`", "int", "`3`", "-", "strm-widgets"]

@@ -27,5 +27,3 @@ def make_app(strm_app_factory: AppFactory, broker_url: str) -> Callable[..., App
         return strm_app_factory(id, **settings)
 
     return make
-
-

@@ -123,8 +123,10 @@ async def test_ask_between_two_apps_of_one_group(make_app: Callable[..., App]) -
 
     async with apps[0].running(), apps[1].running():
         await eventually(
-            lambda: all(a.conductor.assignment for a in apps)
-            and len(apps[0].conductor.assignment | apps[1].conductor.assignment) == 5
+            lambda: (
+                all(a.conductor.assignment for a in apps)
+                and len(apps[0].conductor.assignment | apps[1].conductor.assignment) == 5
+            )
         )
         agent = apps[0].agents["double"]
         answers = await agent.join(list(range(20)))

@@ -79,7 +79,11 @@ async def test_internal_topics_are_created_with_their_settings(
 ) -> None:
     app = make_app(topic_partitions=3)
     topic = app.topic(
-        "made", internal=True, retention=60.0, compacting=True, deleting=True,
+        "made",
+        internal=True,
+        retention=60.0,
+        compacting=True,
+        deleting=True,
         config={"max.message.bytes": 1000},
     )
     sized = app.topic("sized", partitions=5)

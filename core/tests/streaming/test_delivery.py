@@ -77,9 +77,9 @@ async def test_partitions_move_between_workers_without_loss(
             await topic.send(key=str(i).encode(), value=i)
         await eventually(lambda: set(range(150)) <= set(seen[0]) | set(seen[1]))
         await app_checkpoint(apps[0])
-        assert sum(
-            o for tp, o in apps[0].conductor.committed.items() if tp.topic == "group-in"
-        ) == 150
+        assert (
+            sum(o for tp, o in apps[0].conductor.committed.items() if tp.topic == "group-in") == 150
+        )
     assert apps[0].conductor.assignment == set()
 
 
@@ -155,9 +155,7 @@ async def test_back_pressure_pauses_fetching_and_loses_nothing(
 async def test_publish_on_commit_holds_sends_until_the_checkpoint(
     make_app: Callable[..., App], broker_url: str
 ) -> None:
-    app = make_app(
-        topic_partitions=1, stream_publish_on_commit=True, broker_commit_interval=3600.0
-    )
+    app = make_app(topic_partitions=1, stream_publish_on_commit=True, broker_commit_interval=3600.0)
     source = app.topic("poc-in", value_type=int)
     out = app.topic("poc-out", value_type=int)
     done: list[int] = []
@@ -236,7 +234,6 @@ async def test_isolated_partitions_run_one_instance_per_partition(
     assert len(instances) >= 4  # three partitions, and one instance restarted
 
 
-
 async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
     make_app: Callable[..., App], tmp_path: Any, monkeypatch: Any
 ) -> None:
@@ -287,7 +284,11 @@ def test_round_robin_scheduler_alternates_topics_then_partitions() -> None:
     from strm.transports.scheduling import RoundRobinScheduler
 
     batches: dict[TP, list[Any]] = {
-        TP("a", 0): [], TP("a", 1): [], TP("a", 2): [], TP("b", 0): [], TP("b", 1): [],
+        TP("a", 0): [],
+        TP("a", 1): [],
+        TP("a", 2): [],
+        TP("b", 0): [],
+        TP("b", 1): [],
     }
     order = [tp for tp, _ in RoundRobinScheduler().order(batches)]
     assert order == [TP("a", 0), TP("b", 0), TP("a", 1), TP("b", 1), TP("a", 2)]

@@ -397,6 +397,7 @@ async def test_a_worker_refuses_to_write_a_partition_it_does_not_own(
     apps = [make_app("owners", topic_partitions=2) for _ in range(2)]
     tables = [app.Table("t", use_partitioner=True) for app in apps]
     async with apps[0].running(), apps[1].running():
+
         def owners() -> list[int]:
             return [
                 sum(app.tables.owns(table, p) for p in range(2))

@@ -143,12 +143,14 @@ async def test_session_windows(make_app: Callable[..., App]) -> None:
         make_app, build, TIMES, check=lambda: keys.append(sorted(tables["s"].keys()))
     )
     assert results == [1, 2, 1, 2, 3, 1, 2, 1, 2]
-    assert keys == [[
-        WindowKey("u", 1.0, 5.0),
-        WindowKey("u", 9.0, 14.0),
-        WindowKey("u", 14.5, 18.0),
-        WindowKey("u", 30.0, 33.0),
-    ]]
+    assert keys == [
+        [
+            WindowKey("u", 1.0, 5.0),
+            WindowKey("u", 9.0, 14.0),
+            WindowKey("u", 14.5, 18.0),
+            WindowKey("u", 30.0, 33.0),
+        ]
+    ]
 
 
 async def test_a_session_bridging_two_sessions_merges_them(make_app: Callable[..., App]) -> None:

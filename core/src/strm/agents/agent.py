@@ -392,7 +392,6 @@ class Agent:
         else:
             self._actors[actor.index] = None
 
-
     async def _restart_isolated(self, tp: TP, actor: _Actor, decision: Decision) -> None:
         """Isolated instances are restarted (or given up) one partition at a time, on the
         same subscription, so the records left in its inbox are not lost."""

@@ -171,9 +171,7 @@ def _notes(spec: Setting) -> str:
     return " ".join(notes)
 
 
-def render_markdown(
-    specs: Iterable[Setting], plugin_owned: Mapping[str, str] | None = None
-) -> str:
+def render_markdown(specs: Iterable[Setting], plugin_owned: Mapping[str, str] | None = None) -> str:
     """The settings reference: the introduction, then one table per section.
 
     ``plugin_owned`` maps settings of the specification that a plugin declares to the

@@ -105,8 +105,14 @@ class ModelOptions:
     def inherit(self) -> ModelOptions:
         """A copy for a subclass: same options, fields to be recomputed."""
         child = ModelOptions()
-        for name in ("serializer", "include_metadata", "validation", "coerce",
-                     "polymorphic_fields", "date_parser"):
+        for name in (
+            "serializer",
+            "include_metadata",
+            "validation",
+            "coerce",
+            "polymorphic_fields",
+            "date_parser",
+        ):
             setattr(child, name, getattr(self, name))
         child.coercions = dict(self.coercions)
         child._raw = dict(self._raw)
@@ -347,6 +353,7 @@ def _abstract_build(cls: type[Record]) -> Callable[[Any], Any]:
 
     return build
 
+
 # Names a field may not take: they would hide the record's own methods and attributes.
 _RESERVED = frozenset(name for name in dir(Record) if not name.startswith("__"))
 
@@ -449,8 +456,7 @@ def _collect_fields(cls: type[Record], inherited: dict[str, _RawField]) -> dict[
             continue
         if name.startswith("_strm_") or name in _RESERVED:
             raise TypeError(
-                f"{cls.__qualname__}: a field cannot be named {name!r}: "
-                f"it would hide Record.{name}"
+                f"{cls.__qualname__}: a field cannot be named {name!r}: it would hide Record.{name}"
             )
         value = cls.__dict__.get(name, MISSING)
         spec = value if isinstance(value, FieldDescriptor) else None
@@ -588,9 +594,7 @@ def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor)
     if d.has_dump:
         own, after_dump = d.dump_value, dump
         dump = own if after_dump is None else (lambda v: after_dump(own(v)))
-    return _Field(
-        d.field, d, convert, _validator(d, handler), dump, d.default_factory()
-    )
+    return _Field(d.field, d, convert, _validator(d, handler), dump, d.default_factory())
 
 
 def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], ValidationError | None]:

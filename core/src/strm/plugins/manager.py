@@ -240,8 +240,7 @@ class StrmPluginManager:
                 f"{shown} is provided by {dist}, which is not installed: pip install {dist}"
             )
         raise BackendNotFoundError(
-            f"{shown}: no installed plugin provides {_describe(kind, name)}; installed: "
-            f"{installed}"
+            f"{shown}: no installed plugin provides {_describe(kind, name)}; installed: {installed}"
         )
 
     def settings(self) -> list[Setting]:
