@@ -1,10 +1,10 @@
-"""Every setting of the configuration reference, checked against strm's catalogue.
+"""Every setting of Faust's configuration reference, checked against strm's catalogue.
 
-The reference (``shared/reference/configuration-reference.txt``, beside the repository) names each
-setting on a line followed by a line holding only ``¶``. Each name must be a kernel setting or a
-setting of a first-party plugin. The table below then pins, for every kernel setting, its
-default, its environment variable, how a string from the environment is typed and that a bad value
-is refused with a message naming the setting and the value.
+``faust_settings.toml`` beside this module holds the reference as data: each setting's name,
+section, environment variable and default. Each name must be a kernel setting or a setting of a
+first-party plugin. The table below then pins, for every kernel setting, its default, its
+environment variable, how a string from the environment is typed and that a bad value is refused
+with a message naming the setting and the value.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ast
 import logging
 import re
 import socket
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +31,7 @@ from strm.settings.conf import Conf, Source
 from strm.settings.setting import Setting
 from strm.worker import Worker
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-REFERENCE = REPO_ROOT / ".." / "shared" / "reference" / "configuration-reference.txt"
+REFERENCE = Path(__file__).with_name("faust_settings.toml")
 SPECS: dict[str, Setting] = {spec.name: spec for spec in KERNEL_SETTINGS}
 SECRET_WORDS = ("password", "secret", "token", "credentials")
 
@@ -68,40 +68,20 @@ class RefEntry:
     default: str | None  # the text after "- default:", when the reference gives a plain one
 
 
-def parse_reference(text: str) -> list[RefEntry]:
-    """Each setting of the reference with its section, environment variable and default."""
-    lines = text.splitlines()
-    entries: list[RefEntry] = []
-    section = ""
-    fields: dict[str, str] = {}
-    name: str | None = None
-
-    def close() -> None:
-        if name is not None:
-            entries.append(RefEntry(name, section, fields.get("env"), fields.get("default")))
-
-    for index, line in enumerate(lines):
-        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
-        if line.strip() == "¶":
-            close()
-            name, fields = lines[index - 1].strip(), {}
-        elif line.endswith("¶"):
-            close()
-            name, section = None, line[:-1]
-        elif line.strip() == "- environment:":
-            fields["env"] = following
-        elif line.strip() == "- default:":
-            fields["default"] = following
-    close()
-    return [entry for entry in entries if entry.name != "id"]
+def load_reference(path: Path) -> list[RefEntry]:
+    """Each setting of the reference, in the reference's order."""
+    with path.open("rb") as file:
+        rows = tomllib.load(file)["setting"]
+    return [
+        RefEntry(row["name"], row["section"], row.get("env"), row.get("default")) for row in rows
+    ]
 
 
-REFERENCE_ENTRIES = parse_reference(REFERENCE.read_text(encoding="utf-8"))
+REFERENCE_ENTRIES = load_reference(REFERENCE)
 REFERENCE_NAMES = [entry.name for entry in REFERENCE_ENTRIES]
 
 
 def test_the_reference_is_found_and_parsed() -> None:
-    assert (REPO_ROOT / "pyproject.toml").is_file()
     assert len(REFERENCE_NAMES) == 99
     assert REFERENCE_NAMES[:3] == ["autodiscover", "datadir", "tabledir"]
     assert REFERENCE_NAMES[-1] == "Monitor"

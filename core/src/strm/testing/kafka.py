@@ -23,12 +23,18 @@ ends (a watchdog stops it too if the pytest process dies):
 ``kafka_sasl`` and ``kafka_ssl`` share one broker. ``$STRM_KAFKA_VERSION`` picks the Kafka
 version (default: the script's). Tests using these fixtures are marked ``kafka`` and ``slow``
 automatically. See docs/kafka-for-tests.md.
+
+On a machine without Java 17+ or Maven the tests that need a broker started here are skipped,
+with one line in the summary saying how many and why, so the rest of a suite still runs; with
+``STRM_TESTS_NO_SKIP=1`` (CI sets it) they fail instead, naming what is missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,6 +59,14 @@ KAFKA_FIXTURES = frozenset(
         "kafka_secure_broker",
     }
 )
+
+
+#: Set to 1 where every test must run (CI): a test that would be skipped for want of a tool fails.
+NO_SKIP_ENV = "STRM_TESTS_NO_SKIP"
+PREREQUISITES = "Java 17+ and Maven are needed; see docs/kafka-for-tests.md"
+MIN_JAVA = 17
+SKIP_PREFIX = "cannot start Kafka here: "
+JAVA_VERSION_TIMEOUT = 30.0
 
 
 class KafkaUnavailable(RuntimeError):
@@ -171,9 +185,59 @@ def start_broker(directory: Path, *options: str) -> _Started:
     return _Started(KafkaBroker(state["bootstrap"], directory, state), directory)
 
 
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to start Kafka with ``scripts/kafka``, as the script looks for it
+    (``$JAVA_HOME/bin/java`` or ``java`` on PATH, ``mvn`` on PATH)."""
+    missing = []
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else None
+    if java is None or not Path(java).is_file():
+        java = shutil.which("java")
+    if java is None:
+        missing.append("java is not on PATH (nor in $JAVA_HOME)")
+    else:
+        major = _java_major_version(java)
+        if major is None or major < MIN_JAVA:
+            missing.append(f"{java} is Java {major or 'of an unknown version'}, not {MIN_JAVA}+")
+    if shutil.which("mvn") is None:
+        missing.append("mvn (Maven) is not on PATH")
+    return missing
+
+
+def _java_major_version(java: str) -> int | None:
+    """``17`` from ``openjdk version "17.0.15"`` (``1.8.0`` is Java 8)."""
+    try:
+        proc = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=JAVA_VERSION_TIMEOUT
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', proc.stderr + proc.stdout)
+    if found is None:
+        return None
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major
+
+
+def _require_prerequisites() -> None:
+    """Skip the test (fail it under ``STRM_TESTS_NO_SKIP=1``) when Kafka cannot start here."""
+    missing = missing_prerequisites()
+    if not missing:
+        return
+    why = "; ".join(missing)
+    if os.environ.get(NO_SKIP_ENV) == "1":
+        pytest.fail(
+            f"cannot start Kafka: {why}. {PREREQUISITES}. "
+            f"({NO_SKIP_ENV}=1 turns this skip into a failure.)",
+            pytrace=False,
+        )
+    pytest.skip(f"{SKIP_PREFIX}{why}")
+
+
 def _started(
     tmp_path_factory: pytest.TempPathFactory, name: str, *options: str
 ) -> Iterator[KafkaBroker]:
+    _require_prerequisites()
     try:
         started = start_broker(tmp_path_factory.mktemp(name), *options)
     except KafkaUnavailable as exc:
@@ -263,6 +327,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not any(line.split(":")[0].strip() == "slow" for line in config.getini("markers")):
         config.addinivalue_line("markers", "slow: a slow test")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line for the Kafka tests skipped for want of Java or Maven, however many there are."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "kafka" in getattr(report, "keywords", {}) and SKIP_PREFIX in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} Kafka tests skipped: {PREREQUISITES}", yellow=True, bold=True
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
