@@ -200,3 +200,116 @@ def test_an_import_error_inside_the_app_module_is_not_hidden(tmp_path: Path) -> 
     result = strm(tmp_path, "-A", "broken", "plugins")
     assert result.returncode == 1
     assert "ModuleNotFoundError: No module named 'no_such_dependency'" in result.stderr
+
+
+# -- -A as a file path -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("src/proj/app.py", "first"),
+        ("src/proj/app.py:second", "second"),
+        ("{root}/src/proj/app.py:second", "second"),
+    ],
+    ids=["relative", "relative-with-attribute", "absolute"],
+)
+def test_the_app_is_found_in_a_file(tmp_path: Path, spec: str, expected: str) -> None:
+    """Its directory comes first on sys.path, so a neighbour shadowing nothing is imported."""
+    project = tmp_path / "src" / "proj"
+    project.mkdir(parents=True)
+    (project / "names.py").write_text('FIRST = "first"\n')
+    app_module(
+        project, "app", 'from names import FIRST\napp = make(FIRST)\nsecond = make("second")\n'
+    )
+    result = strm(tmp_path, "-A", spec.format(root=tmp_path), "app-id")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{expected}\n"
+
+
+def test_an_app_file_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    app_module(tmp_path / "proj", "wordcount", 'app = make("wc")\n')
+    result = strm(tmp_path, "-A", "proj/wordcont.py", "plugins")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Error: -A proj/wordcont.py: no such file 'proj/wordcont.py'; "
+        "did you mean 'proj/wordcount.py'?"
+    )
+
+
+def test_an_app_file_whose_module_name_is_taken(tmp_path: Path) -> None:
+    """``asyncio.py`` would silently be the asyncio module strm imported already."""
+    (tmp_path / "proj").mkdir()
+    app_module(tmp_path / "proj", "asyncio", 'app = make("shadowed")\n')
+    result = strm(tmp_path, "-A", "proj/asyncio.py", "plugins")
+    assert result.returncode == 2
+    error = result.stderr.strip()
+    assert error.startswith("Error: -A proj/asyncio.py: the module name 'asyncio' is already taken")
+    assert error.endswith("; rename proj/asyncio.py")
+
+
+# -- did you mean ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        (
+            "pkg.wordcont",
+            "-A pkg.wordcont: no module named 'pkg.wordcont'; did you mean 'pkg.wordcount'?",
+        ),
+        (
+            "pkg.wordcont:app",
+            "-A pkg.wordcont:app: no module named 'pkg.wordcont'; "
+            "did you mean 'pkg.wordcount:app'?",
+        ),
+        ("wordcont", "-A wordcont: no module named 'wordcont'; did you mean 'wordcount'?"),
+        (
+            "pkg.wordcount:ap",
+            "-A pkg.wordcount:ap: pkg.wordcount has no strm.App named 'ap'; "
+            "did you mean 'pkg.wordcount:app'?",
+        ),
+        (
+            "pkg/wordcount.py:apps",
+            "-A pkg/wordcount.py:apps: pkg/wordcount.py has no strm.App named 'apps'; "
+            "did you mean 'pkg/wordcount.py:app'?",
+        ),
+    ],
+)
+def test_a_misspelt_app_gets_a_suggestion(tmp_path: Path, spec: str, error: str) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    app_module(tmp_path / "pkg", "wordcount", 'app = make("wc")\napply = 42\n')
+    app_module(tmp_path, "wordcount", 'app = make("wc")\n')
+    result = strm(tmp_path, "-A", spec, "plugins")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {error}"
+
+
+# -- strm --version --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["console-script", "python-m"])
+def test_version(tmp_path: Path, script: bool) -> None:
+    result = strm(tmp_path, "--version", script=script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"strm, version {metadata.version('strm')}"
+    installed = {
+        f"{ep.dist.name} {ep.dist.version}"
+        for ep in metadata.entry_points(group="strm")
+        if ep.dist is not None
+    }
+    if installed:
+        assert lines[1:] == [f"plugins: {', '.join(sorted(installed))}"]
+    else:
+        assert lines[1:] == []
+    assert result.stderr == ""
+
+
+def test_version_lists_a_plugin_named_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "localplugin.py").write_text("")
+    result = strm(tmp_path, "--plugin", "localplugin", "--version")
+    assert result.returncode == 0, result.stderr
+    assert "module localplugin" in result.stdout.splitlines()[-1]

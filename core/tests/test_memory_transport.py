@@ -295,6 +295,24 @@ async def test_a_fetch_is_bounded_and_shared_fairly(
     await consumer.stop()
 
 
+async def test_a_budget_smaller_than_the_partitions_with_records_serves_them_in_turn(
+    make_transport: Callable[..., MemoryTransport],
+) -> None:
+    transport = make_transport()
+    await transport.create_admin().create_topic(TopicSpec("t", 5))
+    producer = await started_producer(transport)
+    for partition in range(5):
+        await fill(producer, "t", partition, 3)
+    consumer = await member(transport, ["t"], [], "c")
+    served: list[int] = []
+    for _ in range(8):
+        batch = await consumer.getmany(0, max_records=2)
+        assert sum(len(messages) for messages in batch.values()) <= 2
+        served += [tp.partition for tp in batch]
+    assert served == [0, 1, 2, 3, 4] * 3
+    await consumer.stop()
+
+
 # -- offsets -----------------------------------------------------------------------------------
 
 

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from strm.cli.processes import child_argv
+
+#: A transport standing in for a broker the processes share: each child has a memory broker of
+#: its own, which is enough to start, run and stop several workers.
+EACH_ALONE = """\
+import strm
+from strm import records
+from strm.transports.memory import MemoryTransport
+
+
+def each_alone(*, app, urls):
+    return MemoryTransport(app=app, urls=["memory://"])
+
+
+@strm.hookimpl
+def strm_transports():
+    return [records.transport("alone", each_alone)]
+"""
 
 
 def test_children_run_the_same_command_without_processes_with_their_own_datadir() -> None:
@@ -52,3 +72,40 @@ def test_the_short_option_glued_to_its_value_is_removed_too() -> None:
         "d/worker-0",
         "worker",
     ]
+
+
+def test_processes_of_an_app_file_stop_cleanly_on_one_ctrl_c(tmp_path: Path) -> None:
+    """The children run the same ``-A proj/app.py``; a Ctrl-C reaches the whole foreground
+    process group, and each child must take it once (forwarded by the parent), or it would
+    take the second delivery as a request to exit without a clean stop."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "app.py").write_text(
+        "import strm\napp = strm.App('papp', entry_points=False, broker='alone://')\n"
+    )
+    (tmp_path / "eachalone.py").write_text(EACH_ALONE)
+    stderr = tmp_path / "stderr.txt"
+    argv = ["-A", "proj/app.py", "--plugin", "eachalone", "worker", "--processes", "2"]
+    with stderr.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "strm", *argv],
+            cwd=tmp_path,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # a group of its own, as a shell gives a foreground job
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while stderr.read_text().count("ready in") < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, stderr.read_text()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 0, stderr.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(60)
+    text = stderr.read_text()
+    assert text.count("strm worker: app 'papp' ready in") == 2
+    assert text.count("SIGINT received: stopping") == 2
+    assert "second SIGINT" not in text

@@ -235,32 +235,38 @@ def test_the_worker_class_setting_is_honoured(start_worker: StartWorker) -> None
     assert worker.markers == ["MyWorker runs wapp at 20"]
 
 
-def test_a_second_signal_while_stopping(start_worker: StartWorker) -> None:
-    worker = start_worker(
-        """
-        @contextlib.asynccontextmanager
-        async def slow_to_stop(app):
-            yield
-            release = MARKERS.with_name("release")
-            for _ in range(500):
-                if release.exists():
-                    break
-                await asyncio.sleep(0.01)
-            mark("stopped")
+#: A service whose stop takes a minute: the clean stop is still under way when the test signals.
+SLOW_TO_STOP = """
+import logging
 
-        app.add_service(slow_to_stop)
-        """,
-        "-l",
-        "info",
-    )
-    worker.wait_for("is ready")
+@contextlib.asynccontextmanager
+async def slow_to_stop(app):
+    yield
+    logging.getLogger("wapp").warning("slow stop begins")
+    await asyncio.sleep(60)
+    mark("stopped")
+
+app.add_service(slow_to_stop)
+"""
+
+
+@pytest.mark.parametrize(
+    ("second", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_second_signal_while_stopping_exits_at_once(
+    start_worker: StartWorker, second: signal.Signals, code: int
+) -> None:
+    worker = start_worker(SLOW_TO_STOP)
+    worker.wait_for("ready in")
     worker.proc.send_signal(signal.SIGINT)
-    worker.wait_for("is stopping")
-    worker.proc.send_signal(signal.SIGTERM)
-    worker.wait_for("SIGTERM received again; still stopping")
-    (worker.directory / "release").touch()
-    assert worker.wait() == 0
-    assert worker.markers == ["stopped"]
+    worker.wait_for("slow stop begins")
+    assert "SIGINT received: stopping (a second signal exits at once)" in worker.stderr
+    worker.proc.send_signal(second)
+    assert worker.wait(timeout=10) == code
+    assert f"second {second.name}: exiting now without a clean stop" in worker.stderr
+    assert worker.markers == []
 
 
 # -- in this process -------------------------------------------------------------------------

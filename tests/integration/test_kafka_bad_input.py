@@ -9,6 +9,8 @@
     its input count).
 (c) No broker at start: ``strm worker`` tries again with backoff for broker_request_timeout,
     then exits with code 2 and one line naming the broker.
+(d) A dead letter over ``producer_max_request_size`` is sent with its value cut to fit; one that
+    cannot fit at all stops the worker before its offset is committed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itest_helpers import read_topic
+from itest_helpers import create_topic, read_topic
 from strm.app import App
 from strm.deadletters import (
     HEADER_ERROR,
@@ -35,7 +37,9 @@ from strm.deadletters import (
     HEADER_PARTITION,
     HEADER_STAGE,
     HEADER_TOPIC,
+    HEADER_TRUNCATED,
 )
+from strm.errors import DeadLetterError
 from strm.testing import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
@@ -252,3 +256,65 @@ def test_a_worker_without_a_broker_retries_then_exits_with_code_2(tmp_path: Path
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: cannot reach the Kafka broker(s) 127.0.0.1:1"), last
     assert "attempts in 2 s, broker_request_timeout" in last
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) dead letters too large to send
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_a_dead_letter_too_large_to_send_is_cut_to_fit_or_stops_the_worker(
+    kafka_app: Callable[..., App],
+    kafka_bootstrap: str,
+    unique: Callable[[str], str],
+) -> None:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.structs import TopicPartition
+
+    source, dead = unique("big"), unique("big-dead")
+    app = kafka_app(dead_letter_topic=dead, topic_partitions=1, producer_max_request_size=4_096)
+    numbers = app.topic(source, value_type=int, partitions=1)
+    got: list[int] = []
+
+    @app.agent(numbers)
+    async def add(stream: Any) -> None:
+        async for n in stream:
+            got.append(n)
+
+    # Written with aiokafka's default limit (1 MiB): the app reads them but cannot send them on
+    # whole. Offset 0 fits once its value is cut; offset 2 does not, its key alone is too large.
+    await create_topic(kafka_bootstrap, source, 1)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(source, b"x" * 10_000, key=b"k")
+        await producer.send_and_wait(source, b"1")
+        await producer.send_and_wait(source, b"oops", key=b"k" * 5_000)
+        await producer.send_and_wait(source, b"2")
+    finally:
+        await producer.stop()
+
+    async with app.running():
+        await eventually(lambda: app.crash_error is not None, timeout=30)
+        error = app.crash_error
+        assert got == [1]
+    assert isinstance(error, DeadLetterError), error
+    assert f"record {source}[0]@2 failed to decode" in str(error)
+    assert "producer_max_request_size" in str(error)
+
+    letters = await read_topic(kafka_bootstrap, dead, 2, timeout=5)
+    assert len(letters) == 1, "only the record whose value could be cut to fit"
+    (letter,) = letters
+    headers = dict(letter.headers)
+    assert headers[HEADER_TRUNCATED] == b"10000"
+    assert headers[HEADER_OFFSET] == b"0"
+    assert letter.key == b"k"
+    assert 3_000 < len(letter.value) < 4_096 and set(letter.value) == {ord("x")}
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=app.conf.id)
+    await consumer.start()
+    try:
+        committed = await consumer.committed(TopicPartition(source, 0))
+    finally:
+        await consumer.stop()
+    assert committed is None or committed <= 2, f"committed past the lost record: {committed}"

@@ -107,6 +107,45 @@ CASES: dict[str, Case] = {
         ["worker"],
         ["'strm worker' needs an app: strm -A yourproject.app ..."],
     ),
+    "misspelt installed scheme": Case(
+        {"errapp.py": app_module("store='memroy://'")},
+        ["-A", "errapp", "worker"],
+        ["store 'memroy://': no installed plugin provides the store scheme 'memroy://'; "
+         "installed: ", "memory", "; did you mean 'memory://'?"],
+    ),
+    "misspelt scheme of a plugin not installed": Case(
+        {"errapp.py": app_module("broker='kafak://localhost:9092'")},
+        ["-A", "errapp", *kafka_blocked(), "worker"],
+        ["broker 'kafak://localhost:9092': no installed plugin provides the transport scheme "
+         "'kafak://'", "; did you mean 'kafka://' (pip install strm-transport-kafka)?"],
+    ),
+    "misspelt store scheme": Case(
+        {"errapp.py": app_module("store='rocksbd:///tmp/x'")},
+        ["-A", "errapp", "worker"],
+        ["store 'rocksbd:///tmp/x': no installed plugin provides the store scheme 'rocksbd://'",
+         "; did you mean 'rocksdb://'"],
+    ),
+    "misspelt cache scheme": Case(
+        {"errapp.py": app_module("cache='redsi://localhost'")},
+        ["-A", "errapp", "worker"],
+        ["cache 'redsi://localhost': no installed plugin provides the cache scheme 'redsi://'",
+         "; did you mean 'redis://'"],
+    ),
+    "-A of a misspelt module": Case(
+        {"wordcount.py": app_module("")},
+        ["-A", "wordcont", "worker"],
+        ["-A wordcont: no module named 'wordcont'; did you mean 'wordcount'?"],
+    ),
+    "-A of a misspelt attribute": Case(
+        {"errapp.py": app_module("")},
+        ["-A", "errapp:ap", "worker"],
+        ["-A errapp:ap: errapp has no strm.App named 'ap'; did you mean 'errapp:app'?"],
+    ),
+    "-A of a misspelt file": Case(
+        {"errapp.py": app_module("")},
+        ["-A", "errap.py", "worker"],
+        ["-A errap.py: no such file 'errap.py'; did you mean 'errapp.py'?"],
+    ),
 }  # fmt: skip
 
 

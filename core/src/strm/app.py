@@ -41,6 +41,7 @@ from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.producing import Producers, check_threaded_producer
 from strm.records import Provision
+from strm.redaction import redact_url
 from strm.sender import Partitioner, Sender
 from strm.sensors import Monitor, SensorSet
 from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
@@ -55,7 +56,7 @@ from strm.spi import (
     Transport,
 )
 from strm.streams import Stream
-from strm.tables.manager import TableManager
+from strm.tables.manager import ShardChanges, TableManager
 from strm.tables.table import Collection
 
 #: URL settings and the kind of backend each one picks.
@@ -260,7 +261,9 @@ class App:
         kind = BACKEND_SETTINGS[setting]
         value = getattr(self.conf, setting) if url is None else url
         first = value[0] if isinstance(value, list) else value
-        return self.plugins.resolve(kind, url_scheme(first), setting=setting, value=first)
+        return self.plugins.resolve(
+            kind, url_scheme(first), setting=setting, value=redact_url(first)
+        )
 
     def extension_class(self, setting: str) -> type:
         """The class for an extension setting: the user's if set, else the providing plugin's."""
@@ -502,26 +505,42 @@ class App:
         await self._replies.start()
         return self._replies
 
-    async def checkpoint(self, offsets: Mapping[TP, int], consumer: Consumer | None) -> None:
-        """Make the finished events' effects durable, then commit their offsets.
+    def take_changes(self) -> list[ShardChanges]:
+        """The tables' changes since the last checkpoint, for its snapshot."""
+        return self._tables.take_changes() if self._tables is not None else []
 
-        Changelog records for the tables' dirty keys are sent, then everything is flushed. At
-        least once: the table stores are written (with the source offsets they account for),
-        then the offsets are committed. Exactly once: the offsets are committed in the
-        producer's transaction with everything it sent, then the stores are written.
+    async def checkpoint(
+        self,
+        offsets: Mapping[TP, int],
+        consumer: Consumer | None,
+        changes: list[ShardChanges] | None = None,
+    ) -> None:
+        """Make a snapshot durable: ``offsets`` and the table ``changes`` the events before
+        them made (docs/architecture.md, "Checkpoints").
+
+        At least once: the changelog records are sent and everything is flushed; then a seal per
+        table partition, flushed; then the stores are written; then the offsets committed.
+        Exactly once: records and seals go into the producer's transaction, which commits the
+        offsets with them; the stores are written after.
         """
         if self._spawned:
             await asyncio.gather(*self._spawned)
-        flushes = await self.tables.send_changelogs(offsets) if self._tables is not None else []
-        await self.producers.make_durable(offsets)
+        tables = self._tables
+        written = await tables.send_changes(changes or []) if tables is not None else []
         if self.exactly_once:
+            seals = await tables.send_seals(offsets, written) if tables is not None else []
+            await self.producers.make_durable(offsets)
             if offsets or self.producers.in_transaction:
                 await self.producers.commit_transaction(offsets)
-            if flushes:
-                await self.tables.write_stores(flushes)
+            if tables is not None:
+                await tables.write_stores(written, seals)
             return
-        if flushes:
-            await self.tables.write_stores(flushes)
+        await self.producers.make_durable(offsets)
+        if tables is not None:
+            seals = await tables.send_seals(offsets, written)
+            if seals:
+                await self.producers.make_durable(offsets)
+            await tables.write_stores(written, seals)
         if offsets and consumer is not None:
             await consumer.commit(offsets)
 
@@ -622,8 +641,10 @@ class App:
                 stack.push_async_callback(self._tables.stop)
             for agent in self.agents.values():
                 await stack.enter_async_context(agent.running())
-            await self.conductor.start()
+            # Stopped even if its start fails or is cancelled half-way: a consumer that joined
+            # the group must leave it, or it holds its partitions as a member that never reads.
             stack.push_async_callback(self.conductor.stop)
+            await self.conductor.start()
             await self.conductor.wait_settled()
             if self._tables is not None:
                 await self._tables.wait_recovered()

@@ -18,10 +18,12 @@ from collections.abc import Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from strm.channels import Subscription, Topic
+from strm.checkpoint_gate import CheckpointGate
 from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
 from strm.spi import TP, Admin, Consumer, Message
+from strm.structured_logs import log_position
 from strm.transports import TransportError
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.conductor")
 
 FETCH_TIMEOUT = 0.5
+#: How long a checkpoint waits for the records in flight to finish before its snapshot.
+QUIESCE_TIMEOUT = 0.5
+QUIESCE_POLL = 0.001
 
 
 class PartitionListener(Protocol):
@@ -52,6 +57,7 @@ class Conductor:
         self.committed: dict[TP, int] = {}
         self._full: set[Inbox] = set()
         self._paused: set[TP] = set()
+        self._unpaused = asyncio.Event()  # set when an assigned partition is not paused
         self._fetched_since_commit = 0
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
@@ -77,6 +83,7 @@ class Conductor:
         self._settled = asyncio.Event()
         self._settled.set()
         self._leader: LeaderAssignor | None = None
+        self.gate = CheckpointGate()
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -283,15 +290,20 @@ class Conductor:
             self._delay_timer = None
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # A task that failed is raised once the consumer has left the group, not before.
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        failure = next(
+            (r for r in results if isinstance(r, Exception)),
+            None,
+        )
         try:
             await self.checkpoint()
         finally:
             consumer, self.consumer = self.consumer, None
             if consumer is not None:
                 await consumer.stop()
+            if failure is not None:
+                raise failure
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -347,7 +359,9 @@ class Conductor:
         order = self._scheduler().order
         changelogs = self.changelogs
         while True:
-            batches = await consumer.getmany(FETCH_TIMEOUT)
+            if self.assignment and self._paused >= self.assignment:
+                await self._wait_unpaused()
+            batches = await consumer.getmany(FETCH_TIMEOUT, self._fetch_budget())
             for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
                 if not readers or not messages:
@@ -374,6 +388,32 @@ class Conductor:
 
     # -- back-pressure ---------------------------------------------------------------------------
 
+    def _fetch_budget(self) -> int | None:
+        """Most records the next fetch may bring: the least room among the stream buffers that
+        are not full (a full one's partitions are paused), so that a fetch never puts more into
+        a buffer than ``stream_buffer_maxsize`` allows. ``None`` when no buffer is open: the
+        fetch can only bring changelog records, which go to the tables, not to a buffer."""
+        rooms = [
+            sub.inbox.room
+            for subs in self.subscriptions.values()
+            for sub in subs
+            if not sub.inbox.full
+        ]
+        return min(rooms) if rooms else None
+
+    async def _wait_unpaused(self) -> None:
+        """Wait, at most ``FETCH_TIMEOUT``, for a partition to resume, rather than fetch while
+        every partition is paused: such a fetch returns nothing, and a transport may drop what it
+        had prefetched for the paused partitions (aiokafka does), which would then be fetched
+        again. After the timeout the fetch happens anyway, as a transport must be polled to stay
+        in its group."""
+        self._unpaused.clear()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that arrives as
+        # the event is set, and stop() would wait forever for this loop.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FETCH_TIMEOUT):
+                await self._unpaused.wait()
+
     def _on_inbox_full(self, inbox: Inbox) -> None:
         self._full.add(inbox)
         self._update_paused()
@@ -398,6 +438,8 @@ class Conductor:
         if resume:
             self.consumer.resume(resume)
         self._paused = wanted
+        if not wanted >= self.assignment:
+            self._unpaused.set()
 
     # -- commits ---------------------------------------------------------------------------------
 
@@ -424,26 +466,74 @@ class Conductor:
         return offsets
 
     async def checkpoint(self) -> None:
-        """Flush what processed events sent and the tables' changes, then commit offsets."""
+        """Snapshot the finished events' offsets with the table changes they made, between two
+        events; make both durable; commit. The gate stays closed until the snapshot is taken,
+        and under exactly-once until the transaction is committed, so that nothing processed
+        after the snapshot lands in its transaction."""
         consumer = self.consumer
+        app = self.app
         async with self._commit_lock:
-            offsets = self.committable()
-            self._fetched_since_commit = 0
-            if not offsets and not self.app.has_pending_writes():
-                return
-            started = time.monotonic()
-            await self.app.checkpoint(offsets, consumer)
+            gate = self.gate
+            gate.close()
+            try:
+                await self._wait_between_events()
+                offsets = self.committable()
+                changes = app.take_changes()  # with the offsets: no await in between
+                if not app.exactly_once:
+                    gate.open()
+                self._fetched_since_commit = 0
+                if not offsets and not changes and not app.has_pending_writes():
+                    return
+                started = time.monotonic()
+                await app.checkpoint(offsets, consumer, changes)
+            finally:
+                gate.open()
             self.committed.update(offsets)
             now = time.monotonic()
             self.app.sensors.on_commit(offsets, now - started)
             for tp in offsets:
                 self._stalled_since.pop(tp, None)
 
+    async def _wait_between_events(self) -> None:
+        """Until no stream has a record in flight, for at most ``QUIESCE_TIMEOUT`` seconds.
+
+        Past that (an agent awaits something the closed gate holds back, such as the reply of
+        another agent of this worker), the snapshot is taken anyway: the changes of the events
+        in flight are in it without their offsets, so after a crash those events would change
+        the tables a second time. That is said in a warning.
+        """
+        deadline: float | None = None
+        while True:
+            busy = [
+                stream.busy_message
+                for subs in self.subscriptions.values()
+                for sub in subs
+                for stream in sub.readers
+                if stream.busy_message is not None
+            ]
+            if not busy:
+                return
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + QUIESCE_TIMEOUT
+            elif now >= deadline:
+                logger.warning(
+                    "checkpoint: %d records still in flight after %.1f s (%s); taking the "
+                    "snapshot without waiting for them: after a crash their table changes "
+                    "would be applied twice",
+                    len(busy),
+                    QUIESCE_TIMEOUT,
+                    ", ".join(f"{m.topic}[{m.partition}]@{m.offset}" for m in busy[:5]),
+                )
+                return
+            await asyncio.sleep(QUIESCE_POLL)
+
     async def _commit_loop(self) -> None:
         interval = self.app.conf.broker_commit_interval
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._commit_wanted.wait(), interval)
+                async with asyncio.timeout(interval):  # not wait_for: see _wait_unpaused
+                    await self._commit_wanted.wait()
             self._commit_wanted.clear()
             await self.checkpoint()
 
@@ -486,6 +576,7 @@ class Conductor:
                             m.partition,
                             m.offset,
                             slow_after,
+                            extra=log_position(m.topic, m.partition, m.offset),
                         )
 
     def _check_livelock(self, now: float, livelock_after: float) -> None:
@@ -506,6 +597,7 @@ class Conductor:
                     tp.topic,
                     tp.partition,
                     livelock_after,
+                    extra=log_position(tp.topic, tp.partition),
                 )
 
     # -- rebalances (called by the consumer) ------------------------------------------------------

@@ -69,6 +69,14 @@ class ValidationError(StrmError, ValueError):
         self.errors = list(errors)
 
 
+class DeadLetterError(StrmError):
+    """A record that failed could not be sent to the dead-letter topic.
+
+    It stops the worker instead of skipping the record: its offset is not committed, so the
+    record is read again once the cause (named in the message) is fixed.
+    """
+
+
 class StoreError(StrmError):
     """A table store failed; the message names the table, the partition and what to do."""
 

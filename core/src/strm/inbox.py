@@ -2,7 +2,10 @@
 
 The conductor puts whole batches (one partition's records from one fetch) into the inboxes of
 the streams reading that topic; a stream takes a batch and iterates over it without awaiting.
-When an inbox holds more than its limit, the partitions feeding it are paused until it drains.
+A fetch takes no more than the inboxes have :attr:`Inbox.room` for. When an inbox reaches its
+limit the partitions feeding it are paused until it has drained to half of it, so that the
+fetches that refill it are large: resuming as soon as one record was finished would refill it
+one small batch at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Inbox:
         "_on_full",
         "_waiters",
         "closed_error",
+        "full",
         "generation",
         "maxsize",
         "revoked",
@@ -40,6 +44,8 @@ class Inbox:
     ) -> None:
         self.maxsize = maxsize
         self.size = 0
+        #: Reached ``maxsize`` and not yet drained to half of it: its partitions are paused.
+        self.full = False
         self.generation = 0
         self.closed_error: BaseException | None = None
         self.revoked: frozenset[TP] = frozenset()
@@ -49,8 +55,9 @@ class Inbox:
         self._on_drained = on_drained
 
     @property
-    def full(self) -> bool:
-        return self.size >= self.maxsize
+    def room(self) -> int:
+        """How many more records a fetch may bring for this inbox."""
+        return max(0, self.maxsize - self.size)
 
     def set_callbacks(
         self, on_full: Callable[[Inbox], None], on_drained: Callable[[Inbox], None]
@@ -60,12 +67,13 @@ class Inbox:
     def put(self, tp: TP | None, items: Sequence[Any]) -> None:
         if not items:
             return
-        was_full = self.size >= self.maxsize
         self._batches.append((tp, items))
         self.size += len(items)
         self._wake()
-        if not was_full and self.size >= self.maxsize and self._on_full is not None:
-            self._on_full(self)
+        if not self.full and self.size >= self.maxsize:
+            self.full = True
+            if self._on_full is not None:
+                self._on_full(self)
 
     def put_front(self, tp: TP | None, items: Sequence[Any]) -> None:
         """Return the unprocessed rest of a taken batch (still counted), to be taken first."""
@@ -92,10 +100,11 @@ class Inbox:
         Items count from when they are put until they are processed, not until they are taken,
         so a stream holding a large batch still holds back fetching.
         """
-        was_full = self.size >= self.maxsize
         self.size -= count
-        if was_full and self._on_drained is not None and self.size < self.maxsize:
-            self._on_drained(self)
+        if self.full and self.size <= self.maxsize // 2:
+            self.full = False
+            if self._on_drained is not None:
+                self._on_drained(self)
 
     async def get_before(self, deadline: float) -> Batch | None:
         """Like :meth:`get`, but ``None`` once the loop's clock passes ``deadline``."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from strm.errors import ConfigurationError
+from strm.redaction import redact_url
 from strm.sender import Sender
 from strm.soon import SoonBuffer
 from strm.spi import TP, Producer, TransactionalProducer
@@ -38,7 +39,7 @@ def check_threaded_producer(app: App) -> None:
     if not getattr(transport, "producer_runs_in_thread", False):
         raise ConfigurationError(
             "setting 'producer_threaded': bad value True: the transport of "
-            f"{app.conf.broker_producer[0]!r} cannot run a producer on another thread "
+            f"{redact_url(app.conf.broker_producer[0])!r} cannot run a producer on another thread "
             "(kafka:// can)"
         )
 
@@ -85,7 +86,7 @@ class Producers:
         if app.exactly_once and not isinstance(producer, TransactionalProducer):
             raise ConfigurationError(
                 "processing_guarantee='exactly_once' needs a transport with "
-                f"transactions; {app.conf.broker_producer[0]!r} has none"
+                f"transactions; {redact_url(app.conf.broker_producer[0])!r} has none"
             )
         await producer.start()
         return Sender(app, producer, app.partitioner)

@@ -51,6 +51,11 @@ class Sender:
         #: With exactly-once, sends go into a transaction that the next checkpoint commits.
         self.transactional = app.exactly_once and isinstance(producer, TransactionalProducer)
         self.in_transaction = False
+        #: A begin or a commit under way: sends wait for it, then join or begin a transaction.
+        self._changing: asyncio.Future[None] | None = None
+        #: Transactional sends inside the producer's ``send`` (a commit waits for them).
+        self._sending = 0
+        self._sends_done: asyncio.Future[None] | None = None
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -77,13 +82,27 @@ class Sender:
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
-        if self.transactional and not self.in_transaction:
-            await self._begin()
         if self.hold_until_commit and source is not None:
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._held.append((source[0], source[1], record, future))
             return future
+        if self.transactional:
+            return await self._send_in_transaction(record)
         return await self.producer.send(record)
+
+    async def _send_in_transaction(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
+        """Send into the open transaction, beginning one if none is; a commit under way is
+        waited for, so that the record goes into the next transaction, never into none."""
+        while not self.in_transaction:
+            await self._begin()
+        self._sending += 1
+        try:
+            return await self.producer.send(record)
+        finally:
+            self._sending -= 1
+            if not self._sending and self._sends_done is not None:
+                self._sends_done.set_result(None)
+                self._sends_done = None
 
     async def publish_held(self, committable: Mapping[Any, int]) -> None:
         """Publish held records whose source offset is about to be committed."""
@@ -113,17 +132,45 @@ class Sender:
         await self.producer.flush()
 
     async def _begin(self) -> None:
+        """Begin a transaction, one at a time: concurrent senders wait for the one begun (or
+        for a commit under way) instead of beginning a second."""
         assert isinstance(self.producer, TransactionalProducer)
-        await self.producer.begin_transaction()
-        self.in_transaction = True
+        changing = self._changing
+        if changing is not None:
+            await asyncio.shield(changing)
+            return
+        if self.in_transaction:
+            return
+        self._changing = asyncio.get_running_loop().create_future()
+        try:
+            await self.producer.begin_transaction()
+            self.in_transaction = True
+        finally:
+            self._changed()
+
+    def _changed(self) -> None:
+        changing, self._changing = self._changing, None
+        if changing is not None:
+            changing.set_result(None)
 
     async def commit_transaction(self, offsets: Mapping[Any, int], group_id: str) -> None:
-        """Commit everything sent since the last checkpoint with the source offsets."""
+        """Commit everything sent since the last checkpoint with the source offsets. Sends
+        already inside the producer finish first; sends that start meanwhile wait and go
+        into the next transaction."""
         assert isinstance(self.producer, TransactionalProducer)
-        if not self.in_transaction:
+        while not self.in_transaction:
             await self._begin()
+        while self._changing is not None:
+            await asyncio.shield(self._changing)
         self.in_transaction = False
-        await self.producer.commit_transaction(offsets, group_id)
+        self._changing = asyncio.get_running_loop().create_future()
+        try:
+            while self._sending:
+                self._sends_done = self._sends_done or asyncio.get_running_loop().create_future()
+                await asyncio.shield(self._sends_done)
+            await self.producer.commit_transaction(offsets, group_id)
+        finally:
+            self._changed()
 
 
 def _chain(delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]) -> None:

@@ -16,6 +16,7 @@ from strm.spi import TP, Message
 
 if TYPE_CHECKING:
     from strm.app import App
+    from strm.tables.recovery_progress import RecoveryProgress
 
 
 class Sensor:
@@ -39,12 +40,20 @@ class Sensor:
     def on_agent_error(self, agent: str, error: BaseException) -> None:
         """An agent instance raised."""
 
+    def on_recovery_progress(self, progress: RecoveryProgress) -> None:
+        """Tables are being recovered from their changelogs: called every second while they
+        are, and once with ``progress.finished`` set when they are up to date."""
+
 
 class SensorSet(Sensor):
     """Forwards every notification to each sensor of the app."""
 
     def __init__(self, sensors: Iterable[Sensor]) -> None:
         self.sensors = list(sensors)
+
+    def add(self, sensor: Sensor) -> None:
+        """Attach one more sensor, such as the worker's recovery display on a terminal."""
+        self.sensors.append(sensor)
 
     def on_batch_in(self, tp: TP, count: int) -> None:
         for sensor in self.sensors:
@@ -69,6 +78,10 @@ class SensorSet(Sensor):
     def on_agent_error(self, agent: str, error: BaseException) -> None:
         for sensor in self.sensors:
             sensor.on_agent_error(agent, error)
+
+    def on_recovery_progress(self, progress: RecoveryProgress) -> None:
+        for sensor in self.sensors:
+            sensor.on_recovery_progress(progress)
 
 
 class Monitor(Sensor):

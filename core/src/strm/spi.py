@@ -163,9 +163,19 @@ class Consumer(Protocol):
         name), every topic it matches, including topics created later."""
         ...
 
-    async def getmany(self, timeout: float) -> Mapping[TP, Sequence[Message]]:
+    async def getmany(
+        self, timeout: float, max_records: int | None = None
+    ) -> Mapping[TP, Sequence[Message]]:
         """The records fetched since the last call, by partition, waiting at most ``timeout``
-        seconds when none are ready. Paused partitions are not returned."""
+        seconds when none are ready. Paused partitions are not returned.
+
+        ``max_records`` (at least 1) bounds the records of the whole call, not of each
+        partition: the kernel passes what its stream buffers have room for. The bound is shared
+        among the partitions that have records ready, so that one partition's backlog cannot
+        fill it, and a partition left out (a bound smaller than the partitions with records)
+        is among the first served by the next call: every partition with records makes
+        progress. ``None``: the transport's own limit (``broker_max_poll_records`` where it has
+        one)."""
         ...
 
     def pause(self, tps: Iterable[TP]) -> None: ...

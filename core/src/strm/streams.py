@@ -37,6 +37,16 @@ TICK: Any = object()
 
 _EVENTS, _VALUES, _ITEMS = 0, 1, 2
 
+#: Longest a stream works through buffered events before it gives the event loop a turn, so
+#: that timers, the consumer's heartbeats, fetches and other agents wait at most about this
+#: long (plus the time of the events between two looks at the clock). Without it a stream
+#: whose buffer never empties would never give the loop up: taking a buffered batch does not
+#: wait.
+STREAM_TURN = 0.01
+#: The clock is read at the start of each batch and then every 64 events: reading it for
+#: every event would cost more than the turns themselves.
+CLOCK_EVERY_MASK = 63
+
 
 class Stream:
     """``async for value in stream``; ``stream.items()``, ``stream.events()`` and operators."""
@@ -161,6 +171,9 @@ class Stream:
         inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
         done = progress.done
         dead_letters = self.app.dead_letters
+        gate = self.app.conductor.gate
+        clock = time.monotonic
+        turn_ends = clock() + STREAM_TURN
         while True:
             deadline = self.deadline
             if deadline is None:
@@ -181,6 +194,15 @@ class Stream:
             count, index = len(items), 0
             try:
                 while index < count:
+                    if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
+                        # Two loop iterations: a callback that wakes a task (a thread's result
+                        # waking the checkpoint) and the task's step both run in this turn.
+                        await asyncio.sleep(0)
+                        await asyncio.sleep(0)
+                        turn_ends = clock() + STREAM_TURN
+                        if inbox.generation != generation and tp in inbox.revoked:
+                            index = count  # revoked meanwhile: its new owner processes it
+                            break
                     item = items[index]
                     index += 1
                     if make_event is None:
@@ -192,9 +214,10 @@ class Stream:
                     try:
                         event = make_event(message)
                     except Exception as exc:  # a bad record must not stop its partition
+                        if acks is not None:  # delivered first: not acked if it is not sent
+                            acks.deliver(message)
                         await dead_letters.undecodable(message, exc)
                         if acks is not None:
-                            acks.deliver(message)
                             acks.ack(part, message.offset)
                         else:
                             done[part] = message.offset
@@ -202,6 +225,11 @@ class Stream:
                     if acks is not None:
                         acks.deliver(message)
                         event._progress = acks
+                    if gate.closed:  # a checkpoint takes its snapshot between two events
+                        await gate.passage()
+                        if inbox.generation != generation and tp in inbox.revoked:
+                            index = count  # revoked meanwhile: its new owner processes it
+                            break
                     self.busy_message = message
                     yield event
                     self.busy_message = None

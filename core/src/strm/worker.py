@@ -1,17 +1,23 @@
-"""The worker: runs an app in this process until SIGINT or SIGTERM, then stops it cleanly."""
+"""The worker: runs an app in this process until SIGINT or SIGTERM, then stops it cleanly; a
+second signal while it stops exits at once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
+import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from strm.blocking import BlockingDetector
 from strm.errors import ConfigurationError, StrmError
+from strm.worker_console import RecoveryDisplay, WorkerConsole
 from strm.worker_logging import redirected_stdouts, setup_logging
+from strm.worker_ready import ready_parts
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -46,6 +52,7 @@ class Worker:
         *,
         loglevel: int | str = logging.WARNING,
         logfile: str | None = None,
+        log_format: str = "text",
         loop: str = "asyncio",
         blocking_timeout: float | None = None,
         debug: bool = False,
@@ -54,21 +61,27 @@ class Worker:
         self.app = app
         self.loglevel = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
         self.logfile = logfile
+        self.log_format = log_format
         self.loop = loop
         self.blocking_timeout = blocking_timeout
         self.debug = debug
         self.shutdown_timeout = shutdown_timeout
         self._stop_requested: asyncio.Event | None = None
         self.loop_name_used: str | None = None
+        #: Silent unless :meth:`execute` runs the worker (the ``strm worker`` command).
+        self.console = WorkerConsole(None)
 
     def execute(self) -> int:
         """Run until stopped; the process exit code: 0 on a clean stop, 1 on a crash."""
         factory = loop_factory(self.loop)
         conf = self.app.conf
-        setup_logging(conf, loglevel=self.loglevel, logfile=self.logfile)
+        setup_logging(
+            conf, loglevel=self.loglevel, logfile=self.logfile, log_format=self.log_format
+        )
         debug = self.debug or bool(conf.debug)
         if debug:
             logger.warning("debug mode is on: asyncio runs in debug mode (slower)")
+        self.console = WorkerConsole(self._console_stream())  # before print() is redirected
         with redirected_stdouts(conf), asyncio.Runner(debug=debug, loop_factory=factory) as runner:
             try:
                 runner.run(self.run())
@@ -81,13 +94,25 @@ class Worker:
             return 1
         return 0
 
+    def _console_stream(self) -> TextIO | None:
+        """stderr, unless the log already tells it there (INFO records on stderr) or stderr
+        must carry nothing but JSON lines."""
+        if self.log_format != "text":
+            return None
+        if self.logfile is None and self.loglevel <= logging.INFO:
+            return None
+        return sys.stderr
+
     async def run(self) -> None:
         """Start the app, wait for a stop request or signal, stop the app."""
+        started = time.monotonic()
         self._stop_requested = asyncio.Event()
         self.loop_name_used = type(asyncio.get_running_loop()).__module__.partition(".")[0]
         # Configured first, so plugins see strm_app_configured before strm_worker_starting.
         app = self.app.configure()
         hooks = app.plugins.hook
+        if self.console.interactive:
+            app.sensors.add(RecoveryDisplay(self.console))
         timeout = self.blocking_timeout
         if timeout is None:
             timeout = app.conf.blocking_timeout
@@ -98,11 +123,17 @@ class Worker:
                 await stack.enter_async_context(BlockingDetector(timeout))
             try:
                 await app.start()
-                logger.info("worker of app %r is ready", app.conf.id)
+                self._announce_ready(time.monotonic() - started)
                 await self._wait_for_stop_or_crash()
             finally:
                 hooks.strm_worker_stopping(app=app)
                 await self._stop_app()
+
+    def _announce_ready(self, seconds: float) -> None:
+        app = self.app
+        parts = ", ".join(ready_parts(app))
+        self.console.say(f"app {app.conf.id!r} ready in {seconds:.2f} s: {parts}")
+        logger.info("worker of app %r is ready in %.2f s: %s", app.conf.id, seconds, parts)
 
     async def _wait_for_stop_or_crash(self) -> None:
         assert self._stop_requested is not None
@@ -153,7 +184,17 @@ class Worker:
 
     def _on_signal(self, sig: signal.Signals, *_: Any) -> None:
         if self._stop_requested is not None and self._stop_requested.is_set():
-            logger.warning("%s received again; still stopping", sig.name)
-            return
-        logger.warning("%s received: stopping", sig.name)
+            self._exit_now(sig)
+        logger.warning("%s received: stopping (a second signal exits at once)", sig.name)
         self.stop()
+
+    def _exit_now(self, sig: signal.Signals) -> NoReturn:
+        """A second signal: whoever sent it will not wait for the clean stop (a stuck agent, a
+        broker that is gone). Nothing more is committed; records processed since the last
+        commit are processed again after the restart. The exit code is 128 + the signal's
+        number, as a shell reports a process the signal killed."""
+        logger.warning("second %s: exiting now without a clean stop", sig.name)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(128 + sig.value)

@@ -1,5 +1,5 @@
-"""Logging for a worker process: level, file, the app's handlers and dictConfig, and the
-redirection of ``print()`` output into logging."""
+"""Logging for a worker process: level, file, format (text or JSON lines), the app's handlers
+and dictConfig, and the redirection of ``print()`` output into logging."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from strm.errors import ConfigurationError
 from strm.settings.conf import Conf
+from strm.structured_logs import JsonFormatter
 
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+
+#: ``--log-format``: lines for people (``LOG_FORMAT``) or one JSON object per line.
+LOG_FORMATS = ("text", "json")
 
 
 class LoggingWriter(io.TextIOBase):
@@ -40,11 +45,14 @@ class LoggingWriter(io.TextIOBase):
             self._partial = ""
 
 
-def setup_logging(conf: Conf, *, loglevel: int, logfile: str | None) -> None:
+def setup_logging(
+    conf: Conf, *, loglevel: int, logfile: str | None, log_format: str = "text"
+) -> None:
+    formatter = log_formatter(log_format, conf.id)  # a wrong format opens no log file
     handler: logging.Handler = (
         logging.FileHandler(logfile) if logfile else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.setLevel(loglevel)
     root.handlers[:] = [handler, *conf.loghandlers]
@@ -53,6 +61,14 @@ def setup_logging(conf: Conf, *, loglevel: int, logfile: str | None) -> None:
         # dictConfig disables every logger that exists and is not named in the mapping unless
         # told otherwise, which would silence strm's own loggers (strm.worker, strm.blocking).
         logging.config.dictConfig({"version": 1, "disable_existing_loggers": False, **config})
+
+
+def log_formatter(log_format: str, app_id: str) -> logging.Formatter:
+    if log_format == "text":
+        return logging.Formatter(LOG_FORMAT)
+    if log_format == "json":
+        return JsonFormatter(app_id)
+    raise ConfigurationError(f"log format {log_format!r}: choose one of {', '.join(LOG_FORMATS)}")
 
 
 @contextmanager

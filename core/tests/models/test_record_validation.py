@@ -1,6 +1,8 @@
 """Validation and coercion: every bad field reported at once, compatible input converted."""
 
 import datetime as dt
+import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -131,6 +133,41 @@ def test_non_finite_decimals_pass_when_validation_is_off() -> None:
 
     assert Money.from_data({"amount": "NaN"}).amount.is_nan()
     assert not Money.from_data({"amount": "NaN"}).is_valid()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+def test_non_finite_floats_are_validation_errors_unless_the_field_allows_them(bad: float) -> None:
+    class Reading(strm.Record, validation=True):
+        value: float
+        maybe: float | None = None
+        capped: float = FloatField(default=0.0, max_value=10.0)
+        raw: float = FloatField(default=0.0, allow_nan=True)
+
+    shown = repr(bad)
+    with pytest.raises(ValidationError, match=f"value: must be a finite number, got float {shown}"):
+        Reading(value=bad)
+    with pytest.raises(ValidationError) as info:
+        Reading(value=1.0, maybe=bad, capped=bad)
+    assert [(e.field, repr(e.value)) for e in info.value.errors] == [
+        ("maybe", shown),
+        ("capped", shown),
+    ]
+    with pytest.raises(ValidationError, match="value: must be a finite number"):
+        Reading(value=str(bad))  # type: ignore[arg-type]  # coerced to the float, then refused
+    with pytest.raises(ValidationError, match="value: must be a finite number"):
+        Reading.loads(f'{{"value": {json.dumps(bad)}}}'.encode())  # NaN, Infinity in JSON
+    assert repr(Reading(value=1.0, raw=bad).raw) == shown
+    assert repr(Reading.loads(f'{{"value": 1, "raw": {json.dumps(bad)}}}'.encode()).raw) == shown
+
+
+def test_non_finite_floats_pass_when_validation_is_off_but_validate_reports_them() -> None:
+    class Reading(strm.Record):
+        value: float
+
+    record = Reading(value=math.inf)
+    assert record.value == math.inf
+    (error,) = record.validate()
+    assert error.reason == "value: must be a finite number, got float inf"
 
 
 def test_field_limits() -> None:

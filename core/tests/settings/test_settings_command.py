@@ -175,6 +175,32 @@ def test_with_an_app_as_text(capsys: pytest.CaptureFixture[str], make_module: Ma
     assert "Widgets:" in lines
 
 
+def test_passwords_in_urls_are_not_shown(
+    capsys: pytest.CaptureFixture[str], make_module: MakeModule
+) -> None:
+    mod = make_module(
+        "strm_test_settings_url_app",
+        """
+        import strm
+
+        app = strm.App(
+            "demo",
+            environ={"BROKER_URL": "memory://u:s3cret@h:9092"},
+            entry_points=False,
+            store="memory://:s3cret@tables",
+        )
+        """,
+    )
+    text = strm(["-A", mod, "settings"], capsys)
+    as_json = strm(["-A", mod, "settings", "--json"], capsys)
+    assert "s3cret" not in text and "s3cret" not in as_json
+    assert '  broker = ["memory://u:***@h:9092"]  (environment BROKER_URL)' in text.splitlines()
+    entries = {entry["name"]: entry for entry in json.loads(as_json)}
+    for name in ("broker", "broker_consumer", "broker_producer"):
+        assert entries[name]["value"] == ["memory://u:***@h:9092"], name
+    assert entries["store"]["value"] == "memory://:***@tables"
+
+
 def test_a_bad_setting_of_the_app_is_one_line_on_stderr(
     capsys: pytest.CaptureFixture[str], make_module: MakeModule
 ) -> None:

@@ -224,6 +224,12 @@ async def test_slow_events_and_stuck_commits_are_reported(
         await eventually(lambda: "broker_commit_livelock_soft_timeout" in caplog.text, timeout=3)
         release.set()
     assert "slow[0]@0" in caplog.text
+    # The position also travels as fields, for the JSON log format.
+    taking = next(r for r in caplog.records if "stream_processing_timeout" in r.getMessage())
+    assert (taking.topic, taking.partition, taking.offset) == ("slow", 0, 0)
+    stuck = next(r for r in caplog.records if "livelock" in r.getMessage())
+    assert (stuck.topic, stuck.partition) == ("slow", 0)
+    assert not hasattr(stuck, "offset")
 
 
 def test_a_crashing_agent_stops_the_worker_with_exit_code_1(tmp_path: Any) -> None:

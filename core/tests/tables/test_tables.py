@@ -10,6 +10,7 @@ import pytest
 from strm.app import App
 from strm.errors import StoreError, StrmError
 from strm.spi import TP
+from strm.tables.seals import SEAL_KEY
 from strm.testing import eventually
 from strm.transports.memory import get_broker
 
@@ -59,7 +60,11 @@ async def test_a_checkpoint_writes_one_changelog_record_per_dirty_key(
         await app.conductor.checkpoint()
         changelog = get_broker(broker_url).topics["wc-counts-changelog"]
         records = [m for log in changelog.logs for m in log]
-        assert [(m.key, m.value) for m in records] == [(b'"hot"', b"50")]
+        # the changed key, then the seal: the source offset the change accounts for
+        assert [(m.key, m.value) for m in records] == [
+            (b'"hot"', b"50"),
+            (SEAL_KEY, b'[["words", 0, 50]]'),
+        ]
         assert changelog.spec.config["cleanup.policy"] == "compact"
 
 
@@ -86,7 +91,7 @@ async def test_a_new_worker_recovers_the_table_from_the_changelog(
         await eventually(lambda: len(seen2) == 1)
         assert counts2["a"] == 4
     assert "records to replay" in caplog.text and "records/s" in caplog.text
-    assert again.tables.recovered_records == 3
+    assert again.tables.recovered_records == 4  # three keys and the seal
 
 
 async def test_deletes_reach_the_changelog_and_survive_recovery(

@@ -103,6 +103,13 @@ def test_bad_locations_are_explained(url: str, options: dict[str, Any], expected
         locate(url, options)
 
 
+def test_a_url_of_another_scheme_is_refused_without_its_password() -> None:
+    with pytest.raises(LocationError) as info:
+        locate("redis://u:s3cret@db/ns")
+    assert "s3cret" not in str(info.value)
+    assert "'redis://u:***@db/ns'" in str(info.value)
+
+
 def test_a_long_table_name_asks_for_a_shorter_set(open_store: OpenStore) -> None:
     with pytest.raises(StoreError) as info:
         open_store("a-table-name-that-is-much-too-long-for-the-set-name-of-aerospike", 12)

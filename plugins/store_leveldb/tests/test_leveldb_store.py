@@ -66,6 +66,13 @@ def test_urls_the_store_cannot_place_are_errors(
     assert repr(url) in str(info.value)
 
 
+def test_a_url_with_a_password_is_refused_without_showing_it(open_store: OpenStore) -> None:
+    with pytest.raises(StoreError, match="takes no host") as info:
+        open_store(url="leveldb://u:s3cret@somehost/dir")
+    assert "s3cret" not in str(info.value)
+    assert "'leveldb://u:***@somehost/dir'" in str(info.value)
+
+
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\\b"])
 def test_a_table_name_that_is_not_a_directory_name_is_an_error(
     open_store: OpenStore, name: str

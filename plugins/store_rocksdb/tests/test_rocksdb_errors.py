@@ -150,6 +150,13 @@ def test_a_url_with_a_host_or_query_is_refused(url: str) -> None:
         RocksDBStore(url=url, table_name="t", partition=0)
 
 
+def test_a_url_with_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(StoreError, match="names a directory") as info:
+        RocksDBStore(url="rocksdb://u:s3cret@localhost/data", table_name="t", partition=0)
+    assert "s3cret" not in str(info.value)
+    assert "'rocksdb://u:***@localhost/data'" in str(info.value)
+
+
 def test_a_relative_directory_needs_an_app() -> None:
     with pytest.raises(StoreError, match="without an app there is no tabledir"):
         RocksDBStore(url="rocksdb://", table_name="t", partition=0)

@@ -70,6 +70,14 @@ def test_bad_urls_are_refused(urls: list[str], message: str) -> None:
         bootstrap_servers(urls)
 
 
+@pytest.mark.parametrize("url", ["kafka://u:s3cret@h:9092/path", "memcache://u:s3cret@h"])
+def test_a_refused_url_is_quoted_without_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        bootstrap_servers([url])
+    assert "s3cret" not in str(info.value)
+    assert "u:***@h" in str(info.value)
+
+
 def test_a_semicolon_list_in_the_broker_setting_gives_every_host(
     strm_app_factory: AppFactory,
 ) -> None:

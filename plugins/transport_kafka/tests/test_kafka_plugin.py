@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import strm_transport_kafka
 from strm.spi import Admin, Consumer, Producer, Transport
@@ -53,3 +57,24 @@ def test_the_kernel_builds_the_transport_without_connecting(strm_app_factory: Ap
     assert "group 'g'" in repr(consumer)
     assert isinstance(transport.create_producer(client_id="p"), Producer)
     assert isinstance(transport.create_admin(), Admin)
+
+
+def test_strm_settings_does_not_show_the_password_of_a_kafka_url(tmp_path: Path) -> None:
+    (tmp_path / "kapp.py").write_text("import strm\napp = strm.App('kapp')\n")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONUTF8": "1",
+        "BROKER_URL": "kafka://u:s3cret@h:9092",
+    }
+    for args in (["settings"], ["settings", "--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "strm", "-A", "kapp", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "s3cret" not in done.stdout + done.stderr
+        assert done.stdout.count("kafka://u:***@h:9092") == 3  # broker, its consumer, producer

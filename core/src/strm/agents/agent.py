@@ -25,9 +25,10 @@ from strm.agents.replies import (
 from strm.agents.supervisors import Decision, Supervisor
 from strm.agents.testing import AgentTestWrapper
 from strm.channels import Channel, Subscription, Topic
-from strm.errors import StrmError
+from strm.errors import DeadLetterError, StrmError
 from strm.events import Event
 from strm.spi import TP, Headers, RecordMetadata
+from strm.structured_logs import log_position
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -357,6 +358,11 @@ class Agent:
         assert supervisor is not None
         self.app.sensors.on_agent_error(self.name, error)
         decision = supervisor.on_crash(actor.index, error)
+        in_flight = actor.stream.root.in_flight_messages()
+        position = None
+        if len(in_flight) == 1:  # with several, the dead-letter lines that follow name each
+            failed = in_flight[0]
+            position = log_position(failed.topic, failed.partition, failed.offset)
         logger.error(
             "agent %s instance %d raised %s: %s; supervisor decision: %s",
             self.name,
@@ -365,12 +371,18 @@ class Agent:
             error,
             decision.value,
             exc_info=error,
+            extra=position,
         )
         if decision is Decision.CRASH:
             await actor.stream.aclose()
             self.app.crash(error)
             return
-        await actor.dead_letter_in_flight(error)
+        try:
+            await actor.dead_letter_in_flight(error)
+        except DeadLetterError as lost:  # its offset stays uncommitted: stop, do not skip it
+            await actor.stream.aclose()
+            self.app.crash(lost)
+            return
         await actor.stream.aclose()
         actor.retire()
         if self._stopping:

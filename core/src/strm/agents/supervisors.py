@@ -3,7 +3,8 @@
 A supervisor decides what happens when one instance (actor) of an agent raises: restart it,
 restart all of the agent's instances, give up on one or all, or stop the worker so that the
 operating system's supervisor restarts the process. Each restarting strategy allows at most
-``max_restarts`` restarts within ``over`` seconds; beyond that the worker is stopped.
+``max_restarts`` restarts within ``over`` seconds; beyond that the worker is stopped. A record
+that could not be dead-lettered stops the worker whatever the strategy: going on would skip it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections import deque
 
 from strm import records
+from strm.errors import DeadLetterError
 from strm.hookspecs import hookimpl
 from strm.records import Provision
 
@@ -38,6 +40,8 @@ class Supervisor:
 
     def on_crash(self, index: int, error: BaseException) -> Decision:
         """Called when instance ``index`` raised ``error``; returns what to do."""
+        if isinstance(error, DeadLetterError):
+            return Decision.CRASH
         decision = self.decision
         if decision in (Decision.RESTART_ONE, Decision.RESTART_ALL) and self._over_budget():
             return Decision.CRASH

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
+from strm.cli.banner import worker_banner
 from strm.cli.context import cli_state, current_app
 from strm.cli.processes import run_processes
+from strm.redaction import redact_url
 
 
 @click.command("worker", help="Run the app's worker until SIGINT or SIGTERM.")
@@ -30,19 +31,12 @@ def worker_command(processes: int) -> int:
         app,
         loglevel=state.loglevel,
         logfile=state.logfile,
+        log_format=state.log_format,
         loop=state.loop,
         debug=state.debug,
     )
-    conf = app.conf
-    banner = [
-        f"strm worker: app {conf.id}",
-        f"  broker    {';'.join(conf.broker)}",
-        f"  store     {conf.store}",
-        f"  datadir   {conf.datadir}",
-        f"  plugins   {', '.join(p.name for p in app.plugins.plugins())}",
-        f"  loop      {state.loop}, pid {os.getpid()}",
-    ]
-    click.echo("\n".join(banner), err=True)
+    if state.log_format == "text":  # with json, stderr carries nothing but JSON lines
+        click.echo(worker_banner(app, state), err=True)
     code: int = worker.execute()
     return code
 
@@ -98,7 +92,7 @@ def tables_command(as_json: bool) -> None:
                 "kind": type(table).__name__,
                 "window": type(state.window).__name__ if state and state.wrapper else None,
                 "partitions": table.partitions,
-                "store": table.store_url or app.conf.store,
+                "store": redact_url(table.store_url or app.conf.store),
                 "changelog": table.changelog_topic_name,
                 "help": table.help,
             }

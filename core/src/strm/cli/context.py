@@ -22,6 +22,7 @@ class CliState:
     debug: bool = False
     loglevel: str = "WARN"
     logfile: str | None = None
+    log_format: str = "text"
     #: The command line as given, so ``worker --processes N`` can start N copies of itself.
     argv: list[str] = field(default_factory=list)
     loop: str = "asyncio"

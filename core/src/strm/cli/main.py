@@ -21,10 +21,12 @@ from strm.cli.commands import agents_command, plugins_command, tables_command, w
 from strm.cli.context import CliState
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
 from strm.cli.settings_command import settings_command
+from strm.cli.version import VERSION_OPTION
 from strm.errors import StrmError
 from strm.plugins.manager import PLUGINS_ENV, StrmPluginManager, selection_from_env
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.worker import LOOPS
+from strm.worker_logging import LOG_FORMATS
 
 LOGLEVELS = ("crit", "error", "warn", "info", "debug")
 
@@ -73,7 +75,6 @@ def _plugins_in_environment(plugins: Sequence[str]) -> Iterator[None]:
 def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> int:
     if app is None and early.app:
         app = load_app(early.app)
-        app.override_settings(origin=early.app.partition(":")[0])
     if app is not None:
         app.autodiscover()  # modules of the project may define commands
         plugins = app.plugins
@@ -143,6 +144,15 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
         help="Logging level of the worker.",
     ),
     click.Option(["-f", "--logfile"], help="Log to this file instead of stderr."),
+    click.Option(
+        ["--log-format"],
+        type=click.Choice(LOG_FORMATS, case_sensitive=False),
+        default="text",
+        show_default=True,
+        envvar="STRM_LOG_FORMAT",
+        show_envvar=True,
+        help="Worker log lines for people, or one JSON object per line for machines.",
+    ),
     click.Option(["--json", "json_output"], is_flag=True, help="JSON output for listings."),
     click.Option(
         ["--debug/--no-debug"], default=False, help="Tracebacks on errors; asyncio debug."
@@ -159,6 +169,7 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
         show_default=True,
         help="Event loop implementation.",
     ),
+    VERSION_OPTION,
 )
 
 _LEVELS = {
@@ -180,6 +191,7 @@ def _root(
     datadir: str | None,
     loglevel: str,
     logfile: str | None,
+    log_format: str,
     json_output: bool,
     debug: bool,
     blocking_timeout: float | None,
@@ -189,6 +201,7 @@ def _root(
     state = ctx.ensure_object(CliState)
     state.json, state.debug, state.loop = json_output, debug, loop
     state.loglevel, state.logfile = _LEVELS[loglevel.lower()], logfile
+    state.log_format = log_format
     overrides: dict[str, Any] = {}
     if datadir is not None:
         overrides["datadir"] = datadir

@@ -3,6 +3,9 @@
 Each child is a complete worker (``python -m strm ... worker``) with its own data directory
 (``<datadir>/worker-<i>``, since stores such as RocksDB allow one process per directory). The
 parent forwards SIGINT and SIGTERM, waits for every child, and exits with the worst exit code.
+The children run in a process group of their own, so that a Ctrl-C at the terminal reaches them
+once, through the parent, and not a second time directly: a worker takes a second signal as a
+request to exit at once.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
         subprocess.Popen(
             [sys.executable, "-m", "strm", *child_argv(argv, index, datadir)],
             env={**os.environ, "STRM_WORKER_INDEX": str(index)},
+            process_group=0,
         )
         for index in range(processes)
     ]

@@ -5,7 +5,8 @@ line loaded. With ``-A app`` it also shows each setting's current value and wher
 from. ``--markdown`` prints the settings reference instead; ``docs/settings.md`` is its output for
 the kernel (``strm settings --kernel --markdown``), and a test keeps the two equal.
 
-Values of settings whose name looks secret (password, secret, token, credentials) are never printed.
+Values of settings whose name looks secret (password, secret, token, credentials) are never printed,
+nor the passwords of URLs (:func:`strm.redaction.redact_url`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import click
 from strm.app import _merge_settings
 from strm.cli.context import cli_state
 from strm.plugins.known import FIRST_PARTY_SETTINGS
+from strm.redaction import redact_urls
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.settings.conf import Conf, _is_secret
 from strm.settings.setting import Setting
@@ -50,7 +52,8 @@ def describe_setting(spec: Setting) -> dict[str, Any]:
 def describe_value(spec: Setting, conf: Conf) -> dict[str, Any]:
     """A setting's declaration with its current value and that value's source."""
     entry = describe_setting(spec)
-    entry["value"] = HIDDEN if _is_secret(spec.name) else plain(getattr(conf, spec.name))
+    value = getattr(conf, spec.name)
+    entry["value"] = HIDDEN if _is_secret(spec.name) else redact_urls(plain(value))
     entry["source"] = str(conf.source_of(spec.name))
     return entry
 
@@ -122,6 +125,19 @@ Environment strings are converted to the setting's type: booleans accept `true`/
 `yes`/`no`, `on`/`off`, `1`/`0` (and an empty string for false), durations are seconds as a
 number, URL lists are separated by `;` or `,`, mappings are JSON, and classes are dotted paths
 (`myproj.agents.Agent` or `myproj.agents:Agent`).
+
+## Secrets
+
+A URL is shown without its password: `kafka://user:secret@host:9092` as
+`kafka://user:***@host:9092`, and userinfo without a password, often a token, as
+`***@host`. This holds for `strm settings` (text and `--json`), the worker banner,
+`strm tables`, the reprs of transports and stores, and every error that quotes a URL, the
+errors refusing a bad URL setting included; plugins use the same function,
+`strm.redaction.redact_url`. The password is still in the value given, so keep it out of code
+and files under version control: give it in the environment (`BROKER_URL`, `CACHE_URL`,
+`APP_STORE`), or as a setting or table option of its own (`broker_credentials`, the
+Aerospike store's `password` option), which is never shown at all. The Kafka transport refuses
+credentials in its URLs; use `broker_credentials`.
 
 ## env_prefix
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
@@ -309,7 +310,25 @@ class IntegerField(NumberField):
 
 
 class FloatField(NumberField):
-    """A ``float`` with optional limits."""
+    """A ``float`` with optional limits.
+
+    NaN and the infinities are validation errors unless ``allow_nan=True`` (the name
+    ``json.dumps`` uses for the same choice): JSON from most producers cannot carry them, and
+    one NaN makes every sum or average it enters NaN, so accepting them is a choice per field.
+    """
+
+    def __init__(self, *, allow_nan: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self.allow_nan = allow_nan
+
+    @property
+    def has_constraints(self) -> bool:
+        return not self.allow_nan or super().has_constraints
+
+    def constraint(self, value: Any) -> str | None:
+        if not self.allow_nan and isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        return super().constraint(value)
 
 
 class DecimalField(NumberField):

@@ -24,6 +24,7 @@ from strm.plugins.builtin import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS
 from strm.plugins.known import FIRST_PARTY_PROVISIONS
 from strm.records import KINDS, Provision
 from strm.settings.setting import Setting
+from strm.suggestions import did_you_mean
 
 ENTRY_POINT_GROUP = "strm"
 PLUGINS_ENV = "STRM_PLUGINS"
@@ -76,6 +77,8 @@ class StrmPluginManager:
         self.pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
         self._provisions: dict[str, dict[str, Provision]] | None = None
+        #: (kind, name) -> the plugin whose provision is used.
+        self._providers: dict[tuple[str, str], str] = {}
         wanted, self.blocked = parse_selection([*selection_from_env(environ), *selection])
         self._refuse_blocking_essentials()
         self._load_builtins()
@@ -217,11 +220,18 @@ class StrmPluginManager:
                 if info.builtin:
                     builtin_names.add(record.name)
                 chosen[record.name] = record
+                self._providers[kind, record.name] = info.name
         return chosen
 
     def provisions(self, kind: str) -> dict[str, Provision]:
         """Every provision of one kind, by name."""
         return dict(self._provisions_by_kind()[kind])
+
+    def provider(self, kind: str, name: str) -> PluginInfo | None:
+        """The plugin whose provision of this scheme or name is used; ``None`` if none is."""
+        self._provisions_by_kind()
+        plugin = self._providers.get((kind, name))
+        return None if plugin is None else self._info[plugin]
 
     def check_provisions(self) -> None:
         """Collect every kind once, so duplicate providers fail at start-up."""
@@ -233,15 +243,26 @@ class StrmPluginManager:
         if found is not None:
             return found
         shown = f"{setting} {value!r}" if value is not None else f"{setting} {name!r}"
-        installed = ", ".join(sorted(self._provisions_by_kind()[kind])) or "none"
+        installed = sorted(self._provisions_by_kind()[kind])
         dist = FIRST_PARTY_PROVISIONS.get((kind, name))
         if dist is not None:
             raise BackendNotFoundError(
                 f"{shown} is provided by {dist}, which is not installed: pip install {dist}"
             )
-        raise BackendNotFoundError(
-            f"{shown}: no installed plugin provides {_describe(kind, name)}; installed: {installed}"
+        first_party = [known for (of, known) in FIRST_PARTY_PROVISIONS if of == kind]
+        hint = did_you_mean(
+            name, [*installed, *first_party], show=lambda close: self._suggested(kind, close)
         )
+        raise BackendNotFoundError(
+            f"{shown}: no installed plugin provides {_describe(kind, name)}; "
+            f"installed: {', '.join(installed) or 'none'}{hint}"
+        )
+
+    def _suggested(self, kind: str, name: str) -> str:
+        """A suggested scheme or name, with the install command when its plugin is missing."""
+        dist = FIRST_PARTY_PROVISIONS.get((kind, name))
+        missing = dist is not None and name not in self._provisions_by_kind()[kind]
+        return f"{_quoted(kind, name)} (pip install {dist})" if missing else _quoted(kind, name)
 
     def settings(self) -> list[Setting]:
         """Settings declared by plugins, each marked with its distribution."""
@@ -294,12 +315,20 @@ def _results(impl: pluggy.HookImpl) -> list[Any]:
     return list(result or [])
 
 
+#: The kinds picked by the scheme of a URL setting, shown as ``'scheme://'``.
+_SCHEME_KINDS = frozenset({"transport", "store", "cache", "web", "web_transport"})
+
+
 def _describe(kind: str, name: str) -> str:
-    if kind in {"transport", "store", "cache", "web", "web_transport"}:
-        return f"the {kind} scheme '{name}://'"
+    if kind in _SCHEME_KINDS:
+        return f"the {kind} scheme {_quoted(kind, name)}"
     if kind == "class":
         return f"the {name} class"
     return f"the {kind.replace('_', ' ')} {name!r}"
+
+
+def _quoted(kind: str, name: str) -> str:
+    return f"'{name}://'" if kind in _SCHEME_KINDS else repr(name)
 
 
 def _dist_name(ep: metadata.EntryPoint) -> str:

@@ -7,7 +7,6 @@ when given; the configuration is frozen when the worker starts.
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from strm.errors import ConfigurationError, SettingNotSupportedError
+from strm.redaction import redact_urls
 from strm.settings.setting import Alias, Setting
+from strm.settings.types import URL, URLList
+from strm.suggestions import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ COMMAND_LINE = Source("command line")
 
 
 def bad_value(setting: Setting, value: Any, source: Source, reason: str) -> ConfigurationError:
-    shown = repr(value)
+    url_setting = isinstance(setting.type, URL | URLList)
+    shown = repr(redact_urls(value, every_string=url_setting))
     if _is_secret(setting.name):
         shown = "<hidden>"
         # The types' reasons quote the value; a secret must not leak through them either.
@@ -119,9 +122,7 @@ class Conf:
                 f"setting {name!r} belongs to {dist}, which is not installed: pip install {dist}"
             )
         known = [*self._specs, *self._aliases, *self._unavailable]
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        return ConfigurationError(f"unknown setting {name!r}{hint}")
+        return ConfigurationError(f"unknown setting {name!r}{did_you_mean(name, known)}")
 
     def _resolve(self, explicit: dict[str, tuple[Any, Source]], environ: Mapping[str, str]) -> None:
         prefix_spec = self._specs["env_prefix"]

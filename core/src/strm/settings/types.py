@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from strm.redaction import redact_urls
+
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
@@ -162,6 +164,11 @@ def url_scheme(url: str) -> str:
     return urlsplit(url).scheme
 
 
+def _quoted(value: Any) -> str:
+    """A URL setting's value as an error quotes it: without passwords."""
+    return repr(redact_urls(value, every_string=True))
+
+
 class URL(SettingType):
     """A backend URL such as ``memory://`` or ``redis://localhost:6379/0``; a bare scheme name
     (``'memory'``) is accepted and completed."""
@@ -169,15 +176,16 @@ class URL(SettingType):
     name = "URL"
 
     def coerce(self, value: Any) -> str:
+        expected = f"expected a URL such as 'scheme://host', got {_quoted(value)}"
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"expected a URL such as 'scheme://host', got {value!r}")
+            raise ValueError(expected)
         text = value.strip()
         if "://" not in text:
             if not text.isidentifier():
-                raise ValueError(f"expected a URL such as 'scheme://host', got {value!r}")
+                raise ValueError(expected)
             text += "://"
         if not url_scheme(text):
-            raise ValueError(f"expected a URL such as 'scheme://host', got {value!r}")
+            raise ValueError(expected)
         return text
 
 
@@ -196,17 +204,21 @@ class URLList(SettingType):
         elif isinstance(value, Sequence) and all(isinstance(part, str) for part in value):
             parts = list(value)
         else:
-            raise ValueError(f"expected a URL, a ';'-separated string or a list, got {value!r}")
+            raise ValueError(
+                f"expected a URL, a ';'-separated string or a list, got {_quoted(value)}"
+            )
         parts = [part.strip() for part in parts if part.strip()]
         if not parts:
-            raise ValueError(f"expected at least one URL, got {value!r}")
+            raise ValueError(f"expected at least one URL, got {_quoted(value)}")
         first = URL().coerce(parts[0])
         scheme = url_scheme(first)
         urls = [first]
         for part in parts[1:]:
             url = URL().coerce(part if "://" in part else f"{scheme}://{part}")
             if url_scheme(url) != scheme:
-                raise ValueError(f"all URLs must use one scheme; got {first!r} and {url!r}")
+                raise ValueError(
+                    f"all URLs must use one scheme; got {_quoted(first)} and {_quoted(url)}"
+                )
             urls.append(url)
         return urls
 

@@ -1,12 +1,15 @@
 """The table manager (the ``TableManager`` extension class): stores, changelogs, recovery.
 
-* **Checkpoint.** Each table partition's dirty keys become changelog records; once the producer
-  has them, the store is written in one batch together with the changelog offset it now
-  contains, off the event loop. Only then are source offsets committed.
+* **Checkpoint.** Each table partition's changed keys become changelog records; once everything
+  sent is on the broker, a seal with the source offsets they account for follows in each
+  changelog partition (``strm.tables.seals``), and the store is written in one batch together
+  with the seal's offset and the source offsets, off the event loop. Only then are source
+  offsets committed. Readers of a changelog apply only sealed records.
 * **Recovery.** When partitions are assigned, the streams of the worker wait while every table
   partition is brought up to date: from the offset its store says it has applied to the
   changelog's end, copying records straight into the store in batches (no decoding). Progress
-  (records done, left, rate) is logged every second. Then the changelog partitions are paused
+  (each table's records done and to do, the rate) is logged every second and at the end, and
+  given to the sensors (``on_recovery_progress``). Then the changelog partitions are paused
   (this worker writes them; it need not read them back) and the streams resume.
 """
 
@@ -15,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strm.errors import StoreError, StrmError
+from strm.redaction import redact_url
 from strm.spi import TP, Message, RecordMetadata, Store
 from strm.tables.changelog_events import notify_changelog_events
 from strm.tables.global_table import GlobalReader
+from strm.tables.recovery_progress import RecoveryProgress, TableRecovery
+from strm.tables.seals import SEAL_KEY, SealedBatch, SealedReader, encode_seal
 from strm.tables.shard import DELETED, Shard
 
 if TYPE_CHECKING:
@@ -36,8 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.tables")
 
 PROGRESS_EVERY = 1.0
-#: Changelog header: the source offsets a checkpoint committed with these table changes.
-HEADER_SOURCE_OFFSETS = "strm-source-offsets"
 
 
 class _Recovery:
@@ -47,8 +50,9 @@ class _Recovery:
         self.targets = targets  # tp -> (first offset to read, end offset)
         self.pending = set(targets)
         self.done: dict[TP, int] = dict.fromkeys(targets, 0)
-        #: The furthest source offsets the replayed changes account for.
-        self.sources: dict[TP, int] = {}
+        #: Whether the fetch loop is handing changelog records over: the consumer's positions
+        #: are then past records not yet in the stores, so they prove nothing.
+        self.busy = False
         self.started = time.monotonic()
         self.finished = asyncio.Event()
 
@@ -59,6 +63,20 @@ class _Recovery:
     @property
     def applied(self) -> int:
         return sum(self.done.values())
+
+    def progress(self, tables: Mapping[str, Collection], *, finished: bool) -> RecoveryProgress:
+        """A snapshot by table; ``tables`` maps changelog topics to their tables."""
+        shares: dict[str, list[int]] = {}
+        for tp, (start, end) in sorted(self.targets.items()):
+            share = shares.setdefault(tables[tp.topic].name, [0, 0, 0])
+            share[0] += 1
+            share[1] += self.done[tp]
+            share[2] += end - start
+        return RecoveryProgress(
+            tables=tuple(TableRecovery(name, *share) for name, share in shares.items()),
+            seconds=time.monotonic() - self.started,
+            finished=finished,
+        )
 
 
 class TableManager:
@@ -75,6 +93,8 @@ class TableManager:
         self._global_readers: list[GlobalReader] = []
         #: Changelog partitions this worker keeps as standby copies.
         self._standby: set[TP] = set()
+        #: Changelog records read and not sealed yet, by partition.
+        self._sealed_reader = SealedReader()
 
     def add(self, table: Collection) -> Collection:
         if table.name in self.tables:
@@ -109,7 +129,8 @@ class TableManager:
             raise
         except Exception as exc:
             raise StoreError(
-                f"table {table.name!r} partition {partition}: cannot open its store {url!r}: "
+                f"table {table.name!r} partition {partition}: cannot open its store "
+                f"{redact_url(url)!r}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         return store
@@ -173,14 +194,21 @@ class TableManager:
         consumer = self.app.conductor.consumer
         assert consumer is not None
         beginnings = await consumer.beginning_offsets(standby)
+        self._sealed_reader.forget(standby)
         for tp in sorted(standby):
             applied = self._by_changelog[tp.topic].shard(tp.partition).store.applied_offset(tp)
             consumer.seek(tp, beginnings[tp] if applied is None else applied + 1)
         logger.info("keeping %d standby table partitions up to date", len(standby))
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        """The checkpoint before this wrote everything; close the partitions' stores."""
+        """The checkpoint before this wrote everything; close the partitions' stores. A
+        recovery of revoked partitions stops: the next assignment recovers what it assigns."""
+        recovery = self._recovery
+        if recovery is not None and not revoked.isdisjoint(recovery.targets):
+            for task in self._tasks:
+                task.cancel()
         self._standby -= revoked
+        self._sealed_reader.forget(revoked)
         for tp in revoked:
             table = self._by_changelog.get(tp.topic)
             if table is not None:
@@ -249,6 +277,7 @@ class TableManager:
         assert consumer is not None
         ends = await consumer.end_offsets(active)
         beginnings = await consumer.beginning_offsets(active)
+        self._sealed_reader.forget(active)
         targets: dict[TP, tuple[int, int]] = {}
         for tp in sorted(active):
             table = self._by_changelog[tp.topic]
@@ -261,16 +290,16 @@ class TableManager:
             if start < end:
                 consumer.seek(tp, start)
                 targets[tp] = (start, end)
-        resume = self._source_offsets_in_stores(active, streams)
         if not targets:
             logger.info(
                 "%d table partitions are up to date with their changelogs: nothing to replay",
                 len(active),
             )
         if targets:
-            recovered_sources = await self._recover(targets)
-            for tp, offset in recovered_sources.items():
-                resume[tp] = max(resume.get(tp, 0), offset)
+            await self._recover(targets)
+        resume = self._sealed_source_offsets(active, streams)
+        # What no seal followed is dropped: the records that made it are processed again.
+        self._sealed_reader.forget(active)
         await self._resume_sources(resume, streams)
         conductor.release(streams)
         for table in {self._by_changelog[tp.topic] for tp in active}:
@@ -292,16 +321,30 @@ class TableManager:
         store.clear()
         table.shard(tp.partition).invalidate()
 
-    def _source_offsets_in_stores(self, active: set[TP], streams: set[TP]) -> dict[TP, int]:
-        """The next source offsets the recovered tables already account for, by their stores."""
+    def _sealed_source_offsets(self, active: set[TP], streams: set[TP]) -> dict[TP, int]:
+        """For each source partition, the next offset whose changes *every* co-partitioned
+        table holds, by the source offsets of the last seal each store applied.
+
+        The lowest one: a kill between two tables' seals leaves one table a checkpoint ahead,
+        and resuming at its seal would lose the other's changes. A table that holds no seal
+        but read records no seal followed knows nothing: the committed offset stands.
+        """
         resume: dict[TP, int] = {}
-        for changelog_tp in active:
-            store = self._by_changelog[changelog_tp.topic].shard(changelog_tp.partition).store
-            for tp in streams:
-                if tp.partition == changelog_tp.partition:
-                    applied = store.applied_offset(tp)
-                    if applied is not None:
-                        resume[tp] = max(resume.get(tp, 0), applied + 1)
+        for tp in streams:
+            lowest: int | None = None
+            for changelog_tp in active:
+                if changelog_tp.partition != tp.partition:
+                    continue
+                table = self._by_changelog[changelog_tp.topic]
+                applied = table.shard(changelog_tp.partition).store.applied_offset(tp)
+                if applied is None:
+                    if self._sealed_reader.has_unsealed(changelog_tp):
+                        lowest = -1
+                        break
+                    continue
+                lowest = applied + 1 if lowest is None else min(lowest, applied + 1)
+            if lowest is not None and lowest >= 0:
+                resume[tp] = lowest
         return resume
 
     async def _resume_sources(self, resume: dict[TP, int], streams: set[TP]) -> None:
@@ -320,7 +363,7 @@ class TableManager:
                 )
                 consumer.seek(tp, offset)
 
-    async def _recover(self, targets: dict[TP, tuple[int, int]]) -> dict[TP, int]:
+    async def _recover(self, targets: dict[TP, tuple[int, int]]) -> None:
         recovery = self._recovery = _Recovery(targets)
         consumer = self.app.conductor.consumer
         assert consumer is not None
@@ -335,39 +378,36 @@ class TableManager:
                 try:
                     await asyncio.wait_for(recovery.finished.wait(), PROGRESS_EVERY)
                 except TimeoutError:
-                    self._log_progress(recovery)
+                    self._report(recovery, finished=False)
                     for tp in list(recovery.pending):
-                        await self._check_recovered(recovery, tp)
+                        await self._check_recovered(recovery, tp, between_batches=True)
         finally:
-            self._recovery = None
-        elapsed = max(time.monotonic() - recovery.started, 1e-9)
+            if self._recovery is recovery:  # not the recovery of a later assignment
+                self._recovery = None
         self.recovered_records += recovery.applied
-        self._log_recovered(recovery, targets, elapsed)
-        return recovery.sources
+        self._report(recovery, finished=True)
 
-    def _log_recovered(
-        self, recovery: _Recovery, targets: dict[TP, tuple[int, int]], elapsed: float
-    ) -> None:
-        logger.info(
-            "recovered %d table partitions: %d records in %.2f s (%.0f records/s)",
-            len(targets),
-            recovery.applied,
-            elapsed,
-            recovery.applied / elapsed,
-        )
-
-    def _log_progress(self, recovery: _Recovery) -> None:
-        elapsed = max(time.monotonic() - recovery.started, 1e-9)
-        applied = recovery.applied
-        logger.info(
-            "recovering tables: %d records done, %d left, %.0f records/s",
-            applied,
-            recovery.total - applied,
-            applied / elapsed,
-        )
+    def _report(self, recovery: _Recovery, *, finished: bool) -> None:
+        progress = recovery.progress(self._by_changelog, finished=finished)
+        logger.info("%s", progress.describe())
+        self.app.sensors.on_recovery_progress(progress)
 
     async def on_changelog_batch(self, tp: TP, messages: Sequence[Message]) -> None:
-        """Fetched changelog records: copied into the store, with the offset they reach."""
+        """Fetched changelog records: copied into the store once their seal is read, with the
+        seal's offset and the source offsets it accounts for."""
+        recovery = self._recovery
+        if recovery is None:
+            await self._read_changelog(tp, messages)
+            return
+        # The fetch loop hands a fetch's batches over one after the other without pausing in
+        # between, so while none is in hand here every record fetched is in the stores.
+        recovery.busy = True
+        try:
+            await self._read_changelog(tp, messages)
+        finally:
+            recovery.busy = False
+
+    async def _read_changelog(self, tp: TP, messages: Sequence[Message]) -> None:
         recovery = self._recovery
         table = self._by_changelog[tp.topic]
         target = (
@@ -376,31 +416,38 @@ class TableManager:
         end = target[1] if target is not None else None
         if end is not None and messages and messages[-1].offset >= end:
             messages = [m for m in messages if m.offset < end]
-        if messages:
-            shard = table.shard(tp.partition)
-            puts: dict[bytes, bytes | None] = {}
-            for message in messages:
-                if message.key is not None:
-                    puts[message.key] = message.value
-            if recovery is not None:
-                _note_sources(recovery.sources, messages)
-            await asyncio.to_thread(shard.store.write_batch, puts, {tp: messages[-1].offset})
-            shard.invalidate()
-            if table.window_state is not None:
-                table.window_state.forget_partitions({tp.partition})
-            if table.on_changelog_event is not None:
-                await self._notify_changelog_events(table, messages)
+        sealed = self._sealed_reader.read(tp, messages) if messages else None
+        if sealed is not None:
+            await self._apply_sealed(table, tp, sealed)
         if recovery is not None and target is not None:
             recovery.done[tp] += len(messages)
             await self._check_recovered(recovery, tp)
 
-    async def _check_recovered(self, recovery: _Recovery, tp: TP) -> None:
+    async def _apply_sealed(self, table: Collection, tp: TP, sealed: SealedBatch) -> None:
+        shard = table.shard(tp.partition)
+        applied = {tp: sealed.seal.offset}
+        applied.update({source: offset - 1 for source, offset in sealed.sources.items()})
+        await asyncio.to_thread(shard.store.write_batch, sealed.puts(), applied)
+        shard.invalidate()
+        if table.window_state is not None:
+            table.window_state.forget_partitions({tp.partition})
+        if table.on_changelog_event is not None:
+            await self._notify_changelog_events(table, sealed.table_records())
+
+    async def _check_recovered(
+        self, recovery: _Recovery, tp: TP, *, between_batches: bool = False
+    ) -> None:
         """A partition is recovered when the consumer's position reaches the end offset taken
-        at the start (records or not: compaction and transaction markers leave gaps)."""
+        at the start (records or not: compaction and transaction markers leave gaps). Checked
+        after each batch, and every second for partitions whose records stopped coming; that
+        check counts only ``between_batches``, when no fetched record waits to be stored."""
         consumer = self.app.conductor.consumer
         if consumer is None or tp not in recovery.pending:
             return
-        if await consumer.position(tp) >= recovery.targets[tp][1]:
+        position = await consumer.position(tp)
+        if between_batches and recovery.busy:
+            return
+        if position >= recovery.targets[tp][1]:
             recovery.pending.discard(tp)
             self.app.conductor.hold({tp})
             if not recovery.pending:
@@ -418,87 +465,126 @@ class TableManager:
             shard.dirty for table in self.tables.values() for shard in table._shards.values()
         )
 
-    async def send_changelogs(self, offsets: Mapping[TP, int]) -> list[_Flush]:
-        """Produce one changelog record per dirty key; the store writes wait for the flush.
+    def take_changes(self) -> list[ShardChanges]:
+        """Every table partition's changes since the last checkpoint. Synchronous, so that a
+        checkpoint takes them together with the source offsets they account for."""
+        return [
+            ShardChanges(table, shard, changed)
+            for table in self.tables.values()
+            for shard in table._shards.values()
+            if (changed := shard.take_dirty())
+        ]
 
-        Each record carries, in a header, the source offsets this checkpoint commits for its
-        partition, and the store records them too: if the worker dies before the commit, the
-        next owner knows these changes are already in the table and resumes after them, so a
-        table is not updated twice by the same record.
-        """
-        flushes: list[_Flush] = []
-        if not self.has_dirty():
-            return flushes
+    async def send_changes(self, changes: list[ShardChanges]) -> list[Written]:
+        """Produce one changelog record per changed key (the snapshot is taken: agents may
+        change the tables again meanwhile)."""
+        written: list[Written] = []
+        if not changes:
+            return written
         sender = await self.app.get_sender()
+        for change in changes:
+            table, shard = change.table, change.shard
+            name = table.changelog_topic_name
+            puts: dict[bytes, bytes | None] = {}
+            delivery: Awaitable[RecordMetadata] | None = None
+            for key, value in change.changed.items():
+                raw_key = table.dumps_key(key)
+                raw_value = None if value is DELETED else table.dumps_value(value)
+                puts[raw_key] = raw_value
+                delivery = await sender.send(name, raw_key, raw_value, partition=shard.partition)
+            assert delivery is not None
+            written.append(Written(change, TP(name, shard.partition), puts, delivery))
+        return written
+
+    async def send_seals(self, offsets: Mapping[TP, int], written: list[Written]) -> list[Seal]:
+        """One seal per table partition this checkpoint covers: each partition with changes,
+        and each partition whose source partitions' offsets advance (so that every table
+        co-partitioned with a source records how far it accounts for it). Global tables have
+        no seals: every worker reads them whole, from the start."""
         sources_of: dict[int, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             sources_of.setdefault(tp.partition, {})[tp] = offset
+        changed = {(w.change.table.name, w.tp.partition): w for w in written}
+        seals: list[Seal] = []
+        sender = None
         for table in self.tables.values():
+            if table.is_global:
+                continue
             name = table.changelog_topic_name
-            for shard in table._shards.values():
-                changed = shard.take_dirty()
-                if not changed:
-                    continue
-                sources = {} if table.is_global else sources_of.get(shard.partition, {})
-                headers = [(HEADER_SOURCE_OFFSETS, _encode_sources(sources))] if sources else []
-                puts: dict[bytes, bytes | None] = {}
-                delivery: Awaitable[RecordMetadata] | None = None
-                for key, value in changed.items():
-                    raw_key = table.dumps_key(key)
-                    raw_value = None if value is DELETED else table.dumps_value(value)
-                    puts[raw_key] = raw_value
-                    delivery = await sender.send(
-                        name, raw_key, raw_value, partition=shard.partition, headers=headers
-                    )
-                assert delivery is not None
-                flushes.append(
-                    _Flush(TP(name, shard.partition), shard, changed, puts, delivery, sources)
+            partitions = (set(sources_of) & table.owned_partitions) | {
+                partition for table_name, partition in changed if table_name == table.name
+            }
+            for partition in sorted(partitions):
+                sender = sender or await self.app.get_sender()
+                sources = sources_of.get(partition, {})
+                delivery = await sender.send(
+                    name, SEAL_KEY, encode_seal(sources), partition=partition
                 )
-        return flushes
+                tp = TP(name, partition)
+                seals.append(Seal(tp, table.shard(partition), sources, delivery))
+        return seals
 
-    async def write_stores(self, flushes: list[_Flush]) -> None:
-        """After the producer flush: each store gets its batch, the changelog offset it now
-        contains and the source offsets it accounts for (stored as the last one processed)."""
-        for flush in flushes:
-            metadata = await flush.delivery
-            applied = {flush.tp: metadata.offset}
-            applied.update({tp: offset - 1 for tp, offset in flush.sources.items()})
-            await asyncio.to_thread(flush.shard.store.write_batch, flush.puts, applied)
-            flush.shard.written(flush.changed)
+    async def write_stores(self, written: list[Written], seals: list[Seal]) -> None:
+        """Once the seals are on the broker: each sealed store gets its checkpoint's records,
+        the seal's offset and the source offsets (as the last one processed); a global table's
+        store gets its records and the offset of the last."""
+        changes = {(w.tp.topic, w.tp.partition): w for w in written}
+        for seal in seals:
+            metadata = await seal.delivery
+            applied = {seal.tp: metadata.offset}
+            applied.update({tp: offset - 1 for tp, offset in seal.sources.items()})
+            change = changes.pop((seal.tp.topic, seal.tp.partition), None)
+            puts = change.puts if change is not None else {}
+            await asyncio.to_thread(seal.shard.store.write_batch, puts, applied)
+            if change is not None:
+                seal.shard.written(change.change.changed)
+        for change in changes.values():  # global tables
+            metadata = await change.delivery
+            shard = change.change.shard
+            await asyncio.to_thread(
+                shard.store.write_batch, change.puts, {change.tp: metadata.offset}
+            )
+            shard.written(change.change.changed)
 
 
-class _Flush:
-    __slots__ = ("changed", "delivery", "puts", "shard", "sources", "tp")
+class ShardChanges:
+    """A table partition's changed keys with their values (``DELETED``), taken by a snapshot."""
+
+    __slots__ = ("changed", "shard", "table")
+
+    def __init__(self, table: Collection, shard: Shard, changed: dict[Any, Any]) -> None:
+        self.table = table
+        self.shard = shard
+        self.changed = changed
+
+
+class Written:
+    """A table partition's changes as sent to its changelog."""
+
+    __slots__ = ("change", "delivery", "puts", "tp")
 
     def __init__(
         self,
+        change: ShardChanges,
         tp: TP,
-        shard: Shard,
-        changed: dict[Any, Any],
         puts: dict[bytes, bytes | None],
         delivery: Awaitable[RecordMetadata],
-        sources: dict[TP, int],
+    ) -> None:
+        self.change = change
+        self.tp = tp
+        self.puts = puts
+        self.delivery = delivery
+
+
+class Seal:
+    """A seal sent to a table partition's changelog, and the source offsets it records."""
+
+    __slots__ = ("delivery", "shard", "sources", "tp")
+
+    def __init__(
+        self, tp: TP, shard: Shard, sources: dict[TP, int], delivery: Awaitable[RecordMetadata]
     ) -> None:
         self.tp = tp
         self.shard = shard
-        self.changed = changed
-        self.puts = puts
-        self.delivery = delivery
         self.sources = sources
-
-
-def _note_sources(sources: dict[TP, int], messages: Sequence[Message]) -> None:
-    for message in messages:
-        for name, value in message.headers:
-            if name == HEADER_SOURCE_OFFSETS:
-                for tp, offset in _decode_sources(value).items():
-                    if offset > sources.get(tp, -1):
-                        sources[tp] = offset
-
-
-def _encode_sources(sources: Mapping[TP, int]) -> bytes:
-    return json.dumps([[tp.topic, tp.partition, offset] for tp, offset in sources.items()]).encode()
-
-
-def _decode_sources(raw: bytes) -> dict[TP, int]:
-    return {TP(topic, partition): offset for topic, partition, offset in json.loads(raw)}
+        self.delivery = delivery

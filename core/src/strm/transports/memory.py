@@ -31,6 +31,7 @@ from strm.assignor import Assignment, MemberSubscription, PartitionAssignor
 from strm.errors import ConfigurationError
 from strm.hookspecs import hookimpl
 from strm.records import Provision
+from strm.redaction import redact_url
 from strm.spi import (
     TP,
     Message,
@@ -39,11 +40,15 @@ from strm.spi import (
     RecordMetadata,
     TopicSpec,
 )
+from strm.tables.seals import SEAL_KEY
+from strm.testing.faults import Cut, FaultPlan
 from strm.transports import (
     NoOffsetForPartitionError,
     PartitionNotAssignedError,
+    RecordTooLargeError,
     TransportError,
 )
+from strm.transports.record_size import record_size
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -66,7 +71,7 @@ def broker_key(url: str) -> str:
     """The registry key of a ``memory://`` URL: its netloc and path (``'x'`` for ``memory://x``)."""
     parts = urlsplit(url)
     if parts.scheme != SCHEME:
-        raise ConfigurationError(f"not a {SCHEME}:// URL: {url!r}")
+        raise ConfigurationError(f"not a {SCHEME}:// URL: {redact_url(url)!r}")
     return parts.netloc + parts.path
 
 
@@ -143,7 +148,7 @@ class MemoryBroker:
         self.groups: dict[str, _Group] = {}
 
     def __repr__(self) -> str:
-        return f"<MemoryBroker {self.key!r}: {len(self.topics)} topics>"
+        return f"<MemoryBroker {redact_url(self.key)!r}: {len(self.topics)} topics>"
 
     def create_topic(self, spec: TopicSpec) -> bool:
         if spec.partitions < 1:
@@ -303,7 +308,11 @@ class _Completed(Generic[T]):
 
 
 class MemoryProducer:
-    """Appends each record to its partition's log during :meth:`send`, in call order."""
+    """Appends each record to its partition's log during :meth:`send`, in call order.
+
+    A record larger than ``max_request_size`` (counted as Kafka's producer counts it) is
+    refused as Kafka refuses it, so that what works here does not fail on Kafka.
+    """
 
     def __init__(
         self,
@@ -312,11 +321,17 @@ class MemoryProducer:
         client_id: str,
         topic_partitions: Callable[[], int],
         transactional_id: str | None = None,
+        changelogs: Callable[[], set[str]] = set,
+        faults: FaultPlan | None = None,
+        max_request_size: int = 1_000_000,
     ) -> None:
         self.client_id = client_id
         self.transactional_id = transactional_id
+        self.max_request_size = max_request_size
         self._broker = broker
         self._topic_partitions = topic_partitions
+        self._changelogs = changelogs
+        self._faults = faults
         self._state = "new"
         #: Records of the open transaction, appended to their logs only when it commits.
         self._transaction: list[tuple[ProducerRecord, asyncio.Future[RecordMetadata]]] | None = None
@@ -332,6 +347,15 @@ class MemoryProducer:
     async def send(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
         if self._state != "started":
             raise TransportError(f"producer {self.client_id!r} is not started; cannot send")
+        size = record_size(record.key, record.value, record.headers)
+        if size > self.max_request_size:
+            raise RecordTooLargeError(
+                f"a record for {record.topic}[{record.partition}] is {size} bytes, more than "
+                f"producer_max_request_size ({self.max_request_size})"
+            )
+        faults = self._faults
+        if faults is not None:
+            faults.check_alive()
         topic = self._broker.topics.get(record.topic)
         if topic is None:
             topic = self._broker.topic(record.topic, self._topic_partitions)
@@ -339,14 +363,30 @@ class MemoryProducer:
             topic.log(record.partition)  # a bad partition fails now, not at the commit
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._transaction.append((record, future))
+            if faults is not None:
+                self._inject(faults, record)
             return future
         if self.transactional_id is not None:
             raise TransportError(
                 f"producer {self.client_id!r} is transactional: begin a transaction to send"
             )
-        return _Completed(topic.append(record))
+        appended = _Completed(topic.append(record))
+        if faults is not None:
+            self._inject(faults, record)
+        return appended
+
+    def _inject(self, faults: FaultPlan, record: ProducerRecord) -> None:
+        """Die after this record if the plan says so (it is on the broker, or in the open
+        transaction that will never commit)."""
+        if record.topic not in self._changelogs():
+            return
+        cut = Cut.SEAL if record.key == SEAL_KEY else Cut.CHANGELOG_RECORD
+        if faults.take(cut):
+            raise faults.kill()
 
     async def begin_transaction(self) -> None:
+        if self._faults is not None:
+            self._faults.check_alive()
         if self.transactional_id is None:
             raise TransportError(f"producer {self.client_id!r} has no transactional id")
         if self._transaction is not None:
@@ -355,12 +395,19 @@ class MemoryProducer:
 
     async def commit_transaction(self, offsets: Mapping[TP, int], group_id: str) -> None:
         """Append the transaction's records and commit the offsets, in one step."""
+        faults = self._faults
+        if faults is not None:
+            faults.check_alive()
+            if faults.take(Cut.BEFORE_COMMIT):
+                raise faults.kill()
         records, self._transaction = self._transaction, None
         if records is None:
             raise TransportError(f"producer {self.client_id!r}: no transaction is open")
         for record, future in records:
             future.set_result(self._broker.topics[record.topic].append(record))
         self._broker.group(group_id).committed.update(offsets)
+        if faults is not None and faults.take(Cut.AFTER_COMMIT):
+            raise faults.kill()
 
     async def abort_transaction(self) -> None:
         records, self._transaction = self._transaction, None
@@ -369,6 +416,8 @@ class MemoryProducer:
 
     async def flush(self) -> None:
         """Nothing is ever queued: every record is in its log when ``send`` returns."""
+        if self._faults is not None:
+            self._faults.check_alive()
 
     async def partitions_for(self, topic: str) -> int:
         return len(self._broker.topic(topic, self._topic_partitions).logs)
@@ -391,8 +440,10 @@ class MemoryConsumer:
         topic_partitions: Callable[[], int],
         assignor: Callable[[], PartitionAssignor] | None = None,
         changelogs: Callable[[], set[str]] = set,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.group_id = group_id
+        self._faults = faults
         self.client_id = client_id
         self._assignor = assignor
         self._changelogs = changelogs
@@ -415,6 +466,7 @@ class MemoryConsumer:
         self._watched: list[_Topic] = []  # topics of the assignment, to wait on
         self._positions: dict[TP, int] = {}
         self._paused: set[TP] = set()
+        self._last_served: TP | None = None  # by a fetch allowed fewer records than partitions
         self._fetchable = False  # False during a rebalance, until on_partitions_assigned returns
         self._waiter: asyncio.Future[None] | None = None
         self._errors: list[BaseException] = []
@@ -542,12 +594,42 @@ class MemoryConsumer:
 
     # -- fetching -----------------------------------------------------------------------------
 
-    async def getmany(self, timeout: float) -> dict[TP, list[Message]]:
+    async def getmany(
+        self, timeout: float, max_records: int | None = None
+    ) -> dict[TP, list[Message]]:
         if self._state != "started":
             raise TransportError(f"consumer {self.client_id!r} is not started")
+        if max_records is not None and max_records < 1:
+            raise ValueError(f"getmany(max_records={max_records!r}): must be at least 1")
+        budget = min(max_records or MAX_RECORDS_PER_FETCH, MAX_RECORDS_PER_FETCH)
+        if self._faults is not None:
+            self._faults.check_alive()
+            return self._cut_short(self._faults, await self._getmany(timeout, budget))
+        return await self._getmany(timeout, budget)
+
+    def _cut_short(
+        self, faults: FaultPlan, batch: dict[TP, list[Message]]
+    ) -> dict[TP, list[Message]]:
+        """Return the changelog records up to the plan's kill, and die after them."""
+        changelogs = self._changelogs()
+        returned: dict[TP, list[Message]] = {}
+        for tp, messages in batch.items():
+            happening = None
+            if tp.topic in changelogs:
+                happening = faults.take(Cut.RECOVERY_RECORD, len(messages))
+            if happening is None:
+                returned[tp] = messages
+                continue
+            returned[tp] = messages[:happening]
+            faults.kill()
+            break
+        return returned
+
+    async def _getmany(self, timeout: float, budget: int) -> dict[TP, list[Message]]:
         if self._errors:
             self._raise_errors()
-        batch = self._fetch()
+        batch = self._fetch(budget)
+
         if batch or timeout <= 0:
             return batch
         loop = asyncio.get_running_loop()
@@ -558,12 +640,14 @@ class MemoryConsumer:
                 break
             if self._errors:
                 self._raise_errors()
-            batch = self._fetch()
+            batch = self._fetch(budget)
             if batch:
                 return batch
         return {}
 
-    def _fetch(self) -> dict[TP, list[Message]]:
+    def _fetch(self, budget: int) -> dict[TP, list[Message]]:
+        """Up to ``budget`` records, shared among the partitions that have some."""
+
         if not self._fetchable:
             return {}
         positions = self._positions
@@ -581,11 +665,15 @@ class MemoryConsumer:
                     ready.append((end - positions[tp], tp, log, positions[tp]))
         if not ready:
             return {}
-        if len(ready) > 1:
+        if budget < len(ready):
+            ready = self._take_turns(ready, budget)
+        elif len(ready) > 1:
+            # The partitions with fewest records first: what they leave of their equal share
+            # goes to the partitions after them.
             ready.sort(key=lambda item: item[0])
         batch: dict[TP, list[Message]] = {}
-        budget = MAX_RECORDS_PER_FETCH
         left = len(ready)
+
         for available, tp, log, position in ready:
             take = min(available, max(1, budget // left))
             left -= 1
@@ -594,6 +682,20 @@ class MemoryConsumer:
             batch[tp] = log[position:end]
             positions[tp] = end
         return batch
+
+    def _take_turns(
+        self, ready: list[tuple[int, TP, list[Message], int]], budget: int
+    ) -> list[tuple[int, TP, list[Message], int]]:
+        """With fewer records allowed than partitions that have some, one record each for
+        ``budget`` of them: those after the partition served last, in order, then from the
+        first again, so that every partition is served within a few calls."""
+        last = self._last_served
+        ready.sort(key=lambda item: item[1])
+        if last is not None:
+            ready = [r for r in ready if r[1] > last] + [r for r in ready if r[1] <= last]
+        chosen = ready[:budget]
+        self._last_served = chosen[-1][1]
+        return chosen
 
     def _first_position(self, tp: TP, log: list[Message]) -> int:
         offset = self._group.committed.get(tp)
@@ -698,11 +800,18 @@ class MemoryConsumer:
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         if self._state != "started":
             raise TransportError(f"consumer {self.client_id!r} is not started; cannot commit")
+        faults = self._faults
+        if faults is not None:
+            faults.check_alive()
+            if faults.take(Cut.BEFORE_COMMIT):
+                raise faults.kill()
         self._check_assigned(offsets, "commit")
         for tp, offset in offsets.items():
             if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
                 raise ValueError(f"cannot commit {offset!r} for {tp}: an offset is an int >= 0")
         self._group.committed.update(offsets)
+        if faults is not None and faults.take(Cut.AFTER_COMMIT):
+            raise faults.kill()
 
     async def committed(self, tp: TP) -> int | None:
         return self._group.committed.get(tp)
@@ -747,11 +856,14 @@ class MemoryTransport:
         keys = {broker_key(url) for url in urls}
         if len(keys) > 1:
             raise ConfigurationError(
-                f"the memory transport takes one broker, got URLs of {len(keys)}: {list(urls)!r}"
+                f"the memory transport takes one broker, got URLs of {len(keys)}: "
+                f"{[redact_url(url) for url in urls]!r}"
             )
         self.app = app
         self.url = urls[0]
         self.broker = get_broker(self.url)
+        #: Where to kill this worker (tests; strm.testing.faults); set before the app starts.
+        self.faults: FaultPlan | None = None
 
     def _topic_partitions(self) -> int:
         partitions: int = self.app.conf.topic_partitions
@@ -766,6 +878,7 @@ class MemoryTransport:
             topic_partitions=self._topic_partitions,
             assignor=self._assignor,
             changelogs=self._changelogs,
+            faults=self.faults,
         )
 
     def _assignor(self) -> PartitionAssignor:
@@ -783,6 +896,9 @@ class MemoryTransport:
             client_id=client_id,
             topic_partitions=self._topic_partitions,
             transactional_id=transactional_id,
+            changelogs=self._changelogs,
+            faults=self.faults,
+            max_request_size=self.app.conf.producer_max_request_size,
         )
 
     def create_admin(self) -> MemoryAdmin:

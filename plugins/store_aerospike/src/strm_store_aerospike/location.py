@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from strm.redaction import redact_url
+
 SCHEME = "aerospike"
 DEFAULT_PORT = 3000
 DEFAULT_HOSTS: tuple[tuple[str, int], ...] = (("127.0.0.1", DEFAULT_PORT),)
@@ -173,7 +175,7 @@ def parse_location(
         )
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() != SCHEME:
-        raise LocationError(f"expected an aerospike:// URL, got {url!r}")
+        raise LocationError(f"expected an aerospike:// URL, got {redact_url(url)!r}")
     rest, _, query = rest.partition("?")
     netloc, _, path = rest.partition("/")
     userinfo, at, hosts_text = netloc.rpartition("@")

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import plyvel  # type: ignore[import-untyped]
 from strm.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.redaction import redact_url
 from strm.spi import TP
 
 from strm_store_leveldb.options import plyvel_kwargs
@@ -58,9 +59,10 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
     ``tabledir`` for a URL without one (``leveldb://``).
     """
     parts = urlsplit(url)
+    shown = redact_url(url)
     if parts.netloc or parts.query or parts.fragment:
         raise StoreError(
-            f"store {url!r}: a leveldb URL is 'leveldb://' (the app's tabledir) or "
+            f"store {shown!r}: a leveldb URL is 'leveldb://' (the app's tabledir) or "
             "'leveldb:///absolute/directory'; it takes no host, query or fragment "
             "(give plyvel options with the table's options=)"
         )
@@ -68,19 +70,19 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
         base = Path(unquote(parts.path))
         if not base.is_absolute():
             raise StoreError(
-                f"store {url!r}: the directory of a leveldb URL must be absolute, as in "
+                f"store {shown!r}: the directory of a leveldb URL must be absolute, as in "
                 "'leveldb:///var/lib/tables'; use 'leveldb://' for the app's tabledir"
             )
     elif app is not None:
         base = Path(app.conf.tabledir)
     else:
         raise StoreError(
-            f"store {url!r}: without a directory in the URL the store needs an app (for its "
+            f"store {shown!r}: without a directory in the URL the store needs an app (for its "
             "tabledir)"
         )
     if not table_name or table_name in {".", ".."} or "/" in table_name or "\\" in table_name:
         raise StoreError(
-            f"store {url!r}: table name {table_name!r} cannot name a directory; it must be "
+            f"store {shown!r}: table name {table_name!r} cannot name a directory; it must be "
             "non-empty and contain no path separator"
         )
     return base / f"{table_name}-{partition}.leveldb"

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from rocksdict import ColumnFamily, Options, Rdict, WriteBatch
 from strm.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.redaction import redact_url
 from strm.spi import TP
 
 from strm_store_rocksdb.options import build_options
@@ -43,8 +44,8 @@ def store_path(url: str, app: Any, table_name: str, partition: int) -> Path:
     parts = urlsplit(url)
     if parts.netloc or parts.query or parts.fragment:
         raise StoreError(
-            f"store URL {url!r}: a rocksdb:// URL names a directory, not a host or a query; "
-            "use 'rocksdb://' (the app's tabledir) or 'rocksdb:///absolute/dir'"
+            f"store URL {redact_url(url)!r}: a rocksdb:// URL names a directory, not a host or a "
+            "query; use 'rocksdb://' (the app's tabledir) or 'rocksdb:///absolute/dir'"
         )
     if not table_name or "/" in table_name or "\\" in table_name or table_name in {".", ".."}:
         raise StoreError(f"rocksdb store: {table_name!r} cannot name a table's directory")
@@ -52,7 +53,7 @@ def store_path(url: str, app: Any, table_name: str, partition: int) -> Path:
     if not directory.is_absolute():
         if app is None:
             raise StoreError(
-                f"store URL {url!r}: without an app there is no tabledir; "
+                f"store URL {redact_url(url)!r}: without an app there is no tabledir; "
                 "give an absolute directory ('rocksdb:///abs/dir')"
             )
         directory = Path(app.conf.tabledir) / directory

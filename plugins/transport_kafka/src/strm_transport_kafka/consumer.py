@@ -37,6 +37,7 @@ from strm.transports import (
 
 from strm_transport_kafka.assignor import PROTOCOL_NAME, StrmAssignor
 from strm_transport_kafka.connect import describe, start_client
+from strm_transport_kafka.shares import FairShares
 
 logger = logging.getLogger("strm_transport_kafka")
 
@@ -113,6 +114,7 @@ class KafkaConsumer:
         self._first_assigned = asyncio.Event()
         self._errors: list[BaseException] = []
         self._to_kafka: dict[TP, TopicPartition] = {}
+        self._shares = FairShares()
         self.assignor = StrmAssignor(
             assignor=assignor, changelogs=changelogs, on_error=self._errors.append
         )
@@ -316,13 +318,25 @@ class KafkaConsumer:
 
     # -- fetching -----------------------------------------------------------------------------
 
-    async def getmany(self, timeout: float) -> dict[TP, list[Message]]:
+    async def getmany(
+        self, timeout: float, max_records: int | None = None
+    ) -> dict[TP, list[Message]]:
+        """With ``max_records``, the records are shared among the partitions (:mod:`.shares`);
+        ``broker_max_poll_records``, when set, bounds them too."""
         if self._state != "started":
             raise TransportError(f"{self._where()} is not started")
+        if max_records is not None and max_records < 1:
+            raise ValueError(f"getmany(max_records={max_records!r}): must be at least 1")
         if self._errors:
             self._raise_errors()
+        timeout_ms = max(0, round(timeout * 1000))
         try:
-            fetched = await self._client.getmany(timeout_ms=max(0, round(timeout * 1000)))
+            if max_records is None:
+                fetched = await self._client.getmany(timeout_ms=timeout_ms)
+            else:
+                poll_limit = self._options.get("max_poll_records") or max_records
+                budget = min(max_records, poll_limit)
+                fetched = await self._shares.getmany(self._client, timeout_ms, budget)
         except (KafkaNoOffsetForPartitionError, OffsetOutOfRangeError) as exc:
             raise NoOffsetForPartitionError(
                 f"{self._where()}: {describe(exc)}; consumer_auto_offset_reset is 'none', so "

@@ -24,6 +24,7 @@ from strm.auth import (
     SSLCredentials,
 )
 from strm.errors import ConfigurationError
+from strm.redaction import redact_url
 from strm.settings.conf import Conf
 
 SCHEMES = ("kafka", "aiokafka")
@@ -61,13 +62,14 @@ def bootstrap_servers(urls: Sequence[str]) -> list[str]:
     servers: list[str] = []
     for url in urls:
         parts = urlsplit(url)
+        shown = redact_url(url)
         if parts.scheme not in SCHEMES:
             raise ConfigurationError(
-                f"not a Kafka URL: {url!r} (the schemes are {', '.join(SCHEMES)})"
+                f"not a Kafka URL: {shown!r} (the schemes are {', '.join(SCHEMES)})"
             )
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ConfigurationError(
-                f"a Kafka URL names brokers only (kafka://host:port;host:port), got {url!r}"
+                f"a Kafka URL names brokers only (kafka://host:port;host:port), got {shown!r}"
             )
         if parts.username is not None or parts.password is not None:
             raise ConfigurationError(
@@ -76,7 +78,7 @@ def bootstrap_servers(urls: Sequence[str]) -> list[str]:
         try:
             port = parts.port or DEFAULT_PORT
         except ValueError as exc:
-            raise ConfigurationError(f"bad port in Kafka URL {url!r}: {exc}") from None
+            raise ConfigurationError(f"bad port in Kafka URL {shown!r}: {exc}") from None
         host = parts.hostname or "localhost"
         servers.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
     return servers

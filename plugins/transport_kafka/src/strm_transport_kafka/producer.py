@@ -15,10 +15,10 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore[import-untyped]
 from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
 from strm.spi import TP, ProducerRecord, RecordMetadata
-from strm.transports import TransportError
+from strm.transports import RecordTooLargeError, TransportError
 
 from strm_transport_kafka.connect import describe, start_client
 
@@ -47,7 +47,10 @@ class Delivery:
         try:
             metadata = yield from self._future.__await__()
         except KafkaError as exc:
-            raise TransportError(
+            error = (
+                RecordTooLargeError if isinstance(exc, MessageSizeTooLargeError) else TransportError
+            )
+            raise error(
                 f"a record for {self._tp.topic}[{self._tp.partition}] was not delivered: "
                 f"{describe(exc)}"
             ) from exc
@@ -150,6 +153,11 @@ class KafkaProducer:
             )
         except AssertionError:
             raise TransportError(self._no_partition(topic, partition)) from None
+        except MessageSizeTooLargeError as exc:
+            raise RecordTooLargeError(
+                f"a record for {topic}[{partition}] is larger than producer_max_request_size: "
+                f"{describe(exc)}"
+            ) from exc
         except KafkaError as exc:
             raise TransportError(
                 f"{self._where()} cannot send to {topic}[{partition}]: {describe(exc)}"

@@ -42,6 +42,7 @@ from strm.spi import (
     TopicSpec,
     Transport,
 )
+from strm.transports import RecordTooLargeError
 
 TransportFactory = Callable[[], Transport]
 Event = tuple[str, str, frozenset[TP]]
@@ -302,6 +303,24 @@ class TransportContract:
                 else:
                     assert message.timestamp == pytest.approx(timestamp, abs=0.002)
 
+    async def test_a_record_over_producer_max_request_size_is_refused_and_not_written(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        """``RecordTooLargeError`` whatever the transport, so that the dead-letter path can
+        tell "too large" (cut the value and send again) from any other failure."""
+        async with self.clients(transport_factory, group_id) as clients:
+            (tp,) = await self.create(clients, topic_name, 1)
+            producer = await clients.producer()
+            # A value of 1_000_000 bytes, with the record's framing, is over the default
+            # producer_max_request_size (1_000_000) that the contract's apps keep.
+            with pytest.raises(RecordTooLargeError, match=re.escape(f"{tp.topic}[0]")):
+                delivery = await producer.send(
+                    ProducerRecord(tp.topic, 0, b"k", b"x" * 1_000_000, None, [])
+                )
+                await delivery
+            (sent,) = await self.send(producer, tp, 1)
+            assert sent.offset == 0, "the refused record took an offset"
+
     async def test_records_sent_while_a_consumer_waits_reach_it(
         self, transport_factory: TransportFactory, topic_name: str, group_id: str
     ) -> None:
@@ -428,6 +447,45 @@ class TransportContract:
             await self.until(lambda: len(reader.offsets(tp0)) >= 3, [reader], "records of tp0")
             assert reader.offsets(tp0) == [0, 1, 2]
             assert reader.offsets(tp1) == [0, 1, 2]
+
+    async def test_max_records_bounds_a_fetch_and_is_shared_by_the_partitions(
+        self, transport_factory: TransportFactory, topic_name: str, group_id: str
+    ) -> None:
+        """``getmany(timeout, max_records)`` returns at most ``max_records`` records in all,
+        shared among the partitions: with a backlog on every partition, each partition's first
+        record comes before any partition was read to its end (not one partition after the
+        other, as a budget filled from the first partition's backlog would give)."""
+        per_partition, budget = 300, 40
+        async with self.clients(transport_factory, group_id) as clients:
+            tps = await self.create(clients, topic_name, 4)
+            producer = await clients.producer()
+            for tp in tps:
+                await self.send(producer, tp, per_partition)
+            reader = await clients.reader([topic_name], "reader")
+            consumer = reader.consumer
+            with pytest.raises(ValueError, match="max_records"):
+                await consumer.getmany(self.poll_timeout, max_records=0)
+            first_at: dict[TP, int] = {}
+            finished_at: int | None = None
+            received = 0
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.timeout
+            while received < per_partition * len(tps):
+                assert loop.time() < deadline, f"waited {self.timeout} s for the records"
+                batch = await consumer.getmany(self.poll_timeout, max_records=budget)
+                count = sum(len(messages) for messages in batch.values())
+                assert count <= budget, f"{count} records returned with max_records={budget}"
+                for tp, messages in batch.items():
+                    first_at.setdefault(tp, received)
+                    reader.received.setdefault(tp, []).extend(messages)
+                    if finished_at is None and len(reader.received[tp]) == per_partition:
+                        finished_at = received + count
+                received += count
+            assert finished_at is not None
+            assert set(first_at) == set(tps)
+            assert max(first_at.values()) < finished_at, (first_at, finished_at)
+            for tp in tps:
+                assert reader.offsets(tp) == list(range(per_partition))
 
     # -- groups ----------------------------------------------------------------------------------
 

@@ -1,0 +1,68 @@
+"""How far a table recovery has got: what sensors receive every second while changelogs are
+replayed, and once more when the replay is over.
+
+A snapshot rather than the live recovery, so that an observer (the worker's terminal display, a
+plugin's sensor) can keep it, compare it with the next one, or render it later without racing
+the replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableRecovery:
+    """One table's share: the changelog partitions being replayed and their records."""
+
+    table: str
+    partitions: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class RecoveryProgress:
+    tables: tuple[TableRecovery, ...]
+    seconds: float
+    finished: bool
+
+    @property
+    def partitions(self) -> int:
+        return sum(t.partitions for t in self.tables)
+
+    @property
+    def done(self) -> int:
+        return sum(t.done for t in self.tables)
+
+    @property
+    def total(self) -> int:
+        return sum(t.total for t in self.tables)
+
+    @property
+    def rate(self) -> float:
+        """Records replayed per second so far."""
+        return self.done / max(self.seconds, 1e-9)
+
+    def describe(self) -> str:
+        """One line for a person: the totals first, then each table's share."""
+        if self.finished:
+            return (
+                f"recovered {counted(len(self.tables), 'table')} "
+                f"({counted(self.partitions, 'partition')}): {self.done:,} records in "
+                f"{self.seconds:.2f} s ({self.rate:,.0f} records/s)"
+            )
+        percent = 100 * self.done / self.total if self.total else 100.0
+        shares = "; ".join(
+            f"{t.table} {counted(t.partitions, 'partition')} {t.done:,}/{t.total:,}"
+            for t in self.tables
+        )
+        return (
+            f"recovering tables: {self.done:,}/{self.total:,} records ({percent:.0f}%), "
+            f"{self.rate:,.0f} records/s: {shares}"
+        )
+
+
+def counted(number: int, noun: str) -> str:
+    """``'1 table'``, ``'2 tables'``: for the worker's lines, which count tables and partitions."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
