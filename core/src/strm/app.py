@@ -514,6 +514,7 @@ class App:
         offsets: Mapping[TP, int],
         consumer: Consumer | None,
         changes: list[ShardChanges] | None = None,
+        positions: Mapping[int, Mapping[TP, int]] | None = None,
     ) -> None:
         """Make a snapshot durable: ``offsets`` and the table ``changes`` the events before
         them made (docs/architecture.md, "Checkpoints").
@@ -521,14 +522,18 @@ class App:
         At least once: the changelog records are sent and everything is flushed; then a seal per
         table partition, flushed; then the stores are written; then the offsets committed.
         Exactly once: records and seals go into the producer's transaction, which commits the
-        offsets with them; the stores are written after.
+        offsets with them; the stores are written after. The seals also keep the repartition
+        streams' source ``positions`` of the snapshot, by partition.
         """
+        positions = positions or {}
         if self._spawned:
             await asyncio.gather(*self._spawned)
         tables = self._tables
         written = await tables.send_changes(changes or []) if tables is not None else []
         if self.exactly_once:
-            seals = await tables.send_seals(offsets, written) if tables is not None else []
+            seals = (
+                await tables.send_seals(offsets, written, positions) if tables is not None else []
+            )
             await self.producers.make_durable(offsets)
             if offsets or self.producers.in_transaction:
                 await self.producers.commit_transaction(offsets)
@@ -537,7 +542,7 @@ class App:
             return
         await self.producers.make_durable(offsets)
         if tables is not None:
-            seals = await tables.send_seals(offsets, written)
+            seals = await tables.send_seals(offsets, written, positions)
             if seals:
                 await self.producers.make_durable(offsets)
             await tables.write_stores(written, seals)

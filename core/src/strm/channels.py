@@ -22,6 +22,7 @@ from strm.inbox import Inbox
 from strm.progress import Progress
 from strm.schema import Schema
 from strm.sender import normalize_headers
+from strm.source_positions import SourcePositions
 from strm.spi import Headers, Message, RecordMetadata, TopicSpec
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Subscription:
     readers: list[Stream] = field(default_factory=list)
     #: Only this partition of the topic (agents with ``isolated_partitions=True``).
     partition: int | None = None
+    #: For a repartition topic: the source positions of the records processed, to skip copies.
+    source_positions: SourcePositions | None = None
 
 
 def _completed(metadata: RecordMetadata) -> asyncio.Future[RecordMetadata]:
@@ -219,6 +222,8 @@ class Topic(Channel):
         self.replicas = replicas
         self.acks = acks
         self.internal = internal
+        #: The topics ``group_by`` forwards into this one: its records carry their positions.
+        self.positions_from: set[str] = set()
         self.config = dict(config or {})
         self.allow_empty = allow_empty
 
@@ -241,6 +246,8 @@ class Topic(Channel):
         sub = Subscription(
             self, Inbox(maxsize), progress, self._decoder(progress), partition=partition
         )
+        if self.positions_from and self.pattern is None:
+            sub.source_positions = SourcePositions(self.get_topic_name(), self.positions_from)
         self.subscriptions.append(sub)
         self.app.conductor.add_subscription(sub)
         return sub

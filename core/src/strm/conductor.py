@@ -479,13 +479,14 @@ class Conductor:
                 await self._wait_between_events()
                 offsets = self.committable()
                 changes = app.take_changes()  # with the offsets: no await in between
+                positions = self.source_positions()
                 if not app.exactly_once:
                     gate.open()
                 self._fetched_since_commit = 0
                 if not offsets and not changes and not app.has_pending_writes():
                     return
                 started = time.monotonic()
-                await app.checkpoint(offsets, consumer, changes)
+                await app.checkpoint(offsets, consumer, changes, positions)
             finally:
                 gate.open()
             self.committed.update(offsets)
@@ -493,6 +494,18 @@ class Conductor:
             self.app.sensors.on_commit(offsets, now - started)
             for tp in offsets:
                 self._stalled_since.pop(tp, None)
+
+    def source_positions(self) -> dict[int, dict[TP, int]]:
+        """The positions the repartition streams have processed, by partition, as seals keep
+        them (``strm.source_positions``)."""
+        positions: dict[int, dict[TP, int]] = {}
+        for subs in self.subscriptions.values():
+            for sub in subs:
+                held = sub.source_positions
+                if held is not None:
+                    for partition in held.partitions():
+                        positions.setdefault(partition, {}).update(held.snapshot(partition))
+        return positions
 
     async def _wait_between_events(self) -> None:
         """Until no stream has a record in flight, for at most ``QUIESCE_TIMEOUT`` seconds.
@@ -614,6 +627,10 @@ class Conductor:
         for subs in self.subscriptions.values():
             for sub in subs:
                 sub.progress.forget(revoked)
+                if sub.source_positions is not None:
+                    sub.source_positions.forget(
+                        tp.partition for tp in revoked if tp.topic == sub.source_positions.topic
+                    )
         self.app.forget_held(revoked)
         for tp in revoked:
             self.committed.pop(tp, None)

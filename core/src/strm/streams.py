@@ -27,6 +27,7 @@ from strm.channels import Channel, Subscription, Topic
 from strm.errors import StrmError
 from strm.events import Event, current_stream
 from strm.progress import Progress
+from strm.source_positions import with_position
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ class Stream:
         done = progress.done
         dead_letters = self.app.dead_letters
         gate = self.app.conductor.gate
+        positions = sub.source_positions
         clock = time.monotonic
         turn_ends = clock() + STREAM_TURN
         while True:
@@ -211,6 +213,14 @@ class Stream:
                         event.ack()
                         continue
                     message: Message = item
+                    if positions is not None and positions.is_copy(message):
+                        # forwarded again after a crash upstream: the tables hold it already
+                        if acks is not None:
+                            acks.deliver(message)
+                            acks.ack(part, message.offset)
+                        else:
+                            done[part] = message.offset
+                        continue
                     try:
                         event = make_event(message)
                     except Exception as exc:  # a bad record must not stop its partition
@@ -478,6 +488,8 @@ class Stream:
                 partitions=partitions or source.partitions,
                 internal=True,
             )
+        if isinstance(self.channel, Topic) and self.channel.pattern is None:
+            topic.positions_from.add(self.channel.get_topic_name())
         return self._relay(topic, key_of=extract)
 
     def _relay(self, target: Channel, key_of: Callable[[Any], Any] | None) -> Stream:
@@ -492,7 +504,12 @@ class Stream:
                     new_key = (await key_of(event.value)) if is_async else key_of(event.value)
                 if isinstance(target, Topic) and event.message.value is not None:
                     raw_key = target.schema.dumps_key(self.app.serializers, new_key)
-                    await event.forward(target, key=raw_key)
+                    message = event.message
+                    if target.positions_from:
+                        headers = with_position(message.headers, message)
+                        await event.forward(target, key=raw_key, headers=headers)
+                    else:
+                        await event.forward(target, key=raw_key)
                 else:
                     await target.send(key=new_key, value=event.value, headers=event.headers)
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from strm.errors import StoreError, StrmError
 from strm.redaction import redact_url
+from strm.source_positions import seal_key
 from strm.spi import TP, Message, RecordMetadata, Store
 from strm.tables.changelog_events import notify_changelog_events
 from strm.tables.global_table import GlobalReader
@@ -298,6 +299,7 @@ class TableManager:
         if targets:
             await self._recover(targets)
         resume = self._sealed_source_offsets(active, streams)
+        self._restore_source_positions(active, streams)
         # What no seal followed is dropped: the records that made it are processed again.
         self._sealed_reader.forget(active)
         await self._resume_sources(resume, streams)
@@ -346,6 +348,34 @@ class TableManager:
             if lowest is not None and lowest >= 0:
                 resume[tp] = lowest
         return resume
+
+    def _restore_source_positions(self, active: set[TP], streams: set[TP]) -> None:
+        """Each repartition stream's source positions (``strm.source_positions``), as every
+        co-partitioned table's store holds them: the lowest, and none where one table has
+        none, so that only a record every table holds is skipped as a copy."""
+        conductor = self.app.conductor
+        for tp in streams:
+            for sub in conductor.subscriptions.get(tp.topic, ()):
+                positions = sub.source_positions
+                if positions is None:
+                    continue
+                stores = [
+                    self._by_changelog[changelog_tp.topic].shard(changelog_tp.partition).store
+                    for changelog_tp in active
+                    if changelog_tp.partition == tp.partition
+                ]
+                processed: dict[TP, int] = {}
+                for name in positions.sources:
+                    count = conductor.partition_counts.get(name) or self.app.conf.topic_partitions
+                    for partition in range(count):
+                        source = TP(name, partition)
+                        held = [
+                            store.applied_offset(seal_key(positions.topic, source))
+                            for store in stores
+                        ]
+                        if held and None not in held:
+                            processed[source] = min(h for h in held if h is not None)
+                positions.restore(tp.partition, processed)
 
     async def _resume_sources(self, resume: dict[TP, int], streams: set[TP]) -> None:
         """Skip source records whose table changes were written before a commit that did not
@@ -496,11 +526,17 @@ class TableManager:
             written.append(Written(change, TP(name, shard.partition), puts, delivery))
         return written
 
-    async def send_seals(self, offsets: Mapping[TP, int], written: list[Written]) -> list[Seal]:
+    async def send_seals(
+        self,
+        offsets: Mapping[TP, int],
+        written: list[Written],
+        positions: Mapping[int, Mapping[TP, int]] | None = None,
+    ) -> list[Seal]:
         """One seal per table partition this checkpoint covers: each partition with changes,
         and each partition whose source partitions' offsets advance (so that every table
-        co-partitioned with a source records how far it accounts for it). Global tables have
-        no seals: every worker reads them whole, from the start."""
+        co-partitioned with a source records how far it accounts for it), with the source
+        ``positions`` of the repartition streams of that partition. Global tables have no
+        seals: every worker reads them whole, from the start."""
         sources_of: dict[int, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             sources_of.setdefault(tp.partition, {})[tp] = offset
@@ -516,7 +552,7 @@ class TableManager:
             }
             for partition in sorted(partitions):
                 sender = sender or await self.app.get_sender()
-                sources = sources_of.get(partition, {})
+                sources = {**sources_of.get(partition, {}), **(positions or {}).get(partition, {})}
                 delivery = await sender.send(
                     name, SEAL_KEY, encode_seal(sources), partition=partition
                 )
