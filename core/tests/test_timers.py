@@ -99,8 +99,9 @@ async def test_a_failing_task_crashes_the_app(
     async def doomed() -> None:
         raise RuntimeError("boom")
 
-    async with app.running():
-        error = await asyncio.wait_for(app.wait_crashed(), 2)
+    with pytest.raises(RuntimeError, match="boom"):
+        async with app.running():
+            error = await asyncio.wait_for(app.wait_crashed(), 2)
     assert isinstance(error, RuntimeError)
     assert "task doomed failed: boom" in caplog.text
 

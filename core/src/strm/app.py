@@ -653,6 +653,8 @@ class App:
             await self.conductor.wait_settled()
             if self._tables is not None:
                 await self._tables.wait_recovered()
+            if self.crash_error is not None:  # a recovery that failed: serve no partial table
+                raise self.crash_error
             if self.conf.reply_create_topic:
                 await self.get_replies()
             await stack.enter_async_context(self.background.running())
@@ -665,10 +667,22 @@ class App:
 
     async def stop(self) -> None:
         """Stop in reverse order of start: services, fetching (with a last commit), agents,
-        and finally the producer, after flushing it."""
+        and finally the producer, after flushing it.
+
+        If a part of the app failed (:meth:`crash`), that error is raised once everything is
+        stopped, so that ``async with app.running():`` does not end as if all went well.
+        """
         stack, self._running = self._running, None
-        if stack is not None:
+        if stack is None:
+            return
+        try:
             await stack.aclose()
+        except Exception as exc:
+            if self.crash_error is None or exc is self.crash_error:
+                raise
+            raise self.crash_error from exc
+        if self.crash_error is not None:
+            raise self.crash_error
 
     async def _stop_producing(self) -> None:
         if self._replies is not None:

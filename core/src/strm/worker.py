@@ -87,8 +87,9 @@ class Worker:
                 runner.run(self.run())
             except StrmError:
                 raise
-            except Exception:
-                logger.exception("worker of app %r crashed", conf.id)
+            except Exception as exc:
+                if exc is not self.app.crash_error:  # a crash was logged where it happened
+                    logger.exception("worker of app %r crashed", conf.id)
                 return 1
         if self.app.crash_error is not None:
             return 1

@@ -89,12 +89,13 @@ async def test_a_dead_letter_that_cannot_be_sent_stops_the_worker_and_keeps_its_
     # The key alone is over the limit: no cut of the value makes the record fit.
     write(broker_url, "big", b"k" * 3_000, b"oops" if stage == "decode" else b"13")
     write(broker_url, "big", None, b"2")
-    async with app.running():
-        await eventually(lambda: app.crash_error is not None)
-        error = app.crash_error
-        # Another instance may go on with the next record, but not commit past this one.
-        await eventually(lambda: seen == [1] if concurrency == 1 else sorted(seen) == [1, 2])
-        assert app.conductor.committable().get(TP("big", 0), 1) <= 1, "committed past it"
+    with pytest.raises(DeadLetterError):
+        async with app.running():
+            await eventually(lambda: app.crash_error is not None)
+            error = app.crash_error
+            # Another instance may go on with the next record, but not commit past this one.
+            await eventually(lambda: seen == [1] if concurrency == 1 else sorted(seen) == [1, 2])
+            assert app.conductor.committable().get(TP("big", 0), 1) <= 1, "committed past it"
     assert isinstance(error, DeadLetterError)
     assert f"record big[0]@1 failed to {stage}" in str(error)
     assert "cannot be sent to dead-letter topic 'dlq'" in str(error)

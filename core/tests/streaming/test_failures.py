@@ -148,11 +148,12 @@ async def test_crashing_supervisor_stops_the_app_and_keeps_the_record(
         async for value in stream:
             raise RuntimeError(f"cannot handle {value}")
 
-    async with app.running():
-        await topic.send(value=7)
-        error = await asyncio.wait_for(app.wait_crashed(), 5)
-        assert "cannot handle 7" in str(error)
-        assert app.conductor.committable() == {}  # the record will be processed again
+    with pytest.raises(RuntimeError, match="cannot handle 7"):
+        async with app.running():
+            await topic.send(value=7)
+            error = await asyncio.wait_for(app.wait_crashed(), 5)
+            assert "cannot handle 7" in str(error)
+            assert app.conductor.committable() == {}  # the record will be processed again
 
 
 async def test_restart_budget_stops_the_app(make_app: Callable[..., App]) -> None:
@@ -164,10 +165,11 @@ async def test_restart_budget_stops_the_app(make_app: Callable[..., App]) -> Non
         async for _ in stream:
             raise RuntimeError("always")
 
-    async with app.running():
-        for i in range(150):
-            await topic.send(value=i)
-        error = await asyncio.wait_for(app.wait_crashed(), 5)
+    with pytest.raises(RuntimeError, match="always"):
+        async with app.running():
+            for i in range(150):
+                await topic.send(value=i)
+            error = await asyncio.wait_for(app.wait_crashed(), 5)
     assert str(error) == "always"
 
 

@@ -515,3 +515,24 @@ async def test_a_standby_keeps_a_warm_copy_and_takes_over_with_the_tail_only(
         r.getMessage() for r in caplog.records if "changelog records to replay" in r.getMessage()
     ]
     assert "nothing to replay" in caplog.text or replayed
+
+
+async def test_a_recovery_that_fails_stops_the_start_with_its_error(
+    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, words, _counts, seen = word_count(make_app)
+    async with app.running():
+        for word in ["a", "b", "a"]:
+            await words.send(key=word, value=word)
+        await eventually(lambda: len(seen) == 3)
+
+    from strm.stores.memory import MemoryStore
+
+    def broken_disk(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(MemoryStore, "write_batch", broken_disk)
+    again, _words, _counts2, _seen = word_count(make_app)
+    with pytest.raises(StoreError, match="the disk is full"):
+        await again.start()
+    assert not again.is_running  # no partial table is served

@@ -287,3 +287,28 @@ async def test_membership_of_a_windowed_table(make_app: Callable[..., App]) -> N
         counts["k"] += 1
         assert "k" in counts and "other" not in counts
         assert len(list(counts)) == 1
+
+
+async def test_a_raising_on_window_close_is_logged_and_later_windows_still_close(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
+) -> None:
+    closed: list[WindowKey] = []
+
+    def close(key: WindowKey, value: int) -> None:
+        if key.start == 0:
+            raise ValueError("cannot report the first window")
+        closed.append(key)
+
+    def build(app: App) -> Callable[[Any], Any]:
+        counts = app.Table("fragile", default=int, on_window_close=close).tumbling(10)
+
+        def step(event: Any) -> Any:
+            counts[event.key] += 1
+            return counts[event.key].current()
+
+        return step
+
+    await run_clicks(make_app, build, TIMES)
+    assert closed == [WindowKey("u", 10, 20)]
+    assert "table 'fragile': on_window_close raised for window" in caplog.text
+    assert "cannot report the first window" in caplog.text

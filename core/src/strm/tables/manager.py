@@ -179,11 +179,25 @@ class TableManager:
             closing, expired = state.due()
             for window_key in closing:
                 if table.on_window_close is not None:
-                    result = table.on_window_close(window_key, state.read(window_key))
-                    if inspect.isawaitable(result):
-                        await result
+                    await self._close_window(table, window_key, state.read(window_key))
             for partition, window_key in expired:
                 state.remove(partition, window_key)
+
+    async def _close_window(self, table: Collection, window_key: Any, value: Any) -> None:
+        """Call the table's ``on_window_close``; an error is the callback's, not the
+        cleanup's: logged with the window, and the other windows still close."""
+        callback = table.on_window_close
+        assert callback is not None
+        try:
+            result = callback(window_key, value)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception(
+                "table %r: on_window_close raised for window %r; the next windows still close",
+                table.name,
+                window_key,
+            )
 
     @property
     def changelog_names(self) -> set[str]:
