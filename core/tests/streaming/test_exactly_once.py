@@ -3,6 +3,7 @@ the source offsets become visible together, at the checkpoint, or not at all."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -145,3 +146,34 @@ async def test_exactly_once_needs_a_transactional_transport(
     monkeypatch.setattr(memory.MemoryTransport, "create_producer", untransactional)
     with pytest.raises(ConfigurationError, match="needs a transport with transactions"):
         await app.get_sender()
+
+
+async def test_a_send_that_fails_in_the_transaction_stops_the_worker_instead_of_skipping(
+    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strm.transports import TransportError
+    from strm.transports.memory import MemoryProducer
+
+    app = make_app("eosfail", topic_partitions=1, processing_guarantee="exactly_once")
+    source = app.topic("eosfail-in", value_type=int)
+    out = app.topic("eosfail-out", value_type=int)
+
+    @app.agent(source)
+    async def copy(stream: Any) -> None:
+        async for value in stream:
+            await out.send(value=value)
+
+    plain_send = MemoryProducer.send
+
+    async def failing_send(self: MemoryProducer, record: Any) -> Any:
+        if record.topic == "eosfail-out":
+            raise TransportError("the transaction was fenced")
+        return await plain_send(self, record)
+
+    feeder = make_app("feeder-eosfail", topic_partitions=1)
+    with pytest.raises(TransportError, match="fenced"):
+        async with app.running():
+            monkeypatch.setattr(MemoryProducer, "send", failing_send)
+            await feeder.topic("eosfail-in", value_type=int).send(value=1)
+            await asyncio.wait_for(app.wait_crashed(), 5)
+            assert app.conductor.committable() == {}  # not skipped: processed again later

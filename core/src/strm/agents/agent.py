@@ -29,6 +29,7 @@ from strm.errors import DeadLetterError, StrmError
 from strm.events import Event
 from strm.spi import TP, Headers, RecordMetadata
 from strm.structured_logs import log_position
+from strm.transports import TransportError
 
 if TYPE_CHECKING:
     from strm.app import App
@@ -358,6 +359,10 @@ class Agent:
         assert supervisor is not None
         self.app.sensors.on_agent_error(self.name, error)
         decision = supervisor.on_crash(actor.index, error)
+        if self.app.exactly_once and isinstance(error, TransportError):
+            # A send that failed in the transaction: skipping the record would lose its output
+            # for good. The successor processes it again, in a transaction of its own.
+            decision = Decision.CRASH
         in_flight = actor.stream.root.in_flight_messages()
         position = None
         if len(in_flight) == 1:  # with several, the dead-letter lines that follow name each
