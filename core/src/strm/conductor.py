@@ -57,7 +57,7 @@ class Conductor:
         self.committed: dict[TP, int] = {}
         self._full: set[Inbox] = set()
         self._paused: set[TP] = set()
-        self._unpaused = asyncio.Event()  # set when an assigned partition is not paused
+        self._room = asyncio.Event()  # set when a full stream buffer has drained
         self._fetched_since_commit = 0
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
@@ -359,9 +359,10 @@ class Conductor:
         order = self._scheduler().order
         changelogs = self.changelogs
         while True:
-            if self.assignment and self._paused >= self.assignment:
-                await self._wait_unpaused()
-            batches = await consumer.getmany(FETCH_TIMEOUT, self._fetch_budget())
+            budget = self._fetch_budget()
+            if budget == 0:
+                budget = await self._wait_for_room()
+            batches = await consumer.getmany(FETCH_TIMEOUT, budget)
             for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
                 if not readers or not messages:
@@ -390,29 +391,28 @@ class Conductor:
 
     def _fetch_budget(self) -> int | None:
         """Most records the next fetch may bring: the least room among the stream buffers that
-        are not full (a full one's partitions are paused), so that a fetch never puts more into
-        a buffer than ``stream_buffer_maxsize`` allows. ``None`` when no buffer is open: the
-        fetch can only bring changelog records, which go to the tables, not to a buffer."""
-        rooms = [
-            sub.inbox.room
-            for subs in self.subscriptions.values()
-            for sub in subs
-            if not sub.inbox.full
-        ]
-        return min(rooms) if rooms else None
+        are not full (a full one's partitions are paused), so that no fetch puts more into a
+        buffer than its limit (``stream_buffer_maxsize``). 0 when every buffer is full; ``None``
+        when no topic is read into a stream (only changelogs, whose records go to the tables)."""
+        inboxes = [sub.inbox for subs in self.subscriptions.values() for sub in subs]
+        if not inboxes:
+            return None
+        return min((inbox.room for inbox in inboxes if not inbox.full), default=0)
 
-    async def _wait_unpaused(self) -> None:
-        """Wait, at most ``FETCH_TIMEOUT``, for a partition to resume, rather than fetch while
-        every partition is paused: such a fetch returns nothing, and a transport may drop what it
-        had prefetched for the paused partitions (aiokafka does), which would then be fetched
-        again. After the timeout the fetch happens anyway, as a transport must be polled to stay
-        in its group."""
-        self._unpaused.clear()
+    async def _wait_for_room(self) -> int:
+        """Every stream buffer is full (their partitions paused): wait, at most
+        ``FETCH_TIMEOUT``, for one to drain rather than fetch. Such a fetch would wait for the
+        partitions still fetched (the leader topic's, changelogs), up to the transport's own
+        timeout, and the drained buffer's records would wait with it. Past the timeout the fetch
+        happens anyway, for those partitions (a transport must be polled to stay in its
+        group)."""
+        self._room.clear()
         # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that arrives as
         # the event is set, and stop() would wait forever for this loop.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FETCH_TIMEOUT):
-                await self._unpaused.wait()
+                await self._room.wait()
+        return self._fetch_budget() or self.app.conf.stream_buffer_maxsize
 
     def _on_inbox_full(self, inbox: Inbox) -> None:
         self._full.add(inbox)
@@ -421,6 +421,7 @@ class Conductor:
     def _on_inbox_drained(self, inbox: Inbox) -> None:
         self._full.discard(inbox)
         self._update_paused()
+        self._room.set()
 
     def _update_paused(self) -> None:
         if self.consumer is None:
@@ -438,8 +439,6 @@ class Conductor:
         if resume:
             self.consumer.resume(resume)
         self._paused = wanted
-        if not wanted >= self.assignment:
-            self._unpaused.set()
 
     # -- commits ---------------------------------------------------------------------------------
 
@@ -545,7 +544,7 @@ class Conductor:
         interval = self.app.conf.broker_commit_interval
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):  # not wait_for: see _wait_unpaused
+                async with asyncio.timeout(interval):  # not wait_for: see _wait_for_room
                     await self._commit_wanted.wait()
             self._commit_wanted.clear()
             await self.checkpoint()

@@ -42,8 +42,18 @@ _EVENTS, _VALUES, _ITEMS = 0, 1, 2
 #: that timers, the consumer's heartbeats, fetches and other agents wait at most about this
 #: long (plus the time of the events between two looks at the clock). Without it a stream
 #: whose buffer never empties would never give the loop up: taking a buffered batch does not
-#: wait.
+#: wait. Not shorter: a thread waiting for the GIL (a store write in ``asyncio.to_thread``)
+#: asks for it only after 5 ms (``sys.getswitchinterval()``) without the loop releasing it,
+#: and each turn releases it.
 STREAM_TURN = 0.01
+#: Loop iterations a turn gives at least: a network reply or a thread's result reaches the task
+#: awaiting it through a chain of callbacks, one per iteration (socket, reader, request,
+#: waiter), so with one iteration per turn each step of a checkpoint would take several turns.
+TURN_ITERATIONS = 8
+#: An iteration in which no other task had anything to do takes a few microseconds: one that
+#: takes longer means others are busy (a large fetch response is read a chunk per iteration),
+#: and the turn goes on, up to ``STREAM_TURN``.
+QUIET_ITERATION = 50e-6
 #: The clock is read at the start of each batch and then every 64 events: reading it for
 #: every event would cost more than the turns themselves.
 CLOCK_EVERY_MASK = 63
@@ -197,11 +207,7 @@ class Stream:
             try:
                 while index < count:
                     if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
-                        # Two loop iterations: a callback that wakes a task (a thread's result
-                        # waking the checkpoint) and the task's step both run in this turn.
-                        await asyncio.sleep(0)
-                        await asyncio.sleep(0)
-                        turn_ends = clock() + STREAM_TURN
+                        turn_ends = await _give_the_loop_a_turn() + STREAM_TURN
                         if inbox.generation != generation and tp in inbox.revoked:
                             index = count  # revoked meanwhile: its new owner processes it
                             break
@@ -611,6 +617,22 @@ def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], st
             raise StrmError("group_by(fun) needs name= to name its repartition topic")
         return key, name
     raise StrmError(f"group_by(): expected a model field or a function, got {key!r}")
+
+
+async def _give_the_loop_a_turn() -> float:
+    """Let the other tasks run: ``TURN_ITERATIONS`` loop iterations, then more while they
+    find work, for at most ``STREAM_TURN`` in all. Returns the clock."""
+    clock = time.monotonic
+    started = clock()
+    for _ in range(TURN_ITERATIONS):
+        await asyncio.sleep(0)
+    now = clock()
+    while now - started < STREAM_TURN:
+        await asyncio.sleep(0)
+        before, now = now, clock()
+        if now - before < QUIET_ITERATION:
+            break
+    return now
 
 
 async def _run_pump(pump: Callable[[], Awaitable[None]], downstream: Stream) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from strm_transport_kafka import shares
 from strm_transport_kafka.shares import MIN_SHARE, FairShares
 
 
@@ -20,12 +21,29 @@ class Prefetched:
         self.waited: list[int] = []
         self.failing: TopicPartition | None = None
         self.arriving: dict[TopicPartition, list[int]] = {}
+        self.paused_now: set[TopicPartition] = set()
+        #: Where each partition ends on the broker, once a fetch has said (aiokafka's
+        #: highwater); the stand-in's records are what is prefetched, up to that end.
+        self.ends: dict[TopicPartition, int] = {tp: count for tp, count in backlog.items()}
+        self.taken: dict[TopicPartition, int] = dict.fromkeys(backlog, 0)
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends.get(tp)
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.taken[tp]
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.records)
 
     def paused(self) -> set[TopicPartition]:
-        return set()
+        return set(self.paused_now)
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        self.paused_now.update(partitions)
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self.paused_now.difference_update(partitions)
 
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
@@ -42,8 +60,12 @@ class Prefetched:
         for tp, records in self.records.items():
             if (partitions and tp not in partitions) or not records or left == 0:
                 continue
+            if tp in self.paused_now:
+                records.clear()  # what aiokafka does with a paused partition it looks at
+                continue
             taken = records[:left]
             del records[: len(taken)]
+            self.taken[tp] += len(taken)
             got[tp] = taken
             if left is not None:
                 left -= len(taken)
@@ -102,3 +124,48 @@ async def test_an_error_after_records_were_taken_comes_with_the_next_fetch() -> 
         await shares.getmany(client, 0, 300)
     client.failing = None
     assert sizes(await shares.getmany(client, 0, 300)) == {0: 100, 1: 100, 2: 100}
+
+
+async def test_quiet_partitions_rest_while_a_busy_one_has_records_left() -> None:
+    """Fetched on its own, a quiet partition would be a fetch the broker holds for 500 ms,
+    which the busy partition, once used up, would have to wait for."""
+    busy, quiet = partitions(2)
+    client = Prefetched({busy: 1_000, quiet: 0})
+    fetcher = FairShares()
+    assert sizes(await fetcher.getmany(client, 0, 400)) == {0: 400}
+    assert client.paused() == {quiet}
+    assert sizes(await fetcher.getmany(client, 0, 400)) == {0: 400}
+    assert client.paused() == {quiet}
+    assert sizes(await fetcher.getmany(client, 0, 400)) == {0: 200}  # used up: both fetched
+    assert client.paused() == set()
+    assert client.records[quiet] == [], "a resting partition's records must be kept"
+
+
+async def test_a_resting_partition_paused_by_the_kernel_stays_paused() -> None:
+    busy, quiet = partitions(2)
+    client = Prefetched({busy: 1_000, quiet: 0})
+    fetcher = FairShares()
+    await fetcher.getmany(client, 0, 400)
+    fetcher.resting.forget([quiet])  # KafkaConsumer.pause() from the kernel
+    client.records[busy].clear()
+    assert await fetcher.getmany(client, 0, 400) == {}
+    assert client.paused() == {quiet}
+
+
+async def test_quiet_partitions_rest_no_longer_than_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shares, "REST_LIMIT", 0.0)
+    busy, quiet = partitions(2)
+    client = Prefetched({busy: 1_000, quiet: 0})
+    await FairShares().getmany(client, 0, 400)
+    assert client.paused() == set()
+
+
+async def test_a_partition_not_fetched_yet_does_not_rest() -> None:
+    """It may have a backlog: resting it would leave it until the others are read through."""
+    busy, unknown = partitions(2)
+    client = Prefetched({busy: 1_000, unknown: 0})
+    del client.ends[unknown]
+    await FairShares().getmany(client, 0, 400)
+    assert client.paused() == set()

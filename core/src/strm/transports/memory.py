@@ -629,7 +629,6 @@ class MemoryConsumer:
         if self._errors:
             self._raise_errors()
         batch = self._fetch(budget)
-
         if batch or timeout <= 0:
             return batch
         loop = asyncio.get_running_loop()
@@ -647,7 +646,6 @@ class MemoryConsumer:
 
     def _fetch(self, budget: int) -> dict[TP, list[Message]]:
         """Up to ``budget`` records, shared among the partitions that have some."""
-
         if not self._fetchable:
             return {}
         positions = self._positions
@@ -673,7 +671,6 @@ class MemoryConsumer:
             ready.sort(key=lambda item: item[0])
         batch: dict[TP, list[Message]] = {}
         left = len(ready)
-
         for available, tp, log, position in ready:
             take = min(available, max(1, budget // left))
             left -= 1

@@ -404,17 +404,21 @@ class KafkaConsumer:
     def pause(self, tps: Iterable[TP]) -> None:
         converted = self._check_assigned(tps, "pause")
         if converted:
+            self._shares.resting.forget(converted)
             self._client.pause(*converted)
 
     def resume(self, tps: Iterable[TP]) -> None:
         converted = self._check_assigned(tps, "resume")
         if converted:
+            self._shares.resting.forget(converted)
             self._client.resume(*converted)
 
     def paused(self) -> set[TP]:
+        """The partitions paused by :meth:`pause` (not those resting: :mod:`.shares`)."""
         if self._client is None:
             return set()
-        return {TP(tp.topic, tp.partition) for tp in self._client.paused()}
+        paused = self._client.paused() - self._shares.resting.partitions
+        return {TP(tp.topic, tp.partition) for tp in paused}
 
     def seek(self, tp: TP, offset: int) -> None:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
