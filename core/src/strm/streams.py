@@ -219,8 +219,17 @@ class Stream:
                         event.ack()
                         continue
                     message: Message = item
+                    if gate.closed:  # a checkpoint takes its snapshot between two events
+                        await gate.passage()
+                        if inbox.generation != generation and tp in inbox.revoked:
+                            index = count  # revoked meanwhile: its new owner processes it
+                            break
+                    # In flight from here on: a snapshot waits until the record is finished,
+                    # so it never holds the record's source position without its offset.
+                    self.busy_message = message
                     if positions is not None and positions.is_copy(message):
                         # forwarded again after a crash upstream: the tables hold it already
+                        self.busy_message = None
                         if acks is not None:
                             acks.deliver(message)
                             acks.ack(part, message.offset)
@@ -233,6 +242,7 @@ class Stream:
                         if acks is not None:  # delivered first: not acked if it is not sent
                             acks.deliver(message)
                         await dead_letters.undecodable(message, exc)
+                        self.busy_message = None
                         if acks is not None:
                             acks.ack(part, message.offset)
                         else:
@@ -241,12 +251,6 @@ class Stream:
                     if acks is not None:
                         acks.deliver(message)
                         event._progress = acks
-                    if gate.closed:  # a checkpoint takes its snapshot between two events
-                        await gate.passage()
-                        if inbox.generation != generation and tp in inbox.revoked:
-                            index = count  # revoked meanwhile: its new owner processes it
-                            break
-                    self.busy_message = message
                     yield event
                     self.busy_message = None
                     if acks is None:
