@@ -289,7 +289,8 @@ class TableManager:
     async def _recover_assigned(self, active: set[TP], streams: set[TP]) -> None:
         conductor = self.app.conductor
         consumer = conductor.consumer
-        assert consumer is not None
+        if consumer is None:  # assigned while the worker stops (a rebalance its stop caused)
+            return
         ends = await consumer.end_offsets(active)
         beginnings = await consumer.beginning_offsets(active)
         self._sealed_reader.forget(active)
