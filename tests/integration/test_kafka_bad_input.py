@@ -294,10 +294,11 @@ async def test_a_dead_letter_too_large_to_send_is_cut_to_fit_or_stops_the_worker
     finally:
         await producer.stop()
 
-    async with app.running():
-        await eventually(lambda: app.crash_error is not None, timeout=30)
-        error = app.crash_error
-        assert got == [1]
+    with pytest.raises(DeadLetterError):  # the app's stop raises the error it stopped on
+        async with app.running():
+            await eventually(lambda: app.crash_error is not None, timeout=30)
+            error = app.crash_error
+            assert got == [1]
     assert isinstance(error, DeadLetterError), error
     assert f"record {source}[0]@2 failed to decode" in str(error)
     assert "producer_max_request_size" in str(error)
