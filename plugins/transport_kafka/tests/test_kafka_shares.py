@@ -169,3 +169,19 @@ async def test_a_partition_not_fetched_yet_does_not_rest() -> None:
     del client.ends[unknown]
     await FairShares().getmany(client, 0, 400)
     assert client.paused() == set()
+
+
+def test_a_quiet_partition_revoked_during_the_fetch_is_not_paused() -> None:
+    """aiokafka raises IllegalStateError when asked to pause a partition it no longer has
+    (seen in a kill storm after a reassignment)."""
+    kept, revoked = TopicPartition("t", 0), TopicPartition("t", 1)
+
+    class Reassigned(Prefetched):
+        def pause(self, *partitions: TopicPartition) -> None:
+            assert revoked not in partitions, "paused a partition no longer assigned"
+            super().pause(*partitions)
+
+    client = Reassigned({kept: 5})
+    resting = shares.Resting()
+    resting.update(client, [kept, revoked], more_left=True)
+    assert client.paused_now == {kept}

@@ -54,6 +54,9 @@ class Resting:
         ``more_left`` when a partition gave all it was asked for (aiokafka has more of its
         batch)."""
         now = time.monotonic()
+        # a rebalance may have taken some away while the fetch ran: aiokafka refuses to pause
+        # a partition it does not have
+        quiet = [partition for partition in quiet if partition in client.assignment()]
         if more_left and quiet:
             if not self.partitions:
                 self._since = now
