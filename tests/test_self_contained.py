@@ -17,9 +17,10 @@ import pytest
 
 from tests.repository_guard import REPOSITORY
 
-#: A path beside the checkout that no test may read (it need not exist: the audit sees the
-#: attempt).
-OUTSIDE = REPOSITORY.parent / "shared-beside-the-checkout" / "reference.txt"
+#: A path outside the repository and outside every place a test may read (it need not exist:
+#: the audit sees the attempt). Not beside the checkout: a checkout in the temporary directory
+#: has its siblings there, which tests may read; the scan below covers ``../shared``.
+OUTSIDE = Path("/") / "strm-guard-probe" / "shared" / "reference.txt"
 
 SOURCES = ("*.py", "*.sh", "*.toml", "*.md")
 SCRIPTS = (".ci/run", "scripts/kafka")
