@@ -19,7 +19,7 @@ from tests.repository_guard import REPOSITORY
 
 #: A path outside the repository and outside every place a test may read (it need not exist:
 #: the audit sees the attempt). Not beside the checkout: a checkout in the temporary directory
-#: has its siblings there, which tests may read; the scan below covers ``../shared``.
+#: has its siblings there, which tests may read; the scan below covers the team folder.
 OUTSIDE = Path("/") / "strm-guard-probe" / "shared" / "reference.txt"
 
 SOURCES = ("*.py", "*.sh", "*.toml", "*.md")
@@ -96,7 +96,11 @@ def _sources() -> list[Path]:
     return found
 
 
-@pytest.mark.parametrize("pattern", ["../shared", "shared/reference"])
+#: The folder this team's machines lay beside the checkout, which a user's clone lacks.
+TEAM_FOLDER = "shared"
+
+
+@pytest.mark.parametrize("pattern", [f"../{TEAM_FOLDER}", f"{TEAM_FOLDER}/reference"])
 def test_no_source_names_the_team_folder_beside_the_checkout(pattern: str) -> None:
     offenders = [
         str(path.relative_to(REPOSITORY))
