@@ -96,3 +96,19 @@ def test_importing_strm_loads_no_plugin_and_no_backend_client() -> None:
     loaded: list[str] = json.loads(result.stdout)
     assert "strm" in loaded
     assert [name for name in loaded if forbidden(name)] == []
+
+
+def test_an_app_does_not_import_the_command_line() -> None:
+    """The CLI is a user of App, not a part of it: an app that defines no command loads none
+    of ``strm.cli`` (nor click through it)."""
+    code = (
+        "import sys, strm\n"
+        "app = strm.App('x', entry_points=False)\n"
+        "app.topic('t')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('strm.cli')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

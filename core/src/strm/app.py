@@ -121,11 +121,12 @@ class App:
         self.sent_counts: Counter[str] = Counter()
         self._crashed: asyncio.Event | None = None
         # @app.task/timer/crontab and @app.command (the section at the end of the class)
-        from strm.cli.app_commands import AppCommands
         from strm.timers import BackgroundTasks
 
         self.background = BackgroundTasks(self)
-        self.commands = AppCommands()
+        #: The app's own commands (``click.Command`` by name): the CLI is imported only by
+        #: ``@app.command``, never by an app that has none.
+        self.commands: dict[str, Any] = {}
         self._discovered = False
 
     def __repr__(self) -> str:
@@ -794,7 +795,11 @@ class App:
         from strm.cli.app_commands import make_command
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            self.commands.add(make_command(self, f, options, name=name, help=help))
+            command = make_command(self, f, options, name=name, help=help)
+            assert command.name is not None  # make_command always names it
+            if command.name in self.commands:
+                raise ConfigurationError(f"two app commands are named {command.name!r}")
+            self.commands[command.name] = command
             return f
 
         if len(options) == 1 and inspect.iscoroutinefunction(options[0]):

@@ -41,16 +41,6 @@ class AppCommand:
         click.echo(str(text), err=True)
 
 
-class AppCommands(dict[str, click.Command]):
-    """An app's commands by name."""
-
-    def add(self, command: click.Command) -> None:
-        assert command.name is not None
-        if command.name in self:
-            raise ConfigurationError(f"two app commands are named {command.name!r}")
-        self[command.name] = command
-
-
 def make_command(
     app: App,
     fun: CommandFunction,
