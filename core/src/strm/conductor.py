@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from strm.channels import Subscription, Topic
@@ -28,6 +28,7 @@ from strm.transports import TransportError
 
 if TYPE_CHECKING:
     from strm.app import App
+    from strm.streams import Stream
 
 logger = logging.getLogger("strm.conductor")
 
@@ -506,6 +507,12 @@ class Conductor:
                         positions.setdefault(partition, {}).update(held.snapshot(partition))
         return positions
 
+    def _readers(self) -> Iterator[Stream]:
+        """Every stream reading a subscription of this worker."""
+        for subs in self.subscriptions.values():
+            for sub in subs:
+                yield from sub.readers
+
     async def _wait_between_events(self) -> None:
         """Until no stream has a record in flight, for at most ``QUIESCE_TIMEOUT`` seconds.
 
@@ -516,13 +523,7 @@ class Conductor:
         """
         deadline: float | None = None
         while True:
-            busy = [
-                stream.busy_message
-                for subs in self.subscriptions.values()
-                for sub in subs
-                for stream in sub.readers
-                if stream.busy_message is not None
-            ]
+            busy = [s.busy_message for s in self._readers() if s.busy_message is not None]
             if not busy:
                 return
             now = time.monotonic()
@@ -709,13 +710,7 @@ class Conductor:
         revoked = set(revoked)
         limit = time.monotonic() + self.app.conf.broker_session_timeout * 0.9
         while time.monotonic() < limit:
-            busy = [
-                stream
-                for subs in self.subscriptions.values()
-                for sub in subs
-                for stream in sub.readers
-                if stream.busy_tp in revoked
-            ]
+            busy = [stream for stream in self._readers() if stream.busy_tp in revoked]
             if not busy:
                 return
             await asyncio.sleep(0.005)
