@@ -103,7 +103,7 @@ async def test_a_failing_task_crashes_the_app(
         async with app.running():
             error = await asyncio.wait_for(app.wait_crashed(), 2)
     assert isinstance(error, RuntimeError)
-    assert "task doomed failed: boom" in caplog.text
+    assert "task doomed failed: RuntimeError: boom" in caplog.text
 
 
 def test_task_decoration_errors(strm_app_factory: AppFactory) -> None:

@@ -199,6 +199,28 @@ def test_a_service_that_fails_to_start(start_worker: StartWorker) -> None:
     assert worker.markers == ["start before", "stop before"]
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_a_failing_background_task_stops_the_worker_with_one_line(
+    start_worker: StartWorker, debug: bool
+) -> None:
+    worker = start_worker(
+        """
+        app.add_service(marking("service"))
+
+        @app.task(name="loader")
+        async def loader():
+            raise ConnectionError("the feed is gone")
+        """,
+        *(("--debug",) if debug else ()),
+    )
+    assert worker.wait() == 1
+    errors = [line for line in worker.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, worker.stderr
+    assert "task loader failed: ConnectionError: the feed is gone" in errors[0]
+    assert ("Traceback" in worker.stderr) is debug
+    assert worker.markers == ["start service", "stop service"]
+
+
 def test_a_strm_error_in_a_service_is_one_line_with_exit_code_2(start_worker: StartWorker) -> None:
     worker = start_worker(
         """

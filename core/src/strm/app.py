@@ -24,7 +24,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -42,6 +42,7 @@ from strm.plugins.manager import StrmPluginManager
 from strm.producing import Producers, check_threaded_producer
 from strm.records import Provision
 from strm.redaction import redact_url
+from strm.runtime import Runtime
 from strm.sender import Partitioner, Sender
 from strm.sensors import Monitor, SensorSet
 from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
@@ -105,21 +106,18 @@ class App:
         self._conf: Conf | None = None
         self._serializers: Serializers | None = None
         self._cache: Cache | None = None
-        self._service_factories: list[ServiceFactory] = []
-        self._running: AsyncExitStack | None = None
+        #: ``app.add_service`` factories, started in this order after the agents.
+        self.service_factories: list[ServiceFactory] = []
         self.agents: dict[str, Agent] = {}
-        self.conductor = Conductor(self)
+        #: What runs between start and stop, and owns every task of it.
+        self.runtime = Runtime(self)
         self.dead_letters = DeadLetters(self)
         self._topics_by_name: dict[str, Topic] = {}
         self._transports: dict[str, Transport] = {}
-        self.producers = Producers(self)
         self._replies: Replies | None = None
-        self.crash_error: BaseException | None = None
-        self._tables: TableManager | None = None
-        self._spawned: set[asyncio.Future[Any]] = set()
+        self._spawned: set[asyncio.Task[BaseException | None]] = set()
         self.sensors = SensorSet(())
         self.sent_counts: Counter[str] = Counter()
-        self._crashed: asyncio.Event | None = None
         # @app.task/timer/crontab and @app.command (the section at the end of the class)
         from strm.timers import BackgroundTasks
 
@@ -132,6 +130,15 @@ class App:
     def __repr__(self) -> str:
         state = "configured" if self._conf is not None else "not configured"
         return f"<strm.App {self._id!r} ({state})>"
+
+    @property
+    def conductor(self) -> Conductor:
+        """Consumes the subscribed topics, feeds the streams and runs the checkpoints."""
+        return self.runtime.conductor
+
+    @property
+    def producers(self) -> Producers:
+        return self.runtime.producers
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -508,7 +515,8 @@ class App:
 
     def take_changes(self) -> list[ShardChanges]:
         """The tables' changes since the last checkpoint, for its snapshot."""
-        return self._tables.take_changes() if self._tables is not None else []
+        tables = self.runtime.tables_in_use
+        return tables.take_changes() if tables is not None else []
 
     async def checkpoint(
         self,
@@ -528,8 +536,10 @@ class App:
         """
         positions = positions or {}
         if self._spawned:
-            await asyncio.gather(*self._spawned)
-        tables = self._tables
+            for failure in await asyncio.gather(*self._spawned):
+                if failure is not None:  # a send of this snapshot failed: commit nothing
+                    raise failure
+        tables = self.runtime.tables_in_use
         written = await tables.send_changes(changes or []) if tables is not None else []
         if self.exactly_once:
             seals = (
@@ -556,7 +566,7 @@ class App:
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a send started from synchronous code; the next checkpoint waits for it."""
-        task = asyncio.ensure_future(coro)
+        task = self.runtime.spawn(coro, name="strm-send")
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
 
@@ -565,17 +575,15 @@ class App:
         an open transaction: a checkpoint is due even without offsets to commit."""
         if self.producers.has_pending():
             return True
-        return self._tables is not None and self._tables.has_dirty()
+        tables = self.runtime.tables_in_use
+        return tables is not None and tables.has_dirty()
 
     # -- tables ----------------------------------------------------------------------------------
 
     @property
     def tables(self) -> TableManager:
         """The app's tables, by name (the ``TableManager`` extension class)."""
-        if self._tables is None:
-            cls: type[TableManager] = self.extension_class("TableManager")
-            self._tables = cls(self)
-        return self._tables
+        return self.runtime.tables
 
     def Table(self, name: str, *, default: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
         """A sharded, changelog-backed table: ``app.Table('counts', default=int)``."""
@@ -603,20 +611,17 @@ class App:
         self.producers.forget_held(tps)
 
     def crash(self, error: BaseException) -> None:
-        """A part of the app failed beyond recovery: the worker stops with an error."""
-        if self.crash_error is None:
-            self.crash_error = error
-        if self._crashed is not None:
-            self._crashed.set()
+        """A part of the app failed beyond recovery: the app stops and raises ``error``."""
+        self.runtime.fail(error)
+
+    @property
+    def crash_error(self) -> BaseException | None:
+        """The error that stopped the app, if one did."""
+        return self.runtime.error
 
     async def wait_crashed(self) -> BaseException:
-        """Wait until :meth:`crash` is called; returns the error."""
-        if self._crashed is None:
-            self._crashed = asyncio.Event()
-        if self.crash_error is None:
-            await self._crashed.wait()
-        assert self.crash_error is not None
-        return self.crash_error
+        """Wait until a part of the app fails; returns the error."""
+        return await self.runtime.wait_failed()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -625,71 +630,35 @@ class App:
 
         Services start in the order they were added and stop in reverse.
         """
-        if self._running is not None:
+        if self.runtime.is_running:
             raise RuntimeError("cannot add a service to a running app")
-        self._service_factories.append(factory)
+        self.service_factories.append(factory)
 
     async def start(self) -> None:
-        """Configure, freeze the settings and start the services (for tests and notebooks too)."""
-        if self._running is not None:
+        """Configure, freeze the settings and start everything (strm.runtime); for tests and
+        notebooks too."""
+        if self.runtime.is_running:
             return
         self.configure()
         self.autodiscover()
         self.conf.freeze()
-        if self._crashed is None:
-            self._crashed = asyncio.Event()
-        stack = AsyncExitStack()
-        self._running = stack
-        try:
-            stack.push_async_callback(self._stop_producing)
-            if self._tables is not None:
-                await self._tables.start()
-                stack.push_async_callback(self._tables.stop)
-            for agent in self.agents.values():
-                await stack.enter_async_context(agent.running())
-            # Stopped even if its start fails or is cancelled half-way: a consumer that joined
-            # the group must leave it, or it holds its partitions as a member that never reads.
-            stack.push_async_callback(self.conductor.stop)
-            await self.conductor.start()
-            await self.conductor.wait_settled()
-            if self._tables is not None:
-                await self._tables.wait_recovered()
-            if self.crash_error is not None:  # a recovery that failed: serve no partial table
-                raise self.crash_error
-            if self.conf.reply_create_topic:
-                await self.get_replies()
-            await stack.enter_async_context(self.background.running())
-            for factory in self._service_factories:
-                await stack.enter_async_context(factory(self))
-        except BaseException:
-            self._running = None
-            await stack.aclose()
-            raise
+        self.runtime.tracebacks = self.runtime.tracebacks or bool(self.conf.debug)
+        await self.runtime.start()
 
     async def stop(self) -> None:
-        """Stop in reverse order of start: services, fetching (with a last commit), agents,
-        and finally the producer, after flushing it.
+        """Stop in reverse order of start: services, timers, fetching (with a last commit),
+        agents, and finally the producer, after flushing it.
 
-        If a part of the app failed (:meth:`crash`), that error is raised once everything is
-        stopped, so that ``async with app.running():`` does not end as if all went well.
+        If a part of the app failed (:meth:`crash`), the app has stopped by itself, and that
+        error is raised here, so that ``async with app.running():`` does not end as if all
+        went well.
         """
-        stack, self._running = self._running, None
-        if stack is None:
-            return
-        try:
-            await stack.aclose()
-        except Exception as exc:
-            if self.crash_error is None or exc is self.crash_error:
-                raise
-            raise self.crash_error from exc
-        if self.crash_error is not None:
-            raise self.crash_error
+        await self.runtime.stop()
 
-    async def _stop_producing(self) -> None:
+    async def stop_replies(self) -> None:
         if self._replies is not None:
             replies, self._replies = self._replies, None
             await replies.stop()
-        await self.producers.stop()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:
@@ -702,15 +671,23 @@ class App:
 
     @property
     def is_running(self) -> bool:
-        return self._running is not None
+        return self.runtime.is_running
 
     def notify_partitions_assigned(self, assigned: Iterable[TP]) -> None:
-        """Called by the consumer after a rebalance; tells every plugin."""
-        self.plugins.hook.strm_partitions_assigned(app=self, assigned=list(assigned))
+        """Called by the consumer after a rebalance; tells every plugin (one that raises is
+        logged, and the others and the worker go on)."""
+        tps = sorted(assigned)
+        self.plugins.notify(
+            "strm_partitions_assigned", f"assigned {_partitions(tps)}", app=self, assigned=tps
+        )
 
     def notify_partitions_revoked(self, revoked: Iterable[TP]) -> None:
-        """Called by the consumer when partitions are taken away; tells every plugin."""
-        self.plugins.hook.strm_partitions_revoked(app=self, revoked=list(revoked))
+        """Called by the consumer when partitions are taken away; tells every plugin (one that
+        raises is logged, and the others and the worker go on)."""
+        tps = sorted(revoked)
+        self.plugins.notify(
+            "strm_partitions_revoked", f"revoked {_partitions(tps)}", app=self, revoked=tps
+        )
 
     # -- tasks, timers, services and commands ----------------------------------------------------
 
@@ -859,6 +836,10 @@ class App:
             return bool(Autodiscover().coerce(value))
         except ValueError:
             return True  # configuring reports the bad value
+
+
+def _partitions(tps: Sequence[TP]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps) or "no partitions"
 
 
 def _merge_settings(kernel: Iterable[Setting], plugin: Iterable[Setting]) -> dict[str, Setting]:

@@ -62,7 +62,7 @@ class Conductor:
         self._fetched_since_commit = 0
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[BaseException | None]] = []
         self._declared: set[str] = set()
         self._checked: set[str] = set()
         #: Partition counts of the topics read, as the broker reported them (tables compare
@@ -80,7 +80,7 @@ class Conductor:
         # whose listeners are being told; both stay paused.
         self._delayed: set[TP] = set()
         self._announcing: set[TP] = set()
-        self._delay_timer: asyncio.Task[None] | None = None
+        self._delay_timer: asyncio.Task[BaseException | None] | None = None
         self._settled = asyncio.Event()
         self._settled.set()
         self._leader: LeaderAssignor | None = None
@@ -307,17 +307,8 @@ class Conductor:
                 raise failure
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        task.add_done_callback(self._on_task_done)
-        self._tasks.append(task)
-
-    def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            logger.error("%s failed: %s", task.get_name(), error, exc_info=error)
-            self.app.crash(error)
+        """A task of the runtime: its failure stops the app (strm.runtime)."""
+        self._tasks.append(self.app.runtime.spawn(coro, name=name))
 
     async def _resubscribe_or_start(self) -> None:
         if self.consumer is None:
@@ -661,8 +652,7 @@ class Conductor:
         self._update_paused()
         if self._delay_timer is not None:
             self._delay_timer.cancel()
-        self._delay_timer = asyncio.create_task(self._after_delay(delay), name="strm-delay")
-        self._delay_timer.add_done_callback(self._on_task_done)
+        self._delay_timer = self.app.runtime.spawn(self._after_delay(delay), name="strm-delay")
 
     async def _after_delay(self, delay: float) -> None:
         await asyncio.sleep(delay)

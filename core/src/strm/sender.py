@@ -113,7 +113,7 @@ class Sender:
             next_offset = committable.get(tp)
             if next_offset is not None and offset < next_offset:
                 delivery = await self.producer.send(record)
-                _chain(delivery, future)
+                self.app.runtime.spawn(_relay(delivery, future), name="strm-held-send")
             else:
                 keep.append((tp, offset, record, future))
         self._held = keep
@@ -173,18 +173,11 @@ class Sender:
             self._changed()
 
 
-def _chain(delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]) -> None:
+async def _relay(
+    delivery: Awaitable[RecordMetadata], future: asyncio.Future[RecordMetadata]
+) -> None:
     """Complete a held send's future when its real delivery completes."""
-
-    async def relay() -> None:
-        try:
-            future.set_result(await delivery)
-        except Exception as exc:
-            future.set_exception(exc)
-
-    task = asyncio.ensure_future(relay())
-    _RELAYS.add(task)
-    task.add_done_callback(_RELAYS.discard)
-
-
-_RELAYS: set[asyncio.Future[None]] = set()
+    try:
+        future.set_result(await delivery)
+    except Exception as exc:
+        future.set_exception(exc)

@@ -70,8 +70,8 @@ class SoonBuffer:
         )
         if not self._tasks:
             self._tasks = [
-                loop.create_task(self._hand_over(), name="strm-send-soon"),
-                loop.create_task(self._deliveries.run(), name="strm-send-soon-deliveries"),
+                self.app.runtime.spawn(self._hand_over(), name="strm-send-soon"),
+                self.app.runtime.spawn(self._deliveries.run(), name="strm-send-soon-deliveries"),
             ]
         self._idle.clear()
         self._wake.set()

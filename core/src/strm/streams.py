@@ -325,7 +325,7 @@ class Stream:
     def _start_pumps(self) -> None:
         if self._pumps and not self._pump_tasks:
             self._pump_tasks = [
-                asyncio.create_task(_run_pump(pump, self), name=f"strm-pump-{id(self):x}")
+                self.app.runtime.spawn(_run_pump(pump, self), name=f"strm-pump-{id(self):x}")
                 for pump in self._pumps
             ]
 

@@ -213,7 +213,7 @@ class BackgroundTasks:
     def __init__(self, app: App) -> None:
         self.app = app
         self.jobs: list[Job] = []
-        self._running: list[asyncio.Task[None]] | None = None
+        self._running: list[asyncio.Task[BaseException | None]] | None = None
 
     def add(self, job: Job) -> Job:
         if self._running is not None:
@@ -231,7 +231,7 @@ class BackgroundTasks:
     async def running(self) -> AsyncIterator[None]:
         """Start every job; on exit, cancel them and wait until they are done."""
         self._running = [
-            asyncio.create_task(self._guarded(job), name=f"strm-{job.kind}-{job.name}")
+            self.app.runtime.spawn(self._run(job), name=f"{job.kind} {job.name}")
             for job in self.jobs
         ]
         try:
@@ -242,12 +242,9 @@ class BackgroundTasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _guarded(self, job: Job) -> None:
-        try:
-            await job.run()
-        except Exception as exc:
-            logger.error("%s %s failed: %s", job.kind, job.name, exc, exc_info=exc)
-            self.app.crash(exc)
+    async def _run(self, job: Job) -> None:
+        """A task's error stops the app (strm.runtime logs it); a timer's runs never raise."""
+        await job.run()
 
 
 # -- @app.service ---------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class Worker:
         self.loop_name_used = type(asyncio.get_running_loop()).__module__.partition(".")[0]
         # Configured first, so plugins see strm_app_configured before strm_worker_starting.
         app = self.app.configure()
+        app.runtime.tracebacks = self.debug or bool(app.conf.debug)
         hooks = app.plugins.hook
         if self.console.interactive:
             app.sensors.add(RecoveryDisplay(self.console))
@@ -146,7 +147,9 @@ class Worker:
             for waiter in (stop, crash):
                 waiter.cancel()
         if crash.done() and not crash.cancelled():
-            logger.error(
+            # The failure had its ERROR line where it happened (strm.runtime): one line, with
+            # the traceback under --debug.
+            logger.info(
                 "worker of app %r is stopping because a part of it failed: %s: %s",
                 self.app.conf.id,
                 type(crash.result()).__name__,

@@ -311,7 +311,7 @@ class Agent:
                 stream = self.app.stream_over(sub)
                 actor = _Actor(self, 0, stream)
                 self._isolated[tp] = (actor, sub)
-                actor.task = asyncio.create_task(
+                actor.task = self.app.runtime.spawn(
                     actor.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
                 )
 
@@ -331,7 +331,7 @@ class Agent:
         stream = self.app.stream_over(sub, shared=self.concurrency > 1)
         actor = _Actor(self, index, stream)
         self._actors[index] = actor
-        actor.task = asyncio.create_task(actor.run(), name=f"strm-agent-{self.name}-{index}")
+        actor.task = self.app.runtime.spawn(actor.run(), name=f"strm-agent-{self.name}-{index}")
 
     async def _deliver(self, value: Any, event: Event | None) -> None:
         """Send a yielded value to the sinks and, for a request, back to the asker."""
@@ -419,7 +419,7 @@ class Agent:
             return
         replacement = _Actor(self, 0, self.app.stream_over(sub))
         self._isolated[tp] = (replacement, sub)
-        replacement.task = asyncio.create_task(
+        replacement.task = self.app.runtime.spawn(
             replacement.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
         )
 

@@ -89,7 +89,7 @@ class Replies:
             consumer.subscribe([self.topic], _NoRebalanceActions())
             await consumer.start()
             self._consumer = consumer
-            self._task = asyncio.create_task(self._read(consumer), name="strm-replies")
+            self._task = self.app.runtime.spawn(self._read(consumer), name="reply reader")
 
     async def stop(self) -> None:
         task, self._task = self._task, None

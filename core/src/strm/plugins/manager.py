@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as metadata
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from types import ModuleType
 from typing import Any, cast
 
@@ -25,6 +27,8 @@ from strm.plugins.known import FIRST_PARTY_PROVISIONS
 from strm.records import KINDS, Provision
 from strm.settings.setting import Setting
 from strm.suggestions import did_you_mean
+
+logger = logging.getLogger("strm.plugins")
 
 ENTRY_POINT_GROUP = "strm"
 PLUGINS_ENV = "STRM_PLUGINS"
@@ -184,6 +188,27 @@ class StrmPluginManager:
     def hook(self) -> Any:
         return self.pm.hook
 
+    def notify(self, hook_name: str, where: str, **kwargs: Any) -> None:
+        """Call every plugin's ``hook_name`` in pluggy's order (``tryfirst``/``trylast`` kept),
+        each on its own: one that raises is logged with its traceback and ``where`` it was
+        called, and the others still hear of it. For notifications such as rebalances, whose
+        listeners must not stop the worker or each other."""
+        caller = getattr(self.pm.hook, hook_name)
+        impls = caller.get_hookimpls()
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            # A wrapper must see the whole call: one call, one log line if anything raises.
+            calls = [("a plugin", lambda: caller(**kwargs))]
+        else:
+            calls = [
+                (repr(impl.plugin_name), partial(_call_impl, impl, kwargs))
+                for impl in reversed(impls)
+            ]
+        for who, call in calls:
+            try:
+                call()  # type: ignore[no-untyped-call]
+            except Exception:
+                logger.exception("%s: %s raised on %s; the worker goes on", who, hook_name, where)
+
     def plugins(self) -> list[PluginInfo]:
         for info in self._info.values():
             plugin = self.pm.get_plugin(info.name)
@@ -307,6 +332,10 @@ class StrmPluginManager:
                 }
             )
         return listing
+
+
+def _call_impl(impl: pluggy.HookImpl, kwargs: Mapping[str, Any]) -> None:
+    impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
 
 
 def _results(impl: pluggy.HookImpl) -> list[Any]:

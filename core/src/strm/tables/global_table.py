@@ -42,7 +42,7 @@ class GlobalReader:
         self.table = table
         self.caught_up = asyncio.Event()
         self._consumer: Consumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[BaseException | None] | None = None
         self._targets: dict[TP, int] = {}
 
     async def start(self) -> None:
@@ -57,7 +57,9 @@ class GlobalReader:
         consumer.subscribe([topic.get_topic_name()], self)
         self._consumer = consumer
         await consumer.start()
-        self._task = asyncio.create_task(self._read(consumer), name="strm-global-table")
+        self._task = app.runtime.spawn(
+            self._read(consumer), name=f"global table {self.table.name!r} reader"
+        )
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -87,10 +87,10 @@ class TableManager:
         self._by_changelog: dict[str, Collection] = {}
         self._recovery: _Recovery | None = None
         self.recovered_records = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[BaseException | None]] = set()
         self._recovered = asyncio.Event()
         self._recovered.set()
-        self._cleanup_task: asyncio.Task[None] | None = None
+        self._cleanup_task: asyncio.Task[BaseException | None] | None = None
         self._global_readers: list[GlobalReader] = []
         #: Changelog partitions this worker keeps as standby copies.
         self._standby: set[TP] = set()
@@ -161,7 +161,7 @@ class TableManager:
             self._by_changelog[topic.get_topic_name()] = table
             conductor.watch_changelog(topic, self)
         if any(table.window_state is not None for table in self.tables.values()):
-            task = asyncio.create_task(self._cleanup_loop(), name="strm-table-cleanup")
+            task = self.app.runtime.spawn(self._cleanup_loop(), name="strm-table-cleanup")
             self._cleanup_task = task
 
     async def _cleanup_loop(self) -> None:
@@ -248,17 +248,15 @@ class TableManager:
         streams = {tp for tp in conductor.assignment if tp.topic not in self._by_changelog}
         conductor.hold(streams | active)
         self._recovered.clear()
-        task = asyncio.create_task(self._recover_assigned(active, streams), name="strm-recovery")
+        task = self.app.runtime.spawn(
+            self._recover_assigned(active, streams), name="table recovery"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._recovery_done)
 
-    def _recovery_done(self, task: asyncio.Task[None]) -> None:
+    def _recovery_done(self, task: asyncio.Task[BaseException | None]) -> None:
+        """A failed recovery has stopped the app (strm.runtime); the start raises it."""
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            assert error is not None
-            logger.error("table recovery failed: %r", error, exc_info=error)
-            self.app.crash(error)
         if not self._tasks:
             self._recovered.set()
 
