@@ -157,12 +157,12 @@ async def test_worker_stopping_is_called_when_start_fails(app: App, recorder: Mo
     ]
 
 
-def test_partition_hooks_get_the_partitions(app: App, recorder: ModuleType) -> None:
+async def test_partition_hooks_get_the_partitions(app: App, recorder: ModuleType) -> None:
     app.configure()
     recorder.EVENTS.clear()
-    app.notify_partitions_assigned([TP("t", 0), TP("t", 1)])
-    app.notify_partitions_revoked(iter([TP("t", 1)]))
-    app.notify_partitions_assigned([])
+    await app.notify_partitions_assigned([TP("t", 0), TP("t", 1)])
+    await app.notify_partitions_revoked(iter([TP("t", 1)]))
+    await app.notify_partitions_assigned([])
     assert events(recorder) == [
         ("partitions_assigned", app, [TP("t", 0), TP("t", 1)]),
         ("partitions_revoked", app, [TP("t", 1)]),

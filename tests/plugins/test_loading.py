@@ -734,14 +734,14 @@ def test_strm_app_configured_is_called_once_per_app(sandbox: Sandbox, everything
     assert calls == [("configured", "test")]
 
 
-def test_strm_partitions_assigned_and_revoked_are_told_the_partitions(
+async def test_strm_partitions_assigned_and_revoked_are_told_the_partitions(
     sandbox: Sandbox, everything: str
 ) -> None:
     app = sandbox.app(everything).configure()
     calls = sandbox.imported(everything).CALLS
     calls.clear()
-    app.notify_partitions_assigned([TP("orders", 0), TP("orders", 1)])
-    app.notify_partitions_revoked(iter([TP("orders", 1)]))
+    await app.notify_partitions_assigned([TP("orders", 0), TP("orders", 1)])
+    await app.notify_partitions_revoked(iter([TP("orders", 1)]))
     assert calls == [
         ("assigned", [TP("orders", 0), TP("orders", 1)]),
         ("revoked", [TP("orders", 1)]),

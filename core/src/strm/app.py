@@ -37,8 +37,10 @@ from strm.codecs.registry import Serializers
 from strm.conductor import Conductor
 from strm.deadletters import DeadLetters
 from strm.errors import ConfigurationError, PluginError
+from strm.flow_control import FlowControl
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
+from strm.producer_handle import ProducerHandle
 from strm.producing import Producers, check_threaded_producer
 from strm.records import Provision
 from strm.redaction import redact_url
@@ -49,6 +51,7 @@ from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
 from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
 from strm.settings.setting import Setting
 from strm.settings.types import import_by_name, url_scheme
+from strm.signals import Signal, SyncSignal
 from strm.spi import (
     TP,
     Cache,
@@ -81,6 +84,19 @@ class App:
     ``environ`` replaces ``os.environ`` as the source of environment settings (tests use it);
     ``entry_points=False`` loads only built-in and explicitly named plugins.
     """
+
+    # Faust's signals: ``@app.on_partitions_assigned.connect`` hears this app; connected on
+    # the class (``@App.on_configured.connect``), a receiver hears every app. Receivers are
+    # called ``(app, *args, signal=..., **kwargs)``.
+    on_before_configured: SyncSignal[None] = SyncSignal()
+    on_configured: SyncSignal[Conf] = SyncSignal()
+    on_after_configured: SyncSignal[None] = SyncSignal()
+    on_partitions_assigned: Signal[set[TP]] = Signal()
+    on_partitions_revoked: Signal[set[TP]] = Signal()
+    on_rebalance_complete: Signal[None] = Signal()
+    on_before_shutdown: Signal[None] = Signal()
+    on_worker_init: SyncSignal[None] = SyncSignal()
+    on_produce_message: SyncSignal[None] = SyncSignal()
 
     def __init__(
         self,
@@ -126,6 +142,14 @@ class App:
         #: ``@app.command``, never by an app that has none.
         self.commands: dict[str, Any] = {}
         self._discovered = False
+        for name in _SIGNALS:
+            setattr(self, name, getattr(App, name).with_default_sender(self))
+        #: True from a rebalance's start until its partitions are recovered.
+        self.rebalancing = False
+        self._rebalance_completion: asyncio.Task[BaseException | None] | None = None
+        self.flow_control = FlowControl(self.runtime.conductor.suspend)
+        self.producer = ProducerHandle(self)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         state = "configured" if self._conf is not None else "not configured"
@@ -215,6 +239,7 @@ class App:
         """
         if self._conf is not None:
             return self
+        self.on_before_configured.send()
         plugins = self.plugins
         plugins.check_provisions()
         specs = _merge_settings(KERNEL_SETTINGS, plugins.settings())
@@ -245,8 +270,14 @@ class App:
             self._conf = None
             raise
         self._attach_sensors()
+        self.on_configured.send(conf)
         plugins.hook.strm_app_configured(app=self)
+        self.on_after_configured.send()
         return self
+
+    def finalize(self) -> None:
+        """Faust's name for settling the configuration: :meth:`configure`."""
+        self.configure()
 
     def _attach_sensors(self) -> None:
         monitor_cls: type[Monitor] = self.extension_class("Monitor")
@@ -673,21 +704,77 @@ class App:
     def is_running(self) -> bool:
         return self.runtime.is_running
 
-    def notify_partitions_assigned(self, assigned: Iterable[TP]) -> None:
-        """Called by the consumer after a rebalance; tells every plugin (one that raises is
-        logged, and the others and the worker go on)."""
+    async def notify_partitions_assigned(self, assigned: Iterable[TP]) -> None:
+        """Called by the conductor after a rebalance: tells every plugin, then the receivers
+        of :attr:`on_partitions_assigned` (one that raises is logged, and the others and the
+        worker go on); :attr:`on_rebalance_complete` follows once the partitions are
+        recovered."""
         tps = sorted(assigned)
         self.plugins.notify(
             "strm_partitions_assigned", f"assigned {_partitions(tps)}", app=self, assigned=tps
         )
+        await self.on_partitions_assigned.send_supervised(set(tps))
+        if self._rebalance_completion is None:
+            self._rebalance_completion = self.runtime.spawn(
+                self._complete_rebalance(), name="rebalance completion"
+            )
 
-    def notify_partitions_revoked(self, revoked: Iterable[TP]) -> None:
-        """Called by the consumer when partitions are taken away; tells every plugin (one that
-        raises is logged, and the others and the worker go on)."""
+    async def notify_partitions_revoked(self, revoked: Iterable[TP]) -> None:
+        """Called by the conductor when partitions are taken away, before they are given to
+        others: the plugins, then :attr:`on_partitions_revoked`."""
+        self.rebalancing = True
         tps = sorted(revoked)
         self.plugins.notify(
             "strm_partitions_revoked", f"revoked {_partitions(tps)}", app=self, revoked=tps
         )
+        await self.on_partitions_revoked.send_supervised(set(tps))
+
+    async def _complete_rebalance(self) -> None:
+        self.rebalancing = True
+        try:
+            tables = self.runtime.tables_in_use
+            if tables is not None:
+                await tables.wait_recovered()
+        finally:
+            self._rebalance_completion = None
+        self.rebalancing = False
+        await self.on_rebalance_complete.send_supervised()
+
+    # -- Faust's app attributes ------------------------------------------------------------------
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the app is asked to stop (or a part of it failed): loops of tasks and
+        services check it."""
+        return self.runtime.stopping
+
+    async def sleep(self, seconds: float | timedelta) -> None:
+        """Sleep, but return early when the app stops (Faust's ``Service.sleep``)."""
+        await self.runtime.sleep(
+            seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
+        )
+
+    @property
+    def consumer(self) -> Consumer:
+        """The running consumer (strm's ``Consumer``: ``assignment()``, ``pause()``,
+        ``resume()``, ``seek()``, ``commit()``, ``committed()``, ...)."""
+        consumer = self.conductor.consumer
+        if consumer is None:
+            raise RuntimeError(
+                f"app {self._id!r} has no consumer until it is started (app.start(), or a worker)"
+            )
+        return consumer
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running event loop; outside one, a loop of the app's own (made once), as Faust's
+        ``app.loop`` is usable before the worker starts."""
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            return self._loop
 
     # -- tasks, timers, services and commands ----------------------------------------------------
 
@@ -696,11 +783,16 @@ class App:
         fun: Callable[..., Awaitable[Any]] | None = None,
         *,
         on_leader: bool = False,
+        traced: bool = True,
         name: str | None = None,
     ) -> Any:
         """``@app.task`` or ``@app.task(on_leader=False, name=None)``: run ``async def f()`` or
         ``async def f(app)`` once, after the agents and the consumer have started; cancelled
-        when the app stops. ``on_leader`` runs it only if this worker is the leader then."""
+        when the app stops. ``on_leader`` runs it only if this worker is the leader then.
+
+        Any callable giving a coroutine works (a ``functools.partial``, a bound method).
+        ``traced`` is Faust's: a span per run where a tracer is configured; strm has no tracer
+        yet, so either value runs the task untraced, as Faust does without one."""
         from strm.timers import Job
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -713,11 +805,15 @@ class App:
         self,
         interval: float | timedelta,
         on_leader: bool = False,
+        traced: bool = True,
         name: str | None = None,
+        max_drift_correction: float = 0.1,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """``@app.timer(10.0)``: run ``async def f()`` or ``f(app)`` every ``interval`` seconds
         (a number or a timedelta), first one interval after start, without drift; see
-        :class:`strm.timers.Timer`."""
+        :class:`strm.timers.Timer`. Runs are scheduled on whole multiples of the interval,
+        so there is no drift for Faust's ``max_drift_correction`` to correct; ``traced`` as
+        for :meth:`task`."""
         from strm.timers import Timer
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -732,6 +828,7 @@ class App:
         *,
         timezone: Any = None,
         on_leader: bool = False,
+        traced: bool = True,
         name: str | None = None,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """``@app.crontab('*/5 * * * *')``: run at the times of a cron expression, on the wall
@@ -836,6 +933,20 @@ class App:
             return bool(Autodiscover().coerce(value))
         except ValueError:
             return True  # configuring reports the bad value
+
+
+#: The signals each app binds to itself (the class attributes above).
+_SIGNALS = (
+    "on_before_configured",
+    "on_configured",
+    "on_after_configured",
+    "on_partitions_assigned",
+    "on_partitions_revoked",
+    "on_rebalance_complete",
+    "on_before_shutdown",
+    "on_worker_init",
+    "on_produce_message",
+)
 
 
 def _partitions(tps: Sequence[TP]) -> str:

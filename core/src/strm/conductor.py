@@ -76,6 +76,8 @@ class Conductor:
         self.pattern_subscriptions: list[Subscription] = []
         self.changelogs: dict[str, ChangelogReader] = {}
         self._held: set[TP] = set()
+        #: Every partition paused by ``app.flow_control.suspend()``.
+        self.suspended = False
         # stream_recovery_delay: assigned partitions waiting for the group to settle, and those
         # whose listeners are being told; both stay paused.
         self._delayed: set[TP] = set()
@@ -139,6 +141,12 @@ class Conductor:
             self.changelogs[name] = manager
         if manager not in self.partition_listeners:
             self.partition_listeners.append(manager)
+
+    def suspend(self, suspended: bool) -> None:
+        """Pause every assigned partition (``app.flow_control``), or go back to pausing only
+        those that wait."""
+        self.suspended = suspended
+        self._update_paused()
 
     def hold(self, tps: set[TP]) -> None:
         """Stop fetching these partitions until :meth:`release` (recovery uses this)."""
@@ -424,7 +432,10 @@ class Conductor:
             if any(sub.inbox in self._full for sub in subs)
         }
         waiting = self._held | self._delayed | self._announcing
-        wanted = {tp for tp in self.assignment if tp.topic in full_topics or tp in waiting}
+        if self.suspended:  # app.flow_control.suspend()
+            wanted = set(self.assignment)
+        else:
+            wanted = {tp for tp in self.assignment if tp.topic in full_topics or tp in waiting}
         pause, resume = wanted - self._paused, self._paused - wanted
         if pause:
             self.consumer.pause(pause)
@@ -634,7 +645,7 @@ class Conductor:
         for listener in self.partition_listeners:
             await listener.on_partitions_revoked(revoked)
         self.app.sensors.on_partitions_revoked(revoked)
-        self.app.notify_partitions_revoked(revoked)
+        await self.app.notify_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
         self._route_pattern_topics(assigned)
@@ -673,7 +684,7 @@ class Conductor:
         for listener in self.partition_listeners:
             await listener.on_partitions_assigned(assigned)
         self.app.sensors.on_partitions_assigned(assigned)
-        self.app.notify_partitions_assigned(assigned)
+        await self.app.notify_partitions_assigned(assigned)
 
     async def wait_settled(self) -> None:
         """Wait until the partitions assigned so far were announced (``stream_recovery_delay``

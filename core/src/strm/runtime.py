@@ -21,6 +21,7 @@ before start) run outside the group; the runtime still watches them and cancels 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack
@@ -138,6 +139,21 @@ class Runtime:
     def is_running(self) -> bool:
         return self._main is not None
 
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop, or failed: loops of tasks and services end."""
+        return self._wake is not None and self._wake.is_set()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, returning early when the app stops."""
+        wake = self._wake
+        if wake is None or not self.is_running:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+
     async def start(self) -> None:
         """Start every part, in the runtime's own task; return when all have started (raise
         what made the start fail, after undoing what had started)."""
@@ -231,6 +247,9 @@ class Runtime:
             await stack.enter_async_context(factory(app))
 
     async def _stop_producing(self) -> None:
+        """Last: the consumer has left; the app's ``on_before_shutdown`` receivers may still
+        send, then the producers flush."""
+        await self.app.on_before_shutdown.send_supervised()
         await self.app.stop_replies()
         await self.producers.stop()
 

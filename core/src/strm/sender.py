@@ -56,6 +56,7 @@ class Sender:
         #: Transactional sends inside the producer's ``send`` (a commit waits for them).
         self._sending = 0
         self._sends_done: asyncio.Future[None] | None = None
+        self._produce_signal = app.on_produce_message
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -82,6 +83,10 @@ class Sender:
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
+        if self._produce_signal.has_receivers:  # Faust's on_produce_message
+            self._produce_signal.send_supervised(
+                key=key, value=value, partition=partition, timestamp=timestamp, headers=headers
+            )
         if self.hold_until_commit and source is not None:
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._held.append((source[0], source[1], record, future))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,9 +40,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_async(fun: Callable[..., Any]) -> bool:
+    """Whether calling ``fun`` gives a coroutine: an ``async def`` function, a partial or bound
+    method of one, or an object whose ``__call__`` is one."""
+    if inspect.iscoroutinefunction(fun):
+        return True
+    call = getattr(type(fun), "__call__", None)  # noqa: B004 (the class's method itself)
+    return not inspect.isroutine(fun) and inspect.iscoroutinefunction(call)
+
+
 def _takes_app(fun: JobFunction, what: str) -> bool:
     """Whether ``fun`` is called with the app: it takes one positional argument, or none."""
-    if not inspect.iscoroutinefunction(fun):
+    if not _is_async(fun):
         raise ConfigurationError(f"{what} needs an 'async def' function, got {fun!r}")
     positional = [
         p
@@ -57,7 +67,14 @@ def _takes_app(fun: JobFunction, what: str) -> bool:
 
 
 def default_name(fun: Callable[..., Any]) -> str:
-    return f"{fun.__module__}.{fun.__qualname__}"
+    """``module.qualname`` of a function, of the function under a ``functools.partial`` or a
+    bound method, or of the class of a callable object."""
+    while isinstance(fun, functools.partial):
+        fun = fun.func
+    target = fun.__func__ if inspect.ismethod(fun) else fun
+    if not hasattr(target, "__qualname__"):
+        target = type(target)
+    return f"{target.__module__}.{target.__qualname__}"
 
 
 class Job:

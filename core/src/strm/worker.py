@@ -121,6 +121,7 @@ class Worker:
         async with AsyncExitStack() as stack:
             self._install_signal_handlers(stack)
             hooks.strm_worker_starting(app=app)
+            app.on_worker_init.send()
             if timeout:
                 await stack.enter_async_context(BlockingDetector(timeout))
             try:

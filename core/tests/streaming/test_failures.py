@@ -258,7 +258,9 @@ def test_a_crashing_agent_stops_the_worker_with_exit_code_1(tmp_path: Any) -> No
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
     )
     assert result.returncode == 1, result.stderr
-    assert "stopping because a part of it failed: RuntimeError: cannot handle 42" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr  # the agent's line: its error, where, and the decision
+    assert "raised RuntimeError: cannot handle 42; supervisor decision: stop the worker" in errors[0]
 
 
 async def test_an_unknown_codec_is_a_configuration_error_when_the_topic_is_defined(
