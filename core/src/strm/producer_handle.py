@@ -9,7 +9,7 @@ other send of the app.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from strm.spi import RecordMetadata
 

@@ -8,6 +8,7 @@ import click
 
 from strm.cli.banner import worker_banner
 from strm.cli.context import cli_state, current_app
+from strm.cli.levels import LEVELS, LOGLEVELS
 from strm.cli.processes import run_processes
 from strm.redaction import redact_url
 
@@ -21,8 +22,51 @@ from strm.redaction import redact_url
     show_default=True,
     help="Run this many worker processes in one consumer group (each with its own datadir).",
 )
-def worker_command(processes: int) -> int:
+# Faust puts these on ``worker`` too: given here, they beat the same options before it.
+@click.option(
+    "-l",
+    "--loglevel",
+    type=click.Choice(LOGLEVELS, case_sensitive=False),
+    help="Logging level of the worker (as strm's -l).",
+)
+@click.option("-f", "--logfile", help="Log to this file instead of stderr (as strm's -f).")
+@click.option("--blocking-timeout", type=float, help="The blocking_timeout setting.")
+@click.option(
+    "--with-web/--without-web",
+    "web_enabled",
+    default=None,
+    help="The web_enabled setting.",
+)
+@click.option("-p", "--web-port", type=click.IntRange(1, 65535), help="The web_port setting.")
+@click.option("-b", "--web-bind", help="The web_bind setting.")
+@click.option("--web-host", help="The web_host setting.")
+@click.option("--web-transport", help="The web_transport setting.")
+def worker_command(
+    processes: int,
+    loglevel: str | None,
+    logfile: str | None,
+    blocking_timeout: float | None,
+    web_enabled: bool | None,
+    web_port: int | None,
+    web_bind: str | None,
+    web_host: str | None,
+    web_transport: str | None,
+) -> int:
     state = cli_state()
+    if loglevel is not None:
+        state.loglevel = LEVELS[loglevel.lower()]
+    if logfile is not None:
+        state.logfile = logfile
+    given = {
+        # web_enabled first: the other web settings are idle while it is off.
+        "web_enabled": web_enabled,
+        "web_port": web_port,
+        "web_bind": web_bind,
+        "web_host": web_host,
+        "web_transport": web_transport,
+        "blocking_timeout": blocking_timeout,
+    }
+    current_app().override_settings(**{k: v for k, v in given.items() if v is not None})
     app = current_app().configure()
     if processes > 1:
         return run_processes(app, state.argv, processes)

@@ -19,6 +19,7 @@ import click
 from strm.app import App
 from strm.cli.commands import agents_command, plugins_command, tables_command, worker_command
 from strm.cli.context import CliState
+from strm.cli.levels import LEVELS, LOGLEVELS
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
 from strm.cli.settings_command import settings_command
 from strm.cli.version import VERSION_OPTION
@@ -27,8 +28,6 @@ from strm.plugins.manager import PLUGINS_ENV, StrmPluginManager, selection_from_
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.worker import LOOPS
 from strm.worker_logging import LOG_FORMATS
-
-LOGLEVELS = ("crit", "error", "warn", "info", "debug")
 
 
 def main(argv: Sequence[str] | None = None, app: App | None = None) -> None:
@@ -172,14 +171,6 @@ ROOT_OPTIONS: tuple[click.Parameter, ...] = (
     VERSION_OPTION,
 )
 
-_LEVELS = {
-    "crit": "CRITICAL",
-    "error": "ERROR",
-    "warn": "WARNING",
-    "info": "INFO",
-    "debug": "DEBUG",
-}
-
 
 @click.pass_context
 def _root(
@@ -200,7 +191,7 @@ def _root(
 ) -> None:
     state = ctx.ensure_object(CliState)
     state.json, state.debug, state.loop = json_output, debug, loop
-    state.loglevel, state.logfile = _LEVELS[loglevel.lower()], logfile
+    state.loglevel, state.logfile = LEVELS[loglevel.lower()], logfile
     state.log_format = log_format
     overrides: dict[str, Any] = {}
     if datadir is not None:

@@ -44,6 +44,8 @@ class ProcessingGuarantee(Enum):
 
 # What a pending setting waits for; the error message names it.
 WEB = "the web server"
+#: The web settings have nothing to act on while the web server is off.
+WEB_OFF = ("web_enabled", False)
 
 
 def _web_host(conf: Conf) -> str:
@@ -639,6 +641,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default="aiohttp://",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_bind",
@@ -648,6 +651,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         env="WEB_BIND",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_cors_options",
@@ -655,6 +659,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "CORS options for every view, by origin.",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_enabled",
@@ -664,6 +669,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         env="APP_WEB_ENABLED",
         section="WebServer",
         pending=WEB,
+        works_as_is=(False,),
     ),
     Setting(
         "web_host",
@@ -673,6 +679,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         env="WEB_HOST",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_in_thread",
@@ -681,6 +688,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default=False,
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_port",
@@ -690,6 +698,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         env="WEB_PORT",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_ssl_context",
@@ -697,6 +706,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "TLS context of the web server.",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "web_transport",
@@ -705,6 +715,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default="tcp://",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     Setting(
         "canonical_url",
@@ -714,6 +725,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         env="NODE_CANONICAL_URL",
         section="WebServer",
         pending=WEB,
+        idle_when=WEB_OFF,
     ),
     # -- worker ------------------------------------------------------------------------------
     Setting(

@@ -185,6 +185,12 @@ class Conf:
     def _check_supported(self, spec: Setting, value: Any, source: Source) -> None:
         if not spec.pending or source is DEFAULT or self._is_plain_default(spec, value):
             return
+        if value in spec.works_as_is:
+            return
+        if spec.idle_when is not None:
+            other, idle_value = spec.idle_when
+            if self._values.get(other) == idle_value:
+                return
         origin = "" if source.kind == "argument" else f" (from {source})"
         strm = f"strm {self._strm_version}" if self._strm_version else "strm"
         raise SettingNotSupportedError(
@@ -231,6 +237,11 @@ class Conf:
             typed = self._store(spec, raw, src)
             try:
                 self._check_supported(spec, typed, src)
+                for other in self._specs.values():  # those idle only while ``key`` was as it was
+                    if other.idle_when is not None and other.idle_when[0] == key:
+                        self._check_supported(
+                            other, self._values[other.name], self._sources[other.name]
+                        )
             except SettingNotSupportedError:
                 self._values[key], self._sources[key] = previous  # a refused value is not kept
                 raise

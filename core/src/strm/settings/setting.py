@@ -31,7 +31,8 @@ class Setting:
 
     ``pending`` names the part of strm that will act on the setting when it does not yet: giving
     such a setting a value other than its default raises
-    :class:`strm.errors.SettingNotSupportedError` instead of being ignored.
+    :class:`strm.errors.SettingNotSupportedError` instead of being ignored, unless the value
+    asks for what strm does anyway (``works_as_is``) or the setting is idle (``idle_when``).
     """
 
     name: str
@@ -44,6 +45,12 @@ class Setting:
     section: str = "Common"
     aliases: tuple[Alias, ...] = ()
     pending: str | None = None
+    #: Values of a ``pending`` setting that ask for what strm does anyway (``web_enabled=False``
+    #: while there is no web server): accepted, never refused.
+    works_as_is: tuple[Any, ...] = ()
+    #: ``(other, value)``: while setting ``other`` has ``value``, this ``pending`` setting has
+    #: nothing to act on (a web port with the web server off), so any value is accepted.
+    idle_when: tuple[str, Any] | None = None
     distribution: str = field(default="strm", compare=False)
 
     def describe_default(self) -> str:

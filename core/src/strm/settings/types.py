@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strm.redaction import redact_urls
+from strm.settings.faust_paths import strm_class_path, strm_name
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
@@ -249,7 +250,7 @@ class ClassRef(SettingType):
     name = "class or dotted path"
 
     def coerce(self, value: Any) -> type:
-        obj = import_by_name(value) if isinstance(value, str) else value
+        obj = import_by_name(strm_class_path(value)) if isinstance(value, str) else value
         if not isinstance(obj, type):
             raise ValueError(f"expected a class or the dotted path of one, got {value!r}")
         return obj
@@ -283,6 +284,8 @@ class NameOrClass(SettingType):
     def coerce(self, value: Any) -> type | str:
         if isinstance(value, str) and value.isidentifier():
             return value
+        if isinstance(value, str) and (name := strm_name(value)) is not None:
+            return name  # 'mode.OneForOneSupervisor' as Faust projects write it
         return ClassRef().coerce(value)
 
 
