@@ -98,7 +98,7 @@ def test_values_that_ask_for_what_strm_does_anyway_are_never_errors(
     with pytest.raises(SettingNotSupportedError, match="setting 'web_port'"):
         strm_app_factory(web_port=8080).configure()
     # Turning the web server back on wakes the web settings up, and they are checked again.
-    with pytest.raises(SettingNotSupportedError, match="setting 'web_(port|bind)'"):
+    with pytest.raises(SettingNotSupportedError, match=r"setting 'web_(port|bind)'"):
         app.conf.set("web_enabled", True)
     assert app.conf.web_enabled is False
 
@@ -113,14 +113,12 @@ def test_values_that_ask_for_what_strm_does_anyway_are_never_errors(
         ("mode.supervisors:ForfeitOneForAllSupervisor", "forfeit_one_for_all"),
     ],
 )
-def test_modes_supervisors_name_strms(
-    strm_app_factory: AppFactory, value: str, name: str
-) -> None:
+def test_modes_supervisors_name_strms(strm_app_factory: AppFactory, value: str, name: str) -> None:
     app = strm_app_factory(agent_supervisor=value)
     assert app.conf.agent_supervisor == name
-    assert type(app.supervisor_for(_an_agent(app))).__name__ == value.rpartition(".")[2].split(
-        ":"
-    )[-1]
+    assert (
+        type(app.supervisor_for(_an_agent(app))).__name__ == value.rpartition(".")[2].split(":")[-1]
+    )
 
 
 def _an_agent(app: App) -> object:

@@ -4,9 +4,11 @@
 :mod:`strm.hookspecs`).
 """
 
+from typing import Any
+
 from click import argument, option
 
-from strm import records
+from strm import codecs, records, serializers
 from strm.agents.agent import Agent
 from strm.app import App
 from strm.auth import (
@@ -17,6 +19,7 @@ from strm.auth import (
     SSLCredentials,
 )
 from strm.channels import Channel, Topic
+from strm.codecs import Codec
 from strm.errors import (
     BackendNotFoundError,
     CodecError,
@@ -33,29 +36,59 @@ from strm.errors import (
 )
 from strm.events import Event, current_event
 from strm.hookspecs import hookimpl
-from strm.models import FieldDescriptor, ModelOptions, Record
+from strm.ids import uuid
+from strm.models import FieldDescriptor, Model, ModelOptions, Record
 from strm.records import Provision
 from strm.schema import Schema
 from strm.sensors import Monitor, Sensor
+from strm.services import Service, ServiceT
 from strm.settings.catalogue import ProcessingGuarantee
+from strm.settings.conf import Conf as Settings
 from strm.spi import TP
 from strm.streams import Stream
+from strm.tables.global_table import GlobalTable
+from strm.tables.set_table import SetGlobalTable, SetTable
+from strm.tables.table import Table
+from strm.tables.windows import HoppingWindow, SlidingWindow, TumblingWindow, Window
+from strm.types import AgentT, AppT, ChannelT, EventT, ModelT, StreamT, TableT, TopicT
 from strm.worker import Worker
+
+
+def __getattr__(name: str) -> Any:
+    """``strm.AppCommand`` and ``strm.Command`` (Faust's), imported on first use: an app that
+    defines no command never loads the command line."""
+    if name in ("AppCommand", "Command"):
+        from strm.cli import app_commands
+
+        return getattr(app_commands, name)
+    raise AttributeError(f"module 'strm' has no attribute {name!r}")
+
 
 __all__ = [
     "TP",
     "Agent",
+    "AgentT",
     "App",
+    "AppCommand",
+    "AppT",
     "BackendNotFoundError",
     "Channel",
+    "ChannelT",
+    "Codec",
     "CodecError",
+    "Command",
     "ConfigurationError",
     "Credentials",
     "Event",
+    "EventT",
     "FieldDescriptor",
     "GSSAPICredentials",
+    "GlobalTable",
+    "HoppingWindow",
     "KeyDecodeError",
+    "Model",
     "ModelOptions",
+    "ModelT",
     "Monitor",
     "OAuthCredentials",
     "PluginError",
@@ -66,19 +99,34 @@ __all__ = [
     "SSLCredentials",
     "Schema",
     "Sensor",
+    "Service",
+    "ServiceT",
+    "SetGlobalTable",
+    "SetTable",
     "SettingNotSupportedError",
+    "Settings",
+    "SlidingWindow",
     "StoreCorruptError",
     "StoreError",
     "StoreLockedError",
     "Stream",
+    "StreamT",
     "StrmError",
+    "Table",
+    "TableT",
     "Topic",
+    "TopicT",
+    "TumblingWindow",
     "ValidationError",
     "ValueDecodeError",
+    "Window",
     "Worker",
     "argument",
+    "codecs",
     "current_event",
     "hookimpl",
     "option",
     "records",
+    "serializers",
+    "uuid",
 ]

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import importlib.metadata as metadata
 import os
+import re
 from collections import Counter
 from collections.abc import (
     AsyncIterable,
@@ -27,7 +28,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
@@ -62,6 +63,9 @@ from strm.spi import (
 from strm.streams import Stream
 from strm.tables.manager import ShardChanges, TableManager
 from strm.tables.table import Collection
+
+if TYPE_CHECKING:
+    from strm.agents.agent import AgentErrorHandler
 
 #: URL settings and the kind of backend each one picks.
 BACKEND_SETTINGS: dict[str, str] = {
@@ -342,7 +346,7 @@ class App:
     def topic(
         self,
         *topics: str,
-        pattern: str | None = None,
+        pattern: str | re.Pattern[str] | None = None,
         schema: Any = None,
         key_type: Any = None,
         value_type: Any = None,
@@ -358,6 +362,7 @@ class App:
         config: Mapping[str, Any] | None = None,
         maxsize: int | None = None,
         allow_empty: bool = False,
+        has_prefix: bool = False,
     ) -> Topic:
         """Describe one or more topics (``app.topic('orders', value_type=Order)``)."""
         cls: type[Topic] = self.extension_class("Topic")
@@ -380,6 +385,7 @@ class App:
             config=config,
             maxsize=maxsize,
             allow_empty=allow_empty,
+            has_prefix=has_prefix,
         )
         for name in topics:
             self._topics_by_name.setdefault(name, topic)
@@ -429,13 +435,17 @@ class App:
         supervisor_strategy: Any = None,
         sink: Iterable[Any] | None = None,
         isolated_partitions: bool = False,
+        use_reply_headers: bool = True,
+        on_error: AgentErrorHandler | None = None,
+        help: str | None = None,
         **topic_options: Any,
     ) -> Callable[[Callable[..., Any]], Agent]:
         """Decorate ``async def fun(stream)`` to run it over a channel or topic.
 
         Without a channel the agent gets its own internal topic, ``<app id>-<agent name>``;
         a string names a topic; ``topic_options`` (``key_type``, ``value_type``, ``partitions``
-        ...) describe that topic.
+        ...) describe that topic. ``on_error(agent, exc)`` is awaited when an instance raises;
+        ``help`` is shown by ``strm agents``.
         """
 
         def decorate(fun: Callable[..., Any]) -> Agent:
@@ -462,6 +472,9 @@ class App:
                 sink=sink,
                 isolated_partitions=isolated_partitions,
                 supervisor_strategy=supervisor_strategy,
+                on_error=on_error,
+                help=help,
+                use_reply_headers=use_reply_headers,
             )
             self.agents[agent_name] = agent
             return agent
@@ -665,6 +678,23 @@ class App:
             raise RuntimeError("cannot add a service to a running app")
         self.service_factories.append(factory)
 
+    def add_dependency(self, service: Any) -> Any:
+        """Faust's (mode's) name for ``@app.service`` with a service instance: it starts with
+        the app, after its agents and tasks, and stops before them."""
+        self.service(service)
+        return service
+
+    async def add_runtime_dependency(self, service: Any) -> Any:
+        """Faust's: as :meth:`add_dependency`, before the app starts; a running app takes no
+        new service yet."""
+        if self.is_running:
+            raise RuntimeError(
+                f"app.add_runtime_dependency({service!r}): adding a service to a running app is "
+                "not supported yet; add it before the app starts (app.add_dependency or "
+                "@app.service)"
+            )
+        return self.add_dependency(service)
+
     async def start(self) -> None:
         """Configure, freeze the settings and start everything (strm.runtime); for tests and
         notebooks too."""
@@ -860,16 +890,23 @@ class App:
         self.add_service(service_factory(obj))
         return obj
 
-    def command(self, *options: Any, name: str | None = None, help: str | None = None) -> Any:
+    def command(
+        self,
+        *options: Any,
+        base: type | None = None,
+        name: str | None = None,
+        help: str | None = None,
+    ) -> Any:
         """``@app.command(click.option('--n', type=int))``: make ``async def cmd(self, n)`` (or
         ``cmd(n)``) the command ``strm -A proj.app cmd --n 3``; see
-        :mod:`strm.cli.app_commands`. The name defaults to the function's, ``_`` as ``-``."""
+        :mod:`strm.cli.app_commands`. The name defaults to the function's, ``_`` as ``-``;
+        ``base`` is the :class:`strm.AppCommand` subclass ``self`` is an instance of."""
         import inspect
 
-        from strm.cli.app_commands import make_command
+        from strm.cli.app_commands import AppCommand, make_command
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            command = make_command(self, f, options, name=name, help=help)
+            command = make_command(self, f, options, name=name, help=help, base=base or AppCommand)
             assert command.name is not None  # make_command always names it
             if command.name in self.commands:
                 raise ConfigurationError(f"two app commands are named {command.name!r}")

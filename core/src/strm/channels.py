@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import re
 import time
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -74,9 +75,27 @@ class Channel:
         self.subscriptions: list[Subscription] = []
         self._offsets = itertools.count()
 
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        """``Channel[Order]`` in annotations, as Faust's channels allow."""
+        return types.GenericAlias(cls, item)
+
     @property
     def label(self) -> str:
         return f"channel-{id(self):x}"
+
+    def get_topic_name(self) -> str:
+        raise NotImplementedError(f"{self!r} is an in-memory channel: it has no topic name")
+
+    def derive(self, **overrides: Any) -> Channel:
+        """Faust's derived channel: an in-memory channel is its own derivation (``group_by``
+        re-keys its events in place instead of repartitioning them)."""
+        return self
+
+    async def maybe_declare(self) -> None:
+        """Nothing to create on a broker: the channel lives in this process."""
+
+    async def declare(self) -> None:
+        """Nothing to create on a broker: the channel lives in this process."""
 
     def new_subscription(self, *, shared_progress: Progress | None = None) -> Subscription:
         """A new reader; events sent from now on reach it."""
@@ -178,7 +197,7 @@ class Topic(Channel):
         app: App,
         *,
         topics: Sequence[str] = (),
-        pattern: str | None = None,
+        pattern: str | re.Pattern[str] | None = None,
         schema: Schema | None = None,
         key_type: Any = None,
         value_type: Any = None,
@@ -194,8 +213,11 @@ class Topic(Channel):
         config: Mapping[str, Any] | None = None,
         maxsize: int | None = None,
         allow_empty: bool = False,
+        has_prefix: bool = False,
     ) -> None:
         super().__init__(app, maxsize=maxsize)
+        if isinstance(pattern, re.Pattern):
+            pattern = pattern.pattern
         if pattern is not None and topics:
             raise ConfigurationError("app.topic(): give topic names or pattern=, not both")
         if pattern is None and not topics:
@@ -226,6 +248,9 @@ class Topic(Channel):
         self.positions_from: set[str] = set()
         self.config = dict(config or {})
         self.allow_empty = allow_empty
+        #: The names carry their prefix already: ``group_by`` adds none to topics it derives.
+        self.has_prefix = has_prefix
+        self._declaring: asyncio.Future[None] | None = None
 
     @property
     def label(self) -> str:
@@ -288,8 +313,37 @@ class Topic(Channel):
         )
 
     async def declare(self) -> None:
-        """Create the topics if strm may (``topic_allow_declare``)."""
-        await self.app.conductor.declare(self)
+        """Create the named topics on the broker, if ``topic_allow_declare`` permits, with this
+        description's settings (the app's defaults for what it leaves out).
+
+        A topic strm owns (internal, or given ``partitions=``) goes through the conductor, which
+        also refuses one that exists with another partition count; any other topic that exists
+        already is left as it is.
+        """
+        if self.internal or self.partitions is not None:
+            await self.app.conductor.declare(self)
+            return
+        if not self.app.conf.topic_allow_declare:
+            return
+        admin = self.app.transport("broker_producer").create_admin()
+        for name in self.topics:
+            spec = self.spec(name)
+            if await admin.create_topic(spec):
+                self.app.conductor.partition_counts[name] = spec.partitions
+
+    async def maybe_declare(self) -> None:
+        """:meth:`declare`, where the calls made while one is under way share it (agents and
+        commands of one app often declare the same topic at once)."""
+        running = self._declaring
+        if running is None:
+            running = self._declaring = asyncio.ensure_future(self.declare())
+            running.add_done_callback(self._declared)
+        await asyncio.shield(running)
+
+    def _declared(self, future: asyncio.Future[None]) -> None:
+        self._declaring = None
+        if not future.cancelled():
+            future.exception()  # retrieved: the callers awaiting it have it raised
 
     async def send(
         self,
@@ -384,10 +438,16 @@ class Topic(Channel):
             source=self._source(),
         )
 
-    def derive(self, **overrides: Any) -> Topic:
-        """A copy of this topic description with some arguments changed."""
+    def derive(self, *, prefix: str = "", suffix: str = "", **overrides: Any) -> Topic:
+        """A copy of this topic description with some arguments changed; ``prefix`` and
+        ``suffix`` are added to each topic name."""
+        topics = tuple(overrides.pop("topics", self.topics))
+        if prefix or suffix:
+            if self.pattern is not None:
+                raise ValueError(f"topic pattern {self.pattern!r}: no prefix or suffix to add")
+            topics = tuple(f"{prefix}{name}{suffix}" for name in topics)
         kwargs: dict[str, Any] = {
-            "topics": self.topics,
+            "topics": topics,
             "schema": self.schema,
             "partitions": self.partitions,
             "retention": self.retention,
@@ -400,8 +460,16 @@ class Topic(Channel):
             "maxsize": self.maxsize,
             "allow_empty": self.allow_empty,
         }
+        if self.pattern is not None and not topics:
+            kwargs["pattern"] = self.pattern
         kwargs.update(overrides)
-        return self.app.topic(*kwargs.pop("topics"), **kwargs)
+        derived = self.app.topic(*kwargs.pop("topics"), **kwargs)
+        derived.has_prefix = self.has_prefix or bool(prefix)
+        return derived
+
+    def derive_topic(self, **overrides: Any) -> Topic:
+        """Faust's name for :meth:`derive` on topics."""
+        return self.derive(**overrides)
 
 
 def _schema(

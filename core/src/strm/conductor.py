@@ -276,7 +276,7 @@ class Conductor:
             return
         names = self.topic_names()
         for topic in set(self.topics.values()):
-            await topic.declare()
+            await self.declare(topic)
         if self.leader_topic in names:
             await self._declare_leader_topic()
         await self._check_source_topics(names)
@@ -323,7 +323,7 @@ class Conductor:
             await self._start_consuming()
             return
         for topic in set(self.topics.values()):
-            await topic.declare()
+            await self.declare(topic)
         names = self.topic_names()
         await self._check_source_topics(names)
         self.consumer.subscribe(sorted(names), self, self.pattern())

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import time
+import types
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -21,6 +23,7 @@ from collections.abc import (
     Callable,
     Iterable,
 )
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from strm.channels import Channel, Subscription, Topic
@@ -32,6 +35,8 @@ from strm.spi import TP, Message
 
 if TYPE_CHECKING:
     from strm.app import App
+
+logger = logging.getLogger("strm.streams")
 
 #: Passed up a chain of streams when a ``take(within=...)`` deadline passes with no event.
 TICK: Any = object()
@@ -88,6 +93,14 @@ class Stream:
         self.stopped = asyncio.Event()
         self._iterators: list[AsyncGenerator[Any, None]] = []
         self._pump_tasks: list[asyncio.Task[None]] = []
+        #: The stream this one was derived from, and the last one derived from it (Faust's
+        #: chain: ``group_by`` and ``through`` continue on another channel's stream).
+        self._prev: Stream | None = parent
+        self._next: Stream | None = None
+
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        """``Stream[Order]`` in annotations, as Faust's streams allow."""
+        return types.GenericAlias(cls, item)
 
     # -- structure -------------------------------------------------------------------------------
 
@@ -103,17 +116,36 @@ class Stream:
         sub = self.root.subscription
         return None if sub is None else sub.channel
 
+    @property
+    def active_partitions(self) -> set[TP] | None:
+        """The partitions this stream is limited to (an agent with ``isolated_partitions=True``
+        runs one stream per partition), or ``None`` for all of its channel's."""
+        sub = self.root.subscription
+        if sub is None or sub.partition is None or not isinstance(sub.channel, Topic):
+            return None
+        return {TP(name, sub.partition) for name in sub.channel.topics}
+
     def get_active_stream(self) -> Stream:
-        return self
+        """The last stream derived from this one, through every operator: the one iterated."""
+        stream = self
+        while stream._next is not None:
+            stream = stream._next
+        return stream
 
     def get_root_stream(self) -> Stream:
-        return self.root
+        """The first stream of the chain, before any operator (``group_by`` included)."""
+        stream = self
+        while stream._prev is not None:
+            stream = stream._prev
+        return stream
 
     def _derive(
         self,
         transform: Callable[[Stream, AsyncIterator[Any]], AsyncIterator[Any]],
     ) -> Stream:
-        return Stream(self.app, parent=self, transform=transform)
+        derived = Stream(self.app, parent=self, transform=transform)
+        self._next = derived
+        return derived
 
     def _use_manual_acks(self) -> None:
         """Events of this chain are acknowledged explicitly, not by asking for the next one."""
@@ -339,10 +371,13 @@ class Stream:
 
     # -- acknowledgement -------------------------------------------------------------------------
 
-    def ack(self, event: Event) -> bool:
-        """Acknowledge an event of a ``noack()`` or ``take`` stream."""
+    async def ack(self, event: Event) -> bool:
+        """Acknowledge an event of a ``noack()`` or ``noack_take`` stream; true when that
+        finished its record (an event of a stream that acknowledges by itself is finished when
+        the next one is asked for)."""
+        progress = event._progress
         event.ack()
-        return True
+        return progress is not None and progress.manual
 
     def noack(self) -> Stream:
         """A stream whose events are finished only when you call ``event.ack()``."""
@@ -357,15 +392,17 @@ class Stream:
     # -- operators -------------------------------------------------------------------------------
 
     def filter(self, fun: Callable[[Any], Any]) -> Stream:
-        """Only values for which ``fun`` (sync or async) is true; the others are acknowledged."""
-        is_async = inspect.iscoroutinefunction(fun)
+        """Only values for which ``fun`` is true; ``fun`` may return an awaitable (an ``async
+        def``, a partial of one, an ``AsyncMock``). The others are acknowledged."""
 
         async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
             async for event in source:
                 if event is TICK:
                     yield event
                     continue
-                keep = (await fun(event.value)) if is_async else fun(event.value)
+                keep = fun(event.value)
+                if inspect.isawaitable(keep):
+                    keep = await keep
                 if keep:
                     yield event
                 else:
@@ -385,8 +422,9 @@ class Stream:
         return self._track(numbered())
 
     def echo(self, *channels: Channel | str) -> Stream:
-        """Also send every value (with its key) to these channels or topics."""
-        targets = [self.app.resolve_channel(c) for c in channels]
+        """Also send every value (with its key) to these channels or topics; a name is a topic
+        with this stream's key and value types."""
+        targets = [self._target(c) for c in channels]
 
         async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
             async for event in source:
@@ -397,20 +435,21 @@ class Stream:
 
         return self._derive(transform)
 
-    def take(self, max_: int, within: float | None = None) -> AsyncIterator[list[Any]]:
-        """Lists of up to ``max_`` values, or what arrived within ``within`` seconds of the first
-        one. The events of a list are finished when you ask for the next list."""
-        return self._track(self._take(max_, within, lambda e: e.value))
+    def take(self, max_: int, within: Seconds | None = None) -> AsyncIterator[list[Any]]:
+        """Lists of up to ``max_`` values, or what arrived within ``within`` (seconds or a
+        ``timedelta``) of the first one. The events of a list are finished when you ask for the
+        next list."""
+        return self._track(self._take(max_, _seconds(within), lambda e: e.value))
 
-    def take_events(self, max_: int, within: float | None = None) -> AsyncIterator[list[Event]]:
-        return self._track(self._take(max_, within, lambda e: e))
+    def take_events(self, max_: int, within: Seconds | None = None) -> AsyncIterator[list[Event]]:
+        return self._track(self._take(max_, _seconds(within), lambda e: e))
 
-    def noack_take(self, max_: int, within: float | None = None) -> AsyncIterator[list[Event]]:
+    def noack_take(self, max_: int, within: Seconds | None = None) -> AsyncIterator[list[Event]]:
         """Lists of events that you acknowledge yourself."""
-        return self._track(self._take(max_, within, lambda e: e, ack=False))
+        return self._track(self._take(max_, _seconds(within), lambda e: e, ack=False))
 
     def take_with_timestamp(
-        self, max_: int, within: float | None, timestamp_field_name: str
+        self, max_: int, within: Seconds | None, timestamp_field_name: str
     ) -> AsyncIterator[list[Any]]:
         """Like :meth:`take`; each (dict) value gets the record's timestamp under a key."""
 
@@ -420,7 +459,7 @@ class Stream:
                 value[timestamp_field_name] = event.message.timestamp
             return value
 
-        return self._track(self._take(max_, within, stamped))
+        return self._track(self._take(max_, _seconds(within), stamped))
 
     async def _take(
         self,
@@ -469,9 +508,17 @@ class Stream:
             await source.aclose()
 
     def through(self, channel: Channel | str) -> Stream:
-        """Forward every event to another channel or topic and continue from there."""
-        target = self.app.resolve_channel(channel)
-        return self._relay(target, key_of=None)
+        """Forward every event to another channel or topic and continue from there; a name is
+        a topic with this stream's key and value types."""
+        return self._relay(self._target(channel), key_of=None)
+
+    def _target(self, channel: Channel | str) -> Channel:
+        """A channel, or for a name: the topic so named, derived from this stream's topic (its
+        key and value types) as Faust does, or the app's topic of that name."""
+        source = self.channel
+        if isinstance(channel, str) and isinstance(source, Topic):
+            return source.derive(topics=(channel,))
+        return self.app.resolve_channel(channel)
 
     def group_by(
         self,
@@ -481,37 +528,64 @@ class Stream:
         topic: Topic | None = None,
         partitions: int | None = None,
     ) -> Stream:
-        """Re-key every event (by a model field or a function of the value) and repartition it
-        through an internal topic, so that events with the same new key meet in one partition.
+        """Re-key every event (by a model field or a function, sync or async, of the value) and
+        repartition it through an internal topic, so that events with the same new key meet in
+        one partition. An event whose key cannot be computed is logged and skipped.
 
-        The topic is ``<app id>-<source topic>-<name>-repartition`` unless ``topic`` is given;
-        ``name`` defaults to the field's name and is required for a function.
+        The topic is ``<app id>-<source topic>-<name>-repartition`` (without the app id when
+        the source topic ``has_prefix``) unless ``topic`` is given; ``name`` defaults to the
+        field's name and is required for a function. A stream over an in-memory channel (as in
+        ``agent.test_context()``) has nothing to repartition: its events are re-keyed in place.
         """
         extract, label = _key_extractor(key, name)
+        source = self.channel
         if topic is None:
-            source = self.channel
             if not isinstance(source, Topic):
-                raise StrmError("group_by() needs a topic to read from, or topic= to write to")
+                return self._rekey(extract)
+            prefix = "" if source.has_prefix else f"{self.app.conf.id}-"
             topic = self.app.topic(
-                f"{self.app.conf.id}-{source.get_topic_name()}-{label}-repartition",
+                f"{prefix}{source.get_topic_name()}-{label}-repartition",
                 schema=source.schema,
                 partitions=partitions or source.partitions,
                 internal=True,
             )
-        if isinstance(self.channel, Topic) and self.channel.pattern is None:
-            topic.positions_from.add(self.channel.get_topic_name())
+        if isinstance(source, Topic) and source.pattern is None:
+            topic.positions_from.add(source.get_topic_name())
         return self._relay(topic, key_of=extract)
+
+    def _rekey(self, key_of: Callable[[Any], Any]) -> Stream:
+        """``group_by`` within this process: the same events under their new keys."""
+
+        async def transform(stream: Stream, source: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for event in source:
+                if event is TICK:
+                    yield event
+                    continue
+                try:
+                    new_key = await _new_key(key_of, event.value)
+                except Exception:
+                    logger.exception("group_by: no key for %r; the event is skipped", event)
+                    event.ack()
+                    continue
+                yield Event(self.app, new_key, event.value, event.message, event._progress)
+
+        return self._derive(transform)
 
     def _relay(self, target: Channel, key_of: Callable[[Any], Any] | None) -> Stream:
         downstream = self.app.stream(target)
+        downstream._prev = self
+        self._next = downstream
 
         async def pump() -> None:
-            is_async = key_of is not None and inspect.iscoroutinefunction(key_of)
             async for event in self.events():
                 if key_of is None:
                     new_key = event.key
                 else:
-                    new_key = (await key_of(event.value)) if is_async else key_of(event.value)
+                    try:
+                        new_key = await _new_key(key_of, event.value)
+                    except Exception:
+                        logger.exception("group_by: no key for %r; the event is skipped", event)
+                        continue
                 if isinstance(target, Topic) and event.message.value is not None:
                     raw_key = target.schema.dumps_key(self.app.serializers, new_key)
                     message = event.message
@@ -610,6 +684,24 @@ class _Fanout:
         self.left -= 1
         if self.left == 0:
             self.event.ack()
+
+
+#: A duration as Faust takes it: seconds, or a ``timedelta``.
+Seconds = float | timedelta
+
+
+def _seconds(duration: Seconds | None) -> float | None:
+    """Seconds of a duration; Faust reads no duration (``None`` or 0) as "no time limit"."""
+    if isinstance(duration, timedelta):
+        duration = duration.total_seconds()
+    return duration or None
+
+
+async def _new_key(key_of: Callable[[Any], Any], value: Any) -> Any:
+    key = key_of(value)
+    if inspect.isawaitable(key):
+        key = await key
+    return key
 
 
 def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], str]:

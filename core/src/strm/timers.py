@@ -268,10 +268,20 @@ class BackgroundTasks:
 
 
 def service_factory(obj: Any) -> ServiceFactory:
-    """What ``@app.service`` accepts, as an ``app.add_service`` factory: a factory ``f(app)`` of
-    async context managers, a class whose instances are async context managers, or a class with
-    ``async def start(self)`` and ``async def stop(self)``. A class is instantiated with the app
-    when its constructor takes an argument, else with none."""
+    """What ``@app.service`` accepts, as an ``app.add_service`` factory: a :class:`strm.Service`
+    (mode's ``Service``) class or instance, a factory ``f(app)`` of async context managers, a
+    class whose instances are async context managers, or a class with ``async def start(self)``
+    and ``async def stop(self)``. A class is instantiated with the app when its constructor takes
+    an argument (a ``Service`` class: when it requires one), else with none."""
+    # Imported here: strm.services is only needed by apps that declare services.
+    from strm.services import Service, ServiceT, instantiate, run_with_app
+
+    if inspect.isclass(obj) and issubclass(obj, Service):
+        service_class = obj
+        return lambda app: run_with_app(app, instantiate(service_class, app))
+    if not inspect.isclass(obj) and isinstance(obj, ServiceT):
+        service = obj
+        return lambda app: run_with_app(app, service)
     if inspect.isclass(obj):
         if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
             return lambda app: _instantiate(obj, app)
@@ -286,7 +296,8 @@ def service_factory(obj: Any) -> ServiceFactory:
         factory: ServiceFactory = obj
         return factory
     raise ConfigurationError(
-        f"@app.service takes a class or a factory of async context managers, got {obj!r}"
+        "@app.service takes a class or a factory of async context managers, or a Service, "
+        f"got {obj!r}"
     )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.replies import (
@@ -23,10 +23,10 @@ from strm.agents.replies import (
     reply_headers,
 )
 from strm.agents.supervisors import Decision, Supervisor
-from strm.agents.testing import AgentTestWrapper
+from strm.agents.testing import AgentTestWrapper, new_test_wrapper
 from strm.channels import Channel, Subscription, Topic
 from strm.errors import DeadLetterError, StrmError
-from strm.events import Event
+from strm.events import Event, MessageSentCallback, call_when_sent
 from strm.spi import TP, Headers, RecordMetadata
 from strm.structured_logs import log_position
 from strm.transports import TransportError
@@ -39,6 +39,8 @@ logger = logging.getLogger("strm.agents")
 
 AgentFun = Callable[["Stream"], Any]
 Sink = Any  # an Agent, a Channel/Topic, or a callable
+#: Faust's ``on_error``: awaited with the agent and the error when an instance raises.
+AgentErrorHandler = Callable[["Agent", BaseException], Awaitable[None]]
 
 
 class Agent:
@@ -56,6 +58,8 @@ class Agent:
         isolated_partitions: bool = False,
         supervisor_strategy: Any = None,
         help: str | None = None,
+        on_error: AgentErrorHandler | None = None,
+        use_reply_headers: bool | None = None,
     ) -> None:
         if not (inspect.iscoroutinefunction(fun) or inspect.isasyncgenfunction(fun)):
             raise StrmError(
@@ -66,6 +70,11 @@ class Agent:
             raise StrmError(f"agent {name}: concurrency must be at least 1, got {concurrency}")
         if isolated_partitions and concurrency != 1:
             raise StrmError(f"agent {name}: isolated_partitions=True needs concurrency=1")
+        if use_reply_headers is False:
+            raise StrmError(
+                f"agent {name}: use_reply_headers=False (requests wrapped in an envelope record) "
+                "is not supported yet: strm carries the reply address in the headers"
+            )
         self.fun = fun
         self.app = app
         self.channel = channel
@@ -73,6 +82,8 @@ class Agent:
         self.concurrency = concurrency
         self.isolated_partitions = isolated_partitions
         self.supervisor_strategy = supervisor_strategy
+        self.use_reply_headers = True
+        self._on_error = on_error
         self.help = help if help is not None else (inspect.getdoc(fun) or "")
         self._sinks: list[Sink] = list(sink or [])
         self.yields = inspect.isasyncgenfunction(fun)
@@ -89,18 +100,66 @@ class Agent:
         return f"<Agent {self.name} on {self.channel.label}>"
 
     def __call__(self, stream: Stream) -> Any:
-        """Run the agent's function on another stream (reuse its logic)."""
+        """Run the agent's function on another stream (reuse its logic): ``agent(stream)`` or,
+        as Faust spells it, ``agent(stream=stream)``."""
         return self.fun(stream)
+
+    def info(self) -> dict[str, Any]:
+        """The agent's construction arguments, as :meth:`clone` takes them."""
+        return {
+            "app": self.app,
+            "fun": self.fun,
+            "name": self.name,
+            "channel": self.channel,
+            "concurrency": self.concurrency,
+            "help": self.help,
+            "sink": list(self._sinks),
+            "on_error": self._on_error,
+            "supervisor_strategy": self.supervisor_strategy,
+            "isolated_partitions": self.isolated_partitions,
+        }
+
+    def clone(self, *, cls: type[Agent] | None = None, **kwargs: Any) -> Agent:
+        """A new agent with this one's arguments, ``kwargs`` overriding them."""
+        arguments = {**self.info(), **kwargs}
+        fun = arguments.pop("fun")
+        return (cls or type(self))(fun, **arguments)
+
+    def stream(self, channel: Channel | None = None) -> Stream:
+        """A new stream over the agent's channel (or ``channel``), read apart from the agent."""
+        return self.app.stream(channel if channel is not None else self.channel)
+
+    def get_topic_names(self) -> tuple[str, ...]:
+        """The names of the topics the agent reads; none for an in-memory channel."""
+        channel = self.channel
+        return tuple(channel.topics) if isinstance(channel, Topic) else ()
+
+    @property
+    def label(self) -> str:
+        return f"{type(self).__name__}: {self.name}"
+
+    @property
+    def shortlabel(self) -> str:
+        return self.label
+
+    def cancel(self) -> None:
+        """Cancel the instances running in this process (a stop without waiting for them)."""
+        for actor in [*self._actors, *(a for a, _ in self._isolated.values())]:
+            if actor is not None and actor.task is not None:
+                actor.task.cancel()
 
     def actor_task(self, index: int) -> asyncio.Task[None] | None:
         actor = self._actors[index] if index < len(self._actors) else None
         return None if actor is None else actor.task
 
-    @contextlib.asynccontextmanager
-    async def test_context(
-        self, channel: Channel | None = None, **kwargs: Any
-    ) -> AsyncIterator[AgentTestWrapper]:
-        """Run a copy of this agent over an in-memory channel for a unit test::
+    def test_context(
+        self,
+        channel: Channel | None = None,
+        supervisor_strategy: Any = None,
+        on_error: Any = None,
+        **kwargs: Any,
+    ) -> AgentTestWrapper:
+        """A copy of this agent over an in-memory channel, for a unit test::
 
             async with my_agent.test_context() as agent:
                 event = await agent.put('hello')
@@ -108,25 +167,15 @@ class Agent:
 
         What the agent raises is raised by ``put``; its sinks still receive its results.
         """
-        channel = channel or self.app.channel()
-        clone = type(self)(
-            self.fun,
-            app=self.app,
-            channel=channel,
-            name=f"{self.name}-test",
-            sink=self._sinks,
-            supervisor_strategy=kwargs.pop("supervisor_strategy", None),
-            **kwargs,
+        return new_test_wrapper(
+            self, channel, supervisor_strategy=supervisor_strategy, on_error=on_error, **kwargs
         )
-        wrapper = AgentTestWrapper(clone, channel)
-        clone._observer = wrapper
-        async with clone.running():
-            yield wrapper
 
     def add_sink(self, sink: Sink) -> None:
         if not self.yields:
             raise StrmError(f"agent {self.name}: sinks need an agent that yields results")
-        self._sinks.append(sink)
+        if sink not in self._sinks:
+            self._sinks.append(sink)
 
     # -- feeding the agent -----------------------------------------------------------------------
 
@@ -140,16 +189,22 @@ class Agent:
         headers: Mapping[str, Any] | Headers | None = None,
         key_serializer: Any = None,
         value_serializer: Any = None,
+        callback: MessageSentCallback | None = None,
         reply_to: Agent | Channel | str | None = None,
         correlation_id: str | None = None,
+        force: bool = False,
     ) -> Awaitable[RecordMetadata]:
-        """Send a record to the agent's channel; with ``reply_to``, ask for a reply there."""
+        """Send a record to the agent's channel; with ``reply_to``, ask for a reply there.
+
+        ``callback`` is called with the send's future once the record is sent; ``force`` is
+        Faust's "do not buffer", which strm always does: sends go to the producer at once.
+        """
         all_headers = list(_header_items(headers))
         if reply_to is not None:
             all_headers += reply_headers(
                 _reply_topic_name(reply_to), correlation_id or new_correlation_id()
             )
-        return await self.channel.send(
+        sent = await self.channel.send(
             key=key,
             value=value,
             partition=partition,
@@ -158,6 +213,7 @@ class Agent:
             key_serializer=key_serializer,
             value_serializer=value_serializer,
         )
+        return call_when_sent(self.app, sent, callback)
 
     async def cast(
         self,
@@ -181,11 +237,13 @@ class Agent:
         partition: int | None = None,
         timestamp: float | None = None,
         headers: Mapping[str, Any] | Headers | None = None,
-        reply_to: str | None = None,
+        reply_to: Agent | Channel | str | None = None,
         correlation_id: str | None = None,
+        force: bool = False,
     ) -> ReplyPromise:
         """Send a request and return the future of its reply."""
         replies = await self.app.get_replies()
+        _check_reply_to(reply_to, replies.topic)
         correlation_id = correlation_id or new_correlation_id()
         promise = replies.expect(correlation_id)
         await self.send(
@@ -194,7 +252,7 @@ class Agent:
             partition=partition,
             timestamp=timestamp,
             headers=headers,
-            reply_to=reply_to or replies.topic,
+            reply_to=replies.topic,
             correlation_id=correlation_id,
         )
         return promise
@@ -207,7 +265,7 @@ class Agent:
         partition: int | None = None,
         timestamp: float | None = None,
         headers: Mapping[str, Any] | Headers | None = None,
-        reply_to: str | None = None,
+        reply_to: Agent | Channel | str | None = None,
         correlation_id: str | None = None,
         timeout: float | None = None,
     ) -> Any:
@@ -224,35 +282,51 @@ class Agent:
         return await asyncio.wait_for(promise, timeout)
 
     async def map(
-        self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
+        self,
+        values: AsyncIterable[Any] | Iterable[Any],
+        key: Any = None,
+        reply_to: Agent | Channel | str | None = None,
     ) -> AsyncIterator[Any]:
-        """Ask for every value; yield the replies as they arrive."""
-        for done in asyncio.as_completed(await self._ask_each(_with_key(key, values), reply_to)):
-            yield await done
+        """Ask for every value (all with ``key``); yield the replies as they arrive."""
+        async for reply in self.kvmap(_with_key(key, values), reply_to):
+            yield reply
 
     async def kvmap(
-        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
+        self,
+        items: AsyncIterable[tuple[Any, Any]] | Iterable[tuple[Any, Any]] | Mapping[Any, Any],
+        reply_to: Agent | Channel | str | None = None,
     ) -> AsyncIterator[Any]:
         """Ask for every (key, value); yield the replies as they arrive."""
-        for done in asyncio.as_completed(await self._ask_each(_pairs(items), reply_to)):
+        for done in asyncio.as_completed(await self._ask_each(items, reply_to)):
             yield await done
 
     async def join(
-        self, values: Iterable[Any], key: Any = None, reply_to: str | None = None
+        self,
+        values: AsyncIterable[Any] | Iterable[Any],
+        key: Any = None,
+        reply_to: Agent | Channel | str | None = None,
     ) -> list[Any]:
-        """Ask for every value; return the replies in the order of the values."""
-        return list(await asyncio.gather(*await self._ask_each(_with_key(key, values), reply_to)))
+        """Ask for every value (all with ``key``); return the replies in the order of the
+        values."""
+        return await self.kvjoin(_with_key(key, values), reply_to)
 
     async def kvjoin(
-        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], reply_to: str | None = None
+        self,
+        items: AsyncIterable[tuple[Any, Any]] | Iterable[tuple[Any, Any]] | Mapping[Any, Any],
+        reply_to: Agent | Channel | str | None = None,
     ) -> list[Any]:
-        """Ask for every (key, value); return the replies in order."""
-        return list(await asyncio.gather(*await self._ask_each(_pairs(items), reply_to)))
+        """Ask for every (key, value); return the replies in the order of the items."""
+        return list(await asyncio.gather(*await self._ask_each(items, reply_to)))
 
     async def _ask_each(
-        self, pairs: Iterable[tuple[Any, Any]], reply_to: str | None
+        self,
+        items: AsyncIterable[tuple[Any, Any]] | Iterable[tuple[Any, Any]] | Mapping[Any, Any],
+        reply_to: Agent | Channel | str | None,
     ) -> list[ReplyPromise]:
-        return [await self.ask_nowait(v, key=k, reply_to=reply_to) for k, v in pairs]
+        promises = []
+        async for k, v in _pairs(items):
+            promises.append(await self.ask_nowait(v, key=k, reply_to=reply_to))
+        return promises
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -358,6 +432,8 @@ class Agent:
         supervisor = self._supervisor
         assert supervisor is not None
         self.app.sensors.on_agent_error(self.name, error)
+        if self._on_error is not None:
+            await self._on_error(self, error)
         decision = supervisor.on_crash(actor.index, error)
         if self.app.exactly_once and isinstance(error, TransportError):
             # A send that failed in the transaction: skipping the record would lose its output
@@ -480,12 +556,37 @@ class _Actor:
             root.finish(message)
 
 
-def _with_key(key: Any, values: Iterable[Any]) -> Iterable[tuple[Any, Any]]:
-    return ((key, value) for value in values)
+async def _with_key(
+    key: Any, values: AsyncIterable[Any] | Iterable[Any]
+) -> AsyncIterator[tuple[Any, Any]]:
+    if isinstance(values, AsyncIterable):
+        async for value in values:
+            yield key, value
+    else:
+        for value in values:
+            yield key, value
 
 
-def _pairs(items: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> Iterable[tuple[Any, Any]]:
-    return items.items() if isinstance(items, Mapping) else items
+async def _pairs(
+    items: AsyncIterable[tuple[Any, Any]] | Iterable[tuple[Any, Any]] | Mapping[Any, Any],
+) -> AsyncIterator[tuple[Any, Any]]:
+    if isinstance(items, AsyncIterable):
+        async for pair in items:
+            yield pair
+    else:
+        for pair in items.items() if isinstance(items, Mapping) else items:
+            yield pair
+
+
+def _check_reply_to(reply_to: Agent | Channel | str | None, own: str) -> None:
+    """Replies are read from this instance's reply topic only: a request asking for its reply
+    elsewhere would wait for ever."""
+    if reply_to is not None and _reply_topic_name(reply_to) != own:
+        raise StrmError(
+            f"reply_to={_reply_topic_name(reply_to)!r}: waiting for replies on a topic other than "
+            f"the app's reply topic ({own!r}, the reply_to setting) is not supported yet; "
+            f"send with agent.send(reply_to=...) and read that topic instead"
+        )
 
 
 def _header_items(headers: Mapping[str, Any] | Headers | None) -> Iterable[tuple[str, Any]]:

@@ -6,6 +6,6 @@
 
 from click import argument, option
 
-from strm.cli.app_commands import AppCommand, call_command
+from strm.cli.app_commands import AppCommand, Command, call_command
 
-__all__ = ["AppCommand", "argument", "call_command", "option"]
+__all__ = ["AppCommand", "Command", "argument", "call_command", "option"]

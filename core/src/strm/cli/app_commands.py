@@ -26,11 +26,8 @@ if TYPE_CHECKING:
 CommandFunction = Callable[..., Awaitable[Any]]
 
 
-class AppCommand:
-    """What ``self`` is in ``async def cmd(self, ...)``: the app, and ways to print."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
+class Command:
+    """Faust's base of commands: ways to print. ``AppCommand`` adds the app."""
 
     def say(self, text: object = "", *, err: bool = False) -> None:
         """Print to stdout (or stderr with ``err=True``)."""
@@ -41,6 +38,15 @@ class AppCommand:
         click.echo(str(text), err=True)
 
 
+class AppCommand(Command):
+    """What ``self`` is in ``async def cmd(self, ...)``: the app, and ways to print. A
+    subclass given as ``@app.command(base=MyCommand)`` is what ``self`` is instead, so that
+    commands share helpers, as Faust's ``base=`` does."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+
 def make_command(
     app: App,
     fun: CommandFunction,
@@ -48,6 +54,7 @@ def make_command(
     *,
     name: str | None = None,
     help: str | None = None,
+    base: type[AppCommand] = AppCommand,
 ) -> click.Command:
     """The click command that runs ``fun`` for ``app``."""
     command_name = name or fun.__name__.replace("_", "-")
@@ -58,8 +65,14 @@ def make_command(
     parameters = list(inspect.signature(fun).parameters)
     wants_self = bool(parameters) and parameters[0] == "self"
 
+    if not (isinstance(base, type) and issubclass(base, AppCommand)):
+        raise ConfigurationError(
+            f"@app.command {command_name}: base= must be a subclass of strm.AppCommand, "
+            f"got {base!r}"
+        )
+
     def callback(**values: Any) -> int:
-        return _run(app, fun, values, wants_self=wants_self)
+        return _run(app, fun, values, wants_self=wants_self, base=base)
 
     decorated: Any = callback
     for option in reversed(options):
@@ -77,7 +90,14 @@ def make_command(
     return click.command(command_name, help=help or inspect.getdoc(fun))(decorated)
 
 
-def _run(app: App, fun: CommandFunction, values: dict[str, Any], *, wants_self: bool) -> int:
+def _run(
+    app: App,
+    fun: CommandFunction,
+    values: dict[str, Any],
+    *,
+    wants_self: bool,
+    base: type[AppCommand],
+) -> int:
     from strm.cli.context import CliState
     from strm.worker import loop_factory
 
@@ -88,7 +108,7 @@ def _run(app: App, fun: CommandFunction, values: dict[str, Any], *, wants_self: 
     async def body() -> Any:
         try:
             if wants_self:
-                return await fun(AppCommand(app), **values)
+                return await fun(base(app), **values)
             return await fun(**values)
         finally:
             if app.is_running:

@@ -1,7 +1,8 @@
 """The app's codec registry (the ``Serializers`` extension class).
 
-Codec names come from plugins through the ``strm_codecs`` hook; ``'a|b'`` composes codecs: on the
-way out ``a`` runs first, then ``b``; on the way in, the reverse.
+Codec names come from plugins through the ``strm_codecs`` hook, and from :func:`register` (Faust's
+``codecs.register(name, codec)``), which wins over a plugin's codec of the same name; ``'a|b'``
+composes codecs: on the way out ``a`` runs first, then ``b``; on the way in, the reverse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,16 @@ from typing import Any
 
 from strm.errors import CodecError, ConfigurationError, KeyDecodeError, ValueDecodeError
 from strm.spi import Codec
+
+#: Codecs registered by name in this process; every app's serializers find them.
+codecs: dict[str, Codec] = {}
+
+
+def register(name: str, codec: Codec) -> None:
+    """Make ``codec`` known as ``name`` to every app (and to models encoding on their own)."""
+    if not isinstance(codec, Codec):
+        raise TypeError(f"register({name!r}, ...): expected a codec (dumps/loads), not {codec!r}")
+    codecs[name] = codec
 
 
 class ComposedCodec:
@@ -56,9 +67,12 @@ class Serializers:
         return found
 
     def _one(self, name: str, spec: str, setting: str) -> Codec:
+        registered = codecs.get(name)
+        if registered is not None:
+            return registered
         factory = self._factories.get(name)
         if factory is None:
-            known = ", ".join(sorted(self._factories)) or "none"
+            known = ", ".join(sorted({*self._factories, *codecs})) or "none"
             where = f" in {spec!r}" if name != spec else ""
             raise ConfigurationError(
                 f"{setting}: unknown codec {name!r}{where}; installed codecs: {known}"

@@ -1,6 +1,7 @@
-"""Typed event models: :class:`~strm.models.record.Record`, its field descriptors and the
-namespace registry that picks a payload's class."""
+"""Typed event models: :class:`~strm.models.record.Record` (a :class:`~strm.models.base.Model`),
+its field descriptors and the namespace registry that picks a payload's class."""
 
+from strm.models.base import Model
 from strm.models.fields import (
     BooleanField,
     BytesField,
@@ -28,6 +29,7 @@ __all__ = [
     "FieldDescriptor",
     "FloatField",
     "IntegerField",
+    "Model",
     "ModelOptions",
     "NumberField",
     "Record",

@@ -21,11 +21,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
+from strm.errors import ValidationError
 from strm.models.types import type_name
 
 if TYPE_CHECKING:
@@ -83,6 +85,12 @@ class FieldDescriptor:
     * ``coerce``: override the model's ``coerce`` option for this field.
     * ``date_parser``: override the model's ``date_parser`` for this field.
 
+    A subclass of your own (Faust's custom field types: ``ChoiceField(FieldDescriptor[str])``)
+    may take further keyword options, kept in ``options``, and override :meth:`validate` to
+    report its own problems (built with :meth:`validation_error`) and :meth:`prepare_value` to
+    convert input. strm's own field classes refuse options they do not know, so a misspelt
+    limit is an error rather than no limit.
+
     Once bound to a class, ``field``, ``type``, ``model``, ``required``, ``default`` and ``path``
     (dotted, from the outermost model) describe it.
     """
@@ -103,7 +111,12 @@ class FieldDescriptor:
         exclude: bool = False,
         coerce: bool | None = None,
         date_parser: Callable[[str], dt.datetime] | None = None,
+        **options: Any,
     ) -> None:
+        if options and type(self).__module__ == __name__:
+            raise TypeError(
+                f"{type(self).__name__} does not take the option(s) {', '.join(sorted(options))}"
+            )
         if required and default is not MISSING:
             raise TypeError("a field cannot be required and have a default at once")
         if required is False and default is MISSING:
@@ -117,12 +130,17 @@ class FieldDescriptor:
         self.exclude = exclude
         self.coerce = coerce
         self.date_parser = date_parser
+        self.options = options
         self.field = ""
         self.type = Any
         self.parent = None
         self.path = ""
         self._getter: Callable[[Any], Any] = _unbound
         self._chained: dict[str, FieldDescriptor] = {}
+
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        # ``FieldDescriptor[str]``: Faust's descriptors are generic in their value type.
+        return types.GenericAlias(cls, item)
 
     # -- binding to a model ----------------------------------------------------------------------
 
@@ -177,6 +195,26 @@ class FieldDescriptor:
     def constraint(self, value: Any) -> str | None:
         """A reason the (well-typed) value breaks this field's limits, else ``None``."""
         return None
+
+    def validate(self, value: Any) -> Iterable[ValidationError]:
+        """The problems of a (well-typed, not ``None``) value that a custom field type finds."""
+        return ()
+
+    def validation_error(self, reason: str) -> ValidationError:
+        """A validation error about this field, for :meth:`validate` to yield."""
+        return ValidationError(reason, field=self.field, expected=type_name(self.type))
+
+    def prepare_value(self, value: Any, *, coerce: bool | None = None) -> Any:
+        """Convert an input value after the type's own conversion (custom field types)."""
+        return value
+
+    @property
+    def has_custom_validate(self) -> bool:
+        return type(self).validate is not FieldDescriptor.validate
+
+    @property
+    def has_prepare_value(self) -> bool:
+        return type(self).prepare_value is not FieldDescriptor.prepare_value
 
     # The ``has_*`` flags let the record skip a call per field per event when a hook would do
     # nothing with the options given.

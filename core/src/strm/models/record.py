@@ -45,7 +45,6 @@ rather than being silently ignored.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import inspect
 import sys
 import types
@@ -55,9 +54,9 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, ClassVar, Self
 
-from strm.codecs.registry import Serializers
-from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
+from strm.errors import ValidationError
 from strm.models import namespaces
+from strm.models.base import Model
 from strm.models.fields import MISSING, FieldDescriptor, field_for_type
 from strm.models.types import Context, Handler, compile_type, optional, type_name
 from strm.spi import Codec
@@ -118,6 +117,24 @@ class ModelOptions:
         child._raw = dict(self._raw)
         return child
 
+    # Faust's names for views of the field index, and its switches strm keeps always on.
+
+    @property
+    def fieldset(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    @property
+    def fieldpos(self) -> dict[int, str]:
+        """Field names by positional-argument index."""
+        return dict(enumerate(self.fields))
+
+    @property
+    def optionalset(self) -> frozenset[str]:
+        return frozenset(self.defaults)
+
+    isodates = True
+    decimals = True
+
     def __repr__(self) -> str:
         return f"<ModelOptions {self.namespace}: {list(self._raw)}>"
 
@@ -133,7 +150,7 @@ class _RawField:
     default: Any
 
 
-class Record:
+class Record(Model):
     """Base class of strm's event models; see the module documentation for the options."""
 
     _options: ClassVar[ModelOptions]
@@ -196,7 +213,7 @@ class Record:
     # -- decoding --------------------------------------------------------------------------------
 
     @classmethod
-    def from_data(cls, data: Any, *, preferred_type: type[Record] | None = None) -> Self:
+    def from_data(cls, data: Any, *, preferred_type: type[Model] | None = None) -> Self:
         """Build a record from a mapping of field values (as a codec decodes it).
 
         When the mapping's metadata names a registered subclass of this class, that subclass is
@@ -217,19 +234,6 @@ class Record:
             return preferred_type._strm_build(data)  # type: ignore[no-any-return]
         return cls._strm_build(data)  # type: ignore[no-any-return]
 
-    @classmethod
-    def loads(cls, s: bytes, serializer: str | Codec | None = None) -> Self:
-        """Decode bytes with ``serializer`` (else the model's, else JSON), then
-        :meth:`from_data`."""
-        codec = _codec(cls, serializer)
-        try:
-            data = codec.loads(s)
-        except Exception as exc:
-            raise ValueDecodeError(
-                f"cannot decode {cls.__qualname__}: {type(exc).__name__}: {exc}"
-            ) from exc
-        return cls.from_data(data)
-
     # -- encoding --------------------------------------------------------------------------------
 
     def to_representation(self) -> dict[str, Any]:
@@ -238,22 +242,9 @@ class Record:
         ``include_metadata`` is on."""
         raise TypeError(f"{type(self).__qualname__} is abstract")
 
-    def __json__(self) -> dict[str, Any]:
-        return self.to_representation()
-
     def asdict(self) -> dict[str, Any]:
         """The field values by field name, as they are (nested records stay records)."""
         raise TypeError(f"{type(self).__qualname__} is abstract")
-
-    def dumps(self, serializer: str | Codec | None = None) -> bytes:
-        """Encode :meth:`to_representation` with ``serializer`` (else the model's, else JSON)."""
-        codec = _codec(type(self), serializer)
-        try:
-            return codec.dumps(self.to_representation())
-        except Exception as exc:
-            raise CodecError(
-                f"cannot encode {type(self).__qualname__}: {type(exc).__name__}: {exc}"
-            ) from exc
 
     def derive(self, *objects: Record, **fields: Any) -> Self:
         """A copy with fields taken from ``objects`` (those this model also has), then from
@@ -281,18 +272,6 @@ class Record:
             if problem is not None:
                 errors.append(problem)
         return errors
-
-    def is_valid(self) -> bool:
-        return not self.validate()
-
-    def validate_or_raise(self) -> None:
-        errors = self.validate()
-        if errors:
-            raise _failure(type(self), errors)
-
-    @property
-    def validation_errors(self) -> list[ValidationError]:
-        return self.validate()
 
     # -- comparison ------------------------------------------------------------------------------
 
@@ -590,6 +569,9 @@ def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor)
     if d.has_prepare:
         prepare, after = d.prepare, convert
         convert = prepare if after is None else (lambda v: after(prepare(v)))
+    if d.has_prepare_value:
+        custom, before = _custom_prepare(d, ctx.coerce), convert
+        convert = custom if before is None else (lambda v: custom(before(v)))
     dump = handler.dump
     if d.has_dump:
         own, after_dump = d.dump_value, dump
@@ -597,9 +579,19 @@ def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor)
     return _Field(d.field, d, convert, _validator(d, handler), dump, d.default_factory())
 
 
+def _custom_prepare(d: FieldDescriptor, coerce: bool) -> Callable[[Any], Any]:
+    prepare_value = d.prepare_value
+
+    def prepare(value: Any) -> Any:
+        return prepare_value(value, coerce=coerce)
+
+    return prepare
+
+
 def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], ValidationError | None]:
     check, expected, name = handler.check, handler.name, d.field
     constraint = d.constraint if d.has_constraints else None
+    custom = d.validate if d.has_custom_validate else None
 
     def validate(value: Any) -> ValidationError | None:
         if not check(value):
@@ -618,6 +610,9 @@ def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], Validati
                     expected=expected,
                     value=value,
                 )
+        if custom is not None and value is not None:
+            for problem in custom(value):
+                return problem  # one error per field, as for the built-in checks
         return None
 
     return validate
@@ -889,27 +884,3 @@ def _install_pending(cls: type[Record]) -> None:
     cls._strm_build = staticmethod(build)  # type: ignore[method-assign]
     cls.to_representation = to_representation  # type: ignore[method-assign]
     cls.asdict = asdict  # type: ignore[method-assign]
-
-
-# -- codecs without an app -----------------------------------------------------------------------
-
-
-@functools.cache
-def _builtin_serializers() -> Serializers:
-    from strm.codecs import builtin
-
-    return Serializers({p.name: p.factory for p in builtin.strm_codecs()})
-
-
-def _codec(cls: type[Record], spec: str | Codec | None) -> Codec:
-    if spec is None:
-        spec = cls._options.serializer or "json"
-    if not isinstance(spec, str):
-        return spec
-    try:
-        return _builtin_serializers().codec(spec, setting=f"{cls.__qualname__} serializer")
-    except ConfigurationError as exc:
-        raise ConfigurationError(
-            f"{exc}. Records encoding on their own know only the built-in codecs: pass a codec "
-            f"object, or encode through app.serializers or a strm.Schema"
-        ) from None

@@ -69,6 +69,9 @@ class SetTable(Table):
         super().__init__(*args, **kwargs)
 
     def __getitem__(self, key: Any) -> BoundSet:
+        hook = self.key_get_hook
+        if hook is not None:
+            hook(key)
         value = self._get(key)
         return BoundSet(self, key, () if value is MISSING else value)
 

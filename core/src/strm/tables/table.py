@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import inspect
 import struct
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import CodecError, StrmError
+from strm.agents.testing import is_test_event
+from strm.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.events import current_event
 from strm.schema import Schema
+from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING, Shard
+from strm.tables.window_time import Seconds
 from strm.tables.windows import (
     HoppingWindow,
     MetaKey,
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from strm.channels import Topic
 
 RecoverCallback = Callable[[], Awaitable[None]]
+#: Faust's default ``recovery_buffer_size``, the only value strm honours today.
+RECOVERY_BUFFER_SIZE = 1000
 
 
 class Collection(MutableMapping[Any, Any]):
@@ -51,19 +56,38 @@ class Collection(MutableMapping[Any, Any]):
         name: str,
         default: Callable[[], Any] | None = None,
         store: str | None = None,
+        schema: Schema | None = None,
         partitions: int | None = None,
         key_type: Any = None,
         value_type: Any = None,
+        changelog_topic: Topic | None = None,
         help: str | None = None,
         on_changelog_event: Callable[[Any], Awaitable[None]] | None = None,
         on_recover: RecoverCallback | None = None,
+        recover_callbacks: Iterable[RecoverCallback] | None = None,
         use_partitioner: bool = False,
         options: Mapping[str, Any] | None = None,
         extra_topic_configs: Mapping[str, Any] | None = None,
         on_window_close: Callable[[Any, Any], Any] | None = None,
+        recovery_buffer_size: int = RECOVERY_BUFFER_SIZE,
+        standby_buffer_size: int | None = None,
+        window: Window | None = None,
+        is_global: bool | None = None,
     ) -> None:
         if not name or not isinstance(name, str):
             raise StrmError(f"a table needs a name, got {name!r}")
+        _refuse_unsupported(
+            name, type(self), recovery_buffer_size, standby_buffer_size, window, is_global
+        )
+        if changelog_topic is not None and changelog_topic.partitions is not None:
+            if partitions is None:
+                partitions = changelog_topic.partitions
+            elif partitions != changelog_topic.partitions:
+                raise StrmError(
+                    f"table {name!r} has {partitions} partitions, but its changelog_topic "
+                    f"{changelog_topic.get_topic_name()!r} has {changelog_topic.partitions}: "
+                    "each table partition is one changelog partition"
+                )
         if partitions is not None and partitions < 1:
             raise StrmError(f"table {name!r}: partitions must be at least 1, got {partitions}")
         if default is not None and not callable(default):
@@ -81,9 +105,11 @@ class Collection(MutableMapping[Any, Any]):
         self.use_partitioner = use_partitioner
         self.options = dict(options or {})
         self.extra_topic_configs = dict(extra_topic_configs or {})
-        self._recover_callbacks: list[RecoverCallback] = [on_recover] if on_recover else []
+        self._recover_callbacks: list[RecoverCallback] = list(recover_callbacks or ())
+        if on_recover is not None:
+            self._recover_callbacks.append(on_recover)
         self.partitions = partitions or app.conf.topic_partitions
-        self.schema = Schema(
+        self.schema = schema or Schema(
             key_type=key_type,
             value_type=value_type,
             key_serializer=None if key_type is bytes else "json",
@@ -91,13 +117,20 @@ class Collection(MutableMapping[Any, Any]):
         )
         self.schema.check_codecs(app.serializers, f"table {name!r}")
         self._shards: dict[int, Shard] = {}
-        self._changelog: Topic | None = None
+        self._changelog: Topic | None = changelog_topic
+        #: The ``on_key_*`` methods when a subclass overrides them, else ``None``: the
+        #: per-event path then pays one attribute read, not a call.
+        self.key_get_hook = _override(self, "on_key_get")
+        self.key_set_hook = _override(self, "on_key_set")
+        self.key_del_hook = _override(self, "on_key_del")
         #: Key to partition, for reads outside a stream (``table_key_index_size`` entries).
         self._key_index: dict[Any, int] = {}
         self._key_index_size: int = app.conf.table_key_index_size
         self.on_window_close = on_window_close
         #: Partitions this worker owns (not standbys), kept by the table manager on rebalances.
         self.owned_partitions: set[int] = set()
+        #: Partitions a test context wrote to, with the app not running (agent.test_context).
+        self._test_partitions: set[int] = set()
         #: The conductor's assignment (one set, changed in place on rebalances).
         self._assignment = app.conductor.assignment
         #: Topics seen updating this table whose partition count matches the table's.
@@ -117,6 +150,8 @@ class Collection(MutableMapping[Any, Any]):
 
     @property
     def changelog_topic_name(self) -> str:
+        if self._changelog is not None:
+            return self._changelog.get_topic_name()
         return f"{self.app.conf.id}-{self.name}-changelog"
 
     @property
@@ -171,7 +206,7 @@ class Collection(MutableMapping[Any, Any]):
             if raw.startswith(_META_PREFIX):
                 return MetaKey(raw[len(_META_PREFIX) :].decode())
             start, end = _WINDOW_RANGE.unpack_from(raw)
-            return WindowKey(self._loads_plain_key(raw[_WINDOW_RANGE.size :]), start, end)
+            return WindowKey(self._loads_plain_key(raw[_WINDOW_RANGE.size :]), (start, end))
         return self._loads_plain_key(raw)
 
     def _stored_value(self, raw: bytes) -> Any:
@@ -230,6 +265,11 @@ class Collection(MutableMapping[Any, Any]):
         partition = message.partition
         # A plain tuple hashes like the TP it stands for, without building one per call.
         if (topic, partition) not in self._assignment:
+            if is_test_event(event):  # agent.test_context(): the table lives in the test
+                self.owned_partitions.add(partition)
+                self._test_partitions.add(partition)
+                self._remember(key, partition)
+                return partition
             return None
         if topic not in self._sources:
             self._check_source(topic, partition)
@@ -262,7 +302,7 @@ class Collection(MutableMapping[Any, Any]):
         self._sources.add(topic)
 
     def _check_started(self) -> None:
-        if not self.app.is_running:
+        if not self.app.is_running and not self._test_partitions:
             raise StrmError(
                 f"table {self.name!r} is used before its app started: a table is recovered "
                 "from its changelog when the app starts (strm worker, or await app.start()), "
@@ -276,7 +316,7 @@ class Collection(MutableMapping[Any, Any]):
             if known is not None:
                 return known
             for partition, shard in self._shards.items():
-                if shard.get(key, self.dumps_key) is not MISSING:
+                if self._holds(partition, shard, key):
                     self._remember(key, partition)
                     return partition
             if not write:
@@ -288,6 +328,12 @@ class Collection(MutableMapping[Any, Any]):
                 "use_partitioner=True"
             )
         return self.app.tables.partition_of_key(self, self.dumps_key(key))
+
+    def _holds(self, partition: int, shard: Shard, key: Any) -> bool:
+        """Whether a local partition has ``key`` (a windowed table: any window of it)."""
+        if self.window_state is not None:
+            return self.window_state.holds(partition, key)
+        return shard.get(key, self.dumps_key) is not MISSING
 
     def _remember(self, key: Any, partition: int) -> None:
         index = self._key_index
@@ -324,6 +370,15 @@ class Collection(MutableMapping[Any, Any]):
 
     # -- the mapping -----------------------------------------------------------------------------
 
+    def on_key_get(self, key: Any) -> None:
+        """Called before every read of a key; override it in a subclass to observe reads."""
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        """Called before every write of a key; override it in a subclass to observe writes."""
+
+    def on_key_del(self, key: Any) -> None:
+        """Called before every deletion of a key; override it in a subclass to observe them."""
+
     def _get(self, key: Any) -> Any:
         partition = self.partition_for(key)
         if partition is None:
@@ -336,6 +391,9 @@ class Collection(MutableMapping[Any, Any]):
         return self.shard(partition)
 
     def __getitem__(self, key: Any) -> Any:
+        hook = self.key_get_hook
+        if hook is not None:
+            hook(key)
         value = self._get(key)
         if value is MISSING:
             if self.default is not None:
@@ -346,9 +404,15 @@ class Collection(MutableMapping[Any, Any]):
     def __setitem__(self, key: Any, value: Any) -> None:
         if key is None:
             raise StrmError(f"table {self.name!r}: None cannot be a key")
+        hook = self.key_set_hook
+        if hook is not None:
+            hook(key, value)
         self._shard_to_write(key).set(key, value)
 
     def __delitem__(self, key: Any) -> None:
+        hook = self.key_del_hook
+        if hook is not None:
+            hook(key)
         if self._get(key) is MISSING:
             raise KeyError(key)
         shard = self._shard_to_write(key)
@@ -360,6 +424,9 @@ class Collection(MutableMapping[Any, Any]):
         return self._get(key) is not MISSING
 
     def get(self, key: Any, default: Any = None) -> Any:
+        hook = self.key_get_hook
+        if hook is not None:
+            hook(key)
         value = self._get(key)
         return default if value is MISSING else value
 
@@ -392,35 +459,105 @@ class Collection(MutableMapping[Any, Any]):
     def as_dict(self) -> dict[Any, Any]:
         return dict(self.items())
 
+    def as_ansitable(self, title: str = "{table.name}", **kwargs: Any) -> str:
+        """The local keys and values as a text table; ``title`` may use ``{table}``, and
+        ``key=``, ``value=`` (column headings), ``sort=`` and ``sortkey=`` are taken too."""
+        return render_mapping(self.items(), title=title.format(table=self), **kwargs)
+
 
 class Table(Collection):
-    """A key/value table: ``app.Table('counts', default=int)``."""
+    """A key/value table: ``app.Table('counts', default=int)``.
 
-    def tumbling(self, size: float, **kwargs: Any) -> WindowWrapper:
-        """Fixed, non-overlapping windows of ``size`` seconds (``expires=``, ``grace=``)."""
-        return self._windowed(TumblingWindow(size, **_window_args(kwargs)), kwargs)
+    The windowing calls take Faust's ``key_index``: strm always indexes a windowed table's
+    keys, so ``keys()``, ``items()`` and ``len()`` work whatever its value.
+    """
 
-    def hopping(self, size: float, step: float, **kwargs: Any) -> WindowWrapper:
-        """Overlapping windows of ``size`` seconds, one starting every ``step`` seconds."""
-        return self._windowed(HoppingWindow(size, step, **_window_args(kwargs)), kwargs)
+    def tumbling(
+        self,
+        size: Seconds,
+        expires: Seconds | None = None,
+        key_index: bool = False,
+        **kwargs: Any,
+    ) -> WindowWrapper:
+        """Fixed, non-overlapping windows of ``size`` (``grace=`` too)."""
+        window = TumblingWindow(size, expires, grace=kwargs.pop("grace", 0.0))
+        return self.using_window(window, key_index=key_index, **kwargs)
 
-    def sliding(self, before: float, after: float = 0.0, **kwargs: Any) -> WindowWrapper:
+    def hopping(
+        self,
+        size: Seconds,
+        step: Seconds,
+        expires: Seconds | None = None,
+        key_index: bool = False,
+        **kwargs: Any,
+    ) -> WindowWrapper:
+        """Overlapping windows of ``size``, one starting every ``step``."""
+        window = HoppingWindow(size, step, expires, grace=kwargs.pop("grace", 0.0))
+        return self.using_window(window, key_index=key_index, **kwargs)
+
+    def sliding(
+        self,
+        before: Seconds,
+        after: Seconds = 0.0,
+        expires: Seconds | None = None,
+        **kwargs: Any,
+    ) -> WindowWrapper:
         """For each time ``t``, the events in ``[t - before, t + after]``."""
-        return self._windowed(SlidingWindow(before, after, **_window_args(kwargs)), kwargs)
+        window = SlidingWindow(before, after, expires, grace=kwargs.pop("grace", 0.0))
+        return self.using_window(window, **kwargs)
 
-    def session(self, gap: float, **kwargs: Any) -> WindowWrapper:
-        """Per key, events less than ``gap`` seconds apart form one session."""
-        return self._windowed(SessionWindow(gap, **_window_args(kwargs)), kwargs)
+    def session(self, gap: Seconds, expires: Seconds | None = None, **kwargs: Any) -> WindowWrapper:
+        """Per key, events less than ``gap`` apart form one session."""
+        window = SessionWindow(gap, expires, grace=kwargs.pop("grace", 0.0))
+        return self.using_window(window, **kwargs)
 
-    def _windowed(self, window: Window, kwargs: dict[str, Any]) -> WindowWrapper:
+    def using_window(
+        self, window: Window, *, key_index: bool = False, **kwargs: Any
+    ) -> WindowWrapper:
+        """Window this table with a window made beforehand, ``TumblingWindow(60)`` say
+        (``relative_to=`` and ``late_events=`` too)."""
+        if not isinstance(window, Window):
+            raise StrmError(
+                f"table {self.name!r}: using_window() takes a strm window (TumblingWindow, "
+                f"HoppingWindow, SlidingWindow, SessionWindow), not {window!r}"
+            )
         if self.window_state is not None:
             raise StrmError(f"table {self.name!r} is already windowed")
         return WindowWrapper(self, window, **kwargs)
 
 
-def _window_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Take the window's own arguments out of a windowing call's keyword arguments."""
-    return {name: kwargs.pop(name) for name in ("expires", "grace") if name in kwargs}
+def _override(table: Collection, name: str) -> Any:
+    """``table``'s method ``name`` if its class overrides :class:`Collection`'s, else None."""
+    if getattr(type(table), name) is getattr(Collection, name):
+        return None
+    return getattr(table, name)
+
+
+def _refuse_unsupported(
+    name: str,
+    cls: type[Collection],
+    recovery_buffer_size: int,
+    standby_buffer_size: int | None,
+    window: Window | None,
+    is_global: bool | None,
+) -> None:
+    """Faust's table arguments that strm does not act on yet raise rather than be ignored."""
+    if recovery_buffer_size != RECOVERY_BUFFER_SIZE or standby_buffer_size is not None:
+        raise SettingNotSupportedError(
+            f"table {name!r}: recovery_buffer_size and standby_buffer_size are not supported "
+            "yet: strm writes each fetched batch of changelog records to the store at once"
+        )
+    if window is not None:
+        raise SettingNotSupportedError(
+            f"table {name!r}: window= is not supported yet; window the table with "
+            "table.tumbling(...), table.hopping(...) or table.using_window(window)"
+        )
+    if is_global is not None and is_global != cls.is_global:
+        kind = "app.GlobalTable" if is_global else "app.Table"
+        raise SettingNotSupportedError(
+            f"table {name!r}: is_global={is_global} is not supported on {cls.__name__}; "
+            f"create the table with {kind}(...)"
+        )
 
 
 _WINDOW_RANGE = struct.Struct(">dd")

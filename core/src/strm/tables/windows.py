@@ -5,11 +5,11 @@ next window, and sub-second sizes work. Time is *stream time* — the latest eve
 table partition has seen — so windows close and expire as the data advances, not by the wall
 clock, and replaying old data gives the same results.
 
-A window closes when stream time reaches ``end + grace``: ``on_window_close(key, value)`` is
-called once for it. An event that only falls in closed windows is *late*: it is counted, and
-dropped, or sent to ``late_events`` when the windowed table names a topic there. Window data is
-removed ``expires`` seconds after the window's end (at close when ``expires`` is not given), by
-a cleanup every ``table_cleanup_interval`` seconds.
+A window closes when stream time reaches ``end + grace``: ``on_window_close(key, value)``, with
+Faust's key ``(key, (start, end))``, is called once for it. An event that only falls in closed
+windows is *late*: it is counted, and dropped, or sent to ``late_events`` when the windowed
+table names a topic there. Window data is removed ``expires`` seconds after the window's end (at
+close when ``expires`` is not given), by a cleanup every ``table_cleanup_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -24,21 +24,40 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strm.errors import StrmError
 from strm.events import Event, current_event
+from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING
+from strm.tables.window_time import (
+    RelativeArg,
+    Seconds,
+    event_time,
+    field_time,
+    optional_seconds,
+    relative_handler,
+    want_seconds,
+)
+from strm.tables.window_views import WindowedItemsView, WindowedKeysView, WindowedValuesView
 
 if TYPE_CHECKING:
     from strm.channels import Topic
-    from strm.tables.table import Collection
+    from strm.tables.table import Collection, RecoverCallback
 
 Range = tuple[float, float]
 
 
 class WindowKey(NamedTuple):
-    """How a windowed table stores a value: the user's key and the window's range."""
+    """How a windowed table stores a value: Faust's ``(key, (start, end))``, which is also
+    what ``on_window_close`` receives, with ``start`` and ``end`` readable by name."""
 
     key: Any
-    start: float
-    end: float
+    window: Range
+
+    @property
+    def start(self) -> float:
+        return self.window[0]
+
+    @property
+    def end(self) -> float:
+        return self.window[1]
 
 
 class Window(abc.ABC):
@@ -47,16 +66,18 @@ class Window(abc.ABC):
     #: Sliding and session windows aggregate on read or merge on write (see their classes).
     kind = "fixed"
 
-    def __init__(self, *, expires: float | None = None, grace: float = 0.0) -> None:
-        if grace < 0:
+    def __init__(self, *, expires: Seconds | None = None, grace: Seconds = 0.0) -> None:
+        grace_seconds = want_seconds(grace, "a window's grace")
+        expires_seconds = optional_seconds(expires, "a window's expires")
+        if grace_seconds < 0:
             raise StrmError(f"a window's grace period cannot be negative, got {grace}")
-        if expires is not None and expires < grace:
+        if expires_seconds is not None and expires_seconds < grace_seconds:
             raise StrmError(
                 f"expires={expires} is shorter than grace={grace}: a window would be removed "
                 "before it closes"
             )
-        self.expires = expires
-        self.grace = grace
+        self.expires = expires_seconds
+        self.grace = grace_seconds
 
     @abc.abstractmethod
     def ranges(self, timestamp: float) -> list[Range]:
@@ -65,6 +86,14 @@ class Window(abc.ABC):
     def current(self, timestamp: float) -> Range:
         """The range reported as "current" for a timestamp: the latest one containing it."""
         return self.ranges(timestamp)[-1]
+
+    def earliest(self, timestamp: float) -> Range:
+        """The oldest range containing a timestamp, which ``now()`` reads, as in Faust."""
+        return self.ranges(timestamp)[0]
+
+    def delta(self, timestamp: float, d: Seconds) -> Range:
+        """The range that was current ``d`` before ``timestamp``."""
+        return self.current(timestamp - want_seconds(d, "a window delta"))
 
     def closes_at(self, window: Range) -> float:
         return window[1] + self.grace
@@ -76,11 +105,14 @@ class Window(abc.ABC):
 class TumblingWindow(Window):
     """Fixed-size windows that do not overlap: ``[0, size), [size, 2 size), ...``."""
 
-    def __init__(self, size: float, **kwargs: Any) -> None:
-        if size <= 0:
+    def __init__(
+        self, size: Seconds, expires: Seconds | None = None, *, grace: Seconds = 0.0
+    ) -> None:
+        seconds = want_seconds(size, "a tumbling window's size")
+        if seconds <= 0:
             raise StrmError(f"a tumbling window needs a positive size, got {size}")
-        super().__init__(**kwargs)
-        self.size = size
+        super().__init__(expires=expires, grace=grace)
+        self.size = seconds
 
     def ranges(self, timestamp: float) -> list[Range]:
         start = math.floor(timestamp / self.size) * self.size
@@ -91,14 +123,23 @@ class HoppingWindow(Window):
     """Windows of ``size`` seconds starting every ``step`` seconds; an event is in each one
     that contains it (``size / step`` of them when ``step`` divides ``size``)."""
 
-    def __init__(self, size: float, step: float, **kwargs: Any) -> None:
-        if size <= 0 or step <= 0:
+    def __init__(
+        self,
+        size: Seconds,
+        step: Seconds,
+        expires: Seconds | None = None,
+        *,
+        grace: Seconds = 0.0,
+    ) -> None:
+        size_seconds = want_seconds(size, "a hopping window's size")
+        step_seconds = want_seconds(step, "a hopping window's step")
+        if size_seconds <= 0 or step_seconds <= 0:
             raise StrmError(f"a hopping window needs a positive size and step, got {size}, {step}")
-        if step > size:
+        if step_seconds > size_seconds:
             raise StrmError(f"a hopping window's step ({step}) cannot exceed its size ({size})")
-        super().__init__(**kwargs)
-        self.size = size
-        self.step = step
+        super().__init__(expires=expires, grace=grace)
+        self.size = size_seconds
+        self.step = step_seconds
 
     def ranges(self, timestamp: float) -> list[Range]:
         last = math.floor(timestamp / self.step)
@@ -116,18 +157,30 @@ class SlidingWindow(Window):
 
     kind = "sliding"
 
-    def __init__(self, before: float, after: float = 0.0, **kwargs: Any) -> None:
-        if before < 0 or after < 0:
+    def __init__(
+        self,
+        before: Seconds,
+        after: Seconds = 0.0,
+        expires: Seconds | None = None,
+        *,
+        grace: Seconds = 0.0,
+    ) -> None:
+        before_seconds = want_seconds(before, "a sliding window's before")
+        after_seconds = want_seconds(after, "a sliding window's after")
+        if before_seconds < 0 or after_seconds < 0:
             raise StrmError(f"a sliding window needs before, after >= 0, got {before}, {after}")
-        super().__init__(**kwargs)
-        self.before = before
-        self.after = after
+        super().__init__(expires=expires, grace=grace)
+        self.before = before_seconds
+        self.after = after_seconds
 
     def ranges(self, timestamp: float) -> list[Range]:
         return [(timestamp, timestamp)]  # the bucket the event is stored in
 
     def current(self, timestamp: float) -> Range:
         return (timestamp - self.before, timestamp + self.after)
+
+    def earliest(self, timestamp: float) -> Range:
+        return self.current(timestamp)
 
     def closes_at(self, window: Range) -> float:
         # A bucket is needed while some window reading it can still change.
@@ -144,11 +197,14 @@ class SessionWindow(Window):
 
     kind = "session"
 
-    def __init__(self, gap: float, **kwargs: Any) -> None:
-        if gap <= 0:
+    def __init__(
+        self, gap: Seconds, expires: Seconds | None = None, *, grace: Seconds = 0.0
+    ) -> None:
+        seconds = want_seconds(gap, "a session window's gap")
+        if seconds <= 0:
             raise StrmError(f"a session window needs a positive gap, got {gap}")
-        super().__init__(**kwargs)
-        self.gap = gap
+        super().__init__(expires=expires, grace=grace)
+        self.gap = seconds
 
     def ranges(self, timestamp: float) -> list[Range]:
         return [(timestamp, timestamp + self.gap)]
@@ -173,23 +229,35 @@ _FOLDABLE = {operator.add, operator.mul, operator.and_, operator.xor, operator.o
 
 
 class WindowWrapper:
-    """A windowed view of a table: ``counts = app.Table('c', default=int).tumbling(60)``."""
+    """A windowed view of a table: ``counts = app.Table('c', default=int).tumbling(60)``.
+
+    Reading a key gives its :class:`WindowSet`; ``keys()``, ``items()`` and ``values()`` list
+    the keys that have windows, with the value of the window the wrapper's time points at.
+    """
 
     def __init__(
         self,
         table: Collection,
         window: Window,
         *,
-        relative_to: Callable[[Event | None], float] | None = None,
+        relative_to: RelativeArg = None,
         late_events: Topic | str | None = None,
     ) -> None:
         self.table = table
         self.window = window
         self.late_events = late_events
-        self._relative_to = relative_to or _event_time
+        self._relative_to = relative_handler(relative_to)
         table.use_window(self)
         assert table.window_state is not None
         self.state: WindowState = table.window_state
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def on_recover(self, fun: RecoverCallback) -> RecoverCallback:
+        """Decorate an ``async def`` to run after each recovery of the table."""
+        return self.table.on_recover(fun)
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -205,25 +273,22 @@ class WindowWrapper:
 
     def relative_to_stream(self) -> WindowWrapper:
         """Windows by the timestamp of the event being processed (the default)."""
-        return self._derive(_event_time)
+        return self._derive(event_time)
 
     def relative_to_field(self, field: Any) -> WindowWrapper:
         """Windows by a field of the event's value (a number of seconds or a datetime)."""
-        getter = field.getattr if hasattr(field, "getattr") else (lambda v: getattr(v, field))
+        return self._derive(field_time(field))
 
-        def at(event: Event | None) -> float:
-            if event is None:
-                raise StrmError("relative_to_field() needs an event being processed")
-            return _seconds(getter(event.value))
-
-        return self._derive(at)
-
-    def relative_to(self, fun: Callable[[Event | None], float]) -> WindowWrapper:
-        """Windows by any function of the current event."""
-        return self._derive(fun)
+    def relative_to(self, ts: RelativeArg) -> WindowWrapper:
+        """Windows by a fixed time (a datetime or seconds), a record field, or a function of
+        the current event returning seconds or a datetime."""
+        return self._derive(relative_handler(ts))
 
     def time_of(self, event: Event | None = None) -> float:
         return self._relative_to(event if event is not None else current_event())
+
+    #: Faust's name for :meth:`time_of`.
+    get_timestamp = time_of
 
     # -- access ----------------------------------------------------------------------------------
 
@@ -243,32 +308,58 @@ class WindowWrapper:
     def __delitem__(self, key: Any) -> None:
         self.state.delete_key(self, key)
 
-    def keys(self) -> Iterator[WindowKey]:
-        return self.state.window_keys()
+    def __iter__(self) -> Iterator[Any]:
+        for _, key in self.state.local_keys():
+            yield key
 
-    def __iter__(self) -> Iterator[WindowKey]:
-        return self.state.window_keys()
+    def __len__(self) -> int:
+        return sum(1 for _ in self.state.local_keys())
+
+    def __bool__(self) -> bool:
+        """A wrapper stands for its table, so it is true even while no key has a window (else
+        ``if wrapper`` would count the keys, and be false)."""
+        return True
 
     def __contains__(self, key: object) -> bool:
-        """Whether ``key`` has any window (a :class:`WindowKey`: that very window)."""
+        """Whether ``key`` has a value in the window the wrapper's time points at (a
+        :class:`WindowKey`: whether that very window exists)."""
         if isinstance(key, WindowKey):
             return key in set(self.state.window_keys())
-        return self.state.has_key(key)
+        return self.state.value_at(self, key, self.time_of()) is not MISSING
 
-    def items(self) -> Iterator[tuple[WindowKey, Any]]:
-        for window_key in self.keys():
-            yield window_key, self.state.read(window_key)
+    def keys(self) -> WindowedKeysView:
+        """The keys that have windows; ``.now()``, ``.current()``, ``.delta(d)`` choose the
+        window read, as for a :class:`WindowSet`."""
+        return WindowedKeysView(self)
+
+    def items(self, event: Event | None = None) -> WindowedItemsView:
+        """``(key, value)`` of each key, in the window of the wrapper's time."""
+        return WindowedItemsView(self, event if event is not None else current_event())
+
+    def values(self, event: Event | None = None) -> WindowedValuesView:
+        return WindowedValuesView(self, event if event is not None else current_event())
 
     def as_dict(self) -> dict[WindowKey, Any]:
-        return dict(self.items())
+        """Every window of every local key, by :class:`WindowKey`."""
+        state = self.state
+        return {window_key: state.read(window_key) for window_key in state.window_keys()}
+
+    def as_ansitable(self, title: str = "{table.name}", **kwargs: Any) -> str:
+        """The keys and their values in the window of the wrapper's time, as a text table."""
+        return render_mapping(self.items(), title=title.format(table=self.table), **kwargs)
 
 
 class WindowSet:
-    """The windows of one key: ``counts['k'].current()``, ``counts['k'] += 1``."""
+    """The windows of one key: ``counts['k'].current()``, ``counts['k'] += 1``.
 
-    def __init__(self, wrapper: WindowWrapper, key: Any) -> None:
+    A read of a window without a value gives the table's ``default()``, or raises
+    ``KeyError`` when the table has no default.
+    """
+
+    def __init__(self, wrapper: WindowWrapper, key: Any, event: Event | None = None) -> None:
         self.wrapper = wrapper
         self.key = key
+        self.event = event
 
     def apply(self, op: Callable[[Any, Any], Any], value: Any) -> WindowSet:
         """Update every window the current time falls in with ``op(old, value)``."""
@@ -276,23 +367,44 @@ class WindowSet:
         return self
 
     def value(self, event: Event | None = None) -> Any:
-        """The window current for the relative time (the event's, by default)."""
-        return self._at(self.wrapper.time_of(event))
+        """The window of the wrapper's time (the event's timestamp, by default)."""
+        return self._at(self.wrapper.time_of(event or self.event))
 
     def current(self, event: Event | None = None) -> Any:
-        """The window current for the event being processed (stream time)."""
-        return self._at(_event_time(event if event is not None else current_event()))
+        """The window of the timestamp of the event being processed (or of ``event``)."""
+        return self._at(event_time(event or self.event or current_event()))
 
     def now(self) -> Any:
-        """The window current for the wall clock."""
-        return self._at(time.time())
+        """The earliest window containing the partition's stream time (the latest time it
+        has seen) while an event is processed; the wall clock's time otherwise."""
+        state = self.wrapper.state
+        return self._at(state.now_time(self.key), earliest=True)
 
-    def delta(self, seconds: float, event: Event | None = None) -> Any:
-        """The window that was current ``seconds`` before the relative time."""
-        return self._at(self.wrapper.time_of(event) - seconds)
+    def delta(self, d: Seconds, event: Event | None = None) -> Any:
+        """The window that was current ``d`` before the event's timestamp."""
+        timestamp = event_time(event or self.event or current_event())
+        return self._at(timestamp - want_seconds(d, "a window delta"))
 
-    def _at(self, timestamp: float) -> Any:
-        return self.wrapper.state.value_at(self.wrapper, self.key, timestamp)
+    def __getitem__(self, item: Any) -> Any:
+        """``ws[event]``: this key's windows read for ``event``; ``ws[(start, end)]``: the
+        value of that window."""
+        if isinstance(item, Event):
+            return WindowSet(self.wrapper, self.key, item)
+        start, end = item
+        value = self.wrapper.state.lookup(WindowKey(self.key, (start, end)))
+        return self._or_default(value)
+
+    def _at(self, timestamp: float, *, earliest: bool = False) -> Any:
+        wrapper = self.wrapper
+        return self._or_default(wrapper.state.value_at(wrapper, self.key, timestamp, earliest))
+
+    def _or_default(self, value: Any) -> Any:
+        if value is not MISSING:
+            return value
+        default = self.wrapper.table.default
+        if default is None:
+            raise KeyError(self.key)
+        return default()
 
     def __repr__(self) -> str:
         return f"<WindowSet {self.key!r} of {self.wrapper.table.name!r}>"
@@ -398,13 +510,17 @@ class WindowState:
             ranges = [self._merge_session(partition, index, key, timestamp, op)]
         shard = table.shard(partition)
         default = table.default
-        for start, end in ranges:
-            window_key = WindowKey(key, start, end)
+        set_hook = table.key_set_hook
+        for r in ranges:
+            window_key = WindowKey(key, r)
             old = shard.get(window_key, table.dumps_key)
             if old is MISSING:
                 old = default() if default is not None else None
-                bisect.insort(index.setdefault(key, []), (start, end))
-            shard.set(window_key, update(old))
+                bisect.insort(index.setdefault(key, []), r)
+            new = update(old)
+            if set_hook is not None:
+                set_hook(window_key, new)
+            shard.set(window_key, new)
 
     def _check_operation(self, partition: int, op: Callable[[Any, Any], Any] | None) -> None:
         """Sliding and session windows combine stored values with the one operation that
@@ -453,13 +569,13 @@ class WindowState:
         merged: Any = MISSING
         for r in touching:
             start, end = min(start, r[0]), max(end, r[1])
-            value = shard.get(WindowKey(key, *r), table.dumps_key)
+            value = shard.get(WindowKey(key, r), table.dumps_key)
             if value is not MISSING:
                 merged = value if merged is MISSING else op(merged, value)
-            shard.delete(WindowKey(key, *r))
+            shard.delete(WindowKey(key, r))
             index[key].remove(r)
         if merged is not MISSING:
-            shard.set(WindowKey(key, start, end), merged)
+            shard.set(WindowKey(key, (start, end)), merged)
             bisect.insort(index.setdefault(key, []), (start, end))
         return (start, end)
 
@@ -474,56 +590,105 @@ class WindowState:
         partition = self.table.partition_for(key, write=True)
         assert partition is not None
         shard = self.table.shard(partition)
-        for start, end in self._partition_index(partition).pop(key, []):
-            shard.delete(WindowKey(key, start, end))
+        del_hook = self.table.key_del_hook
+        for r in self._partition_index(partition).pop(key, []):
+            if del_hook is not None:
+                del_hook(WindowKey(key, r))
+            shard.delete(WindowKey(key, r))
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def value_at(self, wrapper: WindowWrapper, key: Any, timestamp: float) -> Any:
-        table = self.table
-        window = wrapper.window
-        default = table.default() if table.default is not None else None
-        partition = table.partition_for(key)
+    def value_at(
+        self, wrapper: WindowWrapper, key: Any, timestamp: float, earliest: bool = False
+    ) -> Any:
+        """The value of ``key`` in the window of ``timestamp`` (the latest window containing
+        it, or the ``earliest``), ``MISSING`` when that window has none."""
+        partition = self.table.partition_for(key)
         if partition is None:
-            return default
-        shard = table.shard(partition)
+            return MISSING
+        return self.value_in(partition, wrapper, key, timestamp, earliest)
+
+    def value_in(
+        self,
+        partition: int,
+        wrapper: WindowWrapper,
+        key: Any,
+        timestamp: float,
+        earliest: bool = False,
+    ) -> Any:
+        """:meth:`value_at` in a known partition (listings read partition by partition)."""
+        window = wrapper.window
         ranges = self._partition_index(partition).get(key, [])
         if window.kind == "sliding":
             low, high = window.current(timestamp)
             op = self._operation(partition)
             result: Any = MISSING
-            for start, end in ranges:
-                if low <= start <= high:
-                    value = shard.get(WindowKey(key, start, end), table.dumps_key)
+            for r in ranges:
+                if low <= r[0] <= high:
+                    value = self._get(partition, WindowKey(key, r))
                     if value is not MISSING:
                         result = value if result is MISSING else op(result, value)
-            return default if result is MISSING else result
+            return result
         if window.kind == "session":
-            for start, end in ranges:
-                if start <= timestamp < end:
-                    value = shard.get(WindowKey(key, start, end), table.dumps_key)
-                    return default if value is MISSING else value
-            return default
-        start, end = window.current(timestamp)
-        value = shard.get(WindowKey(key, start, end), table.dumps_key)
-        return default if value is MISSING else value
+            for r in ranges:
+                if r[0] <= timestamp < r[1]:
+                    return self._get(partition, WindowKey(key, r))
+            return MISSING
+        r = window.earliest(timestamp) if earliest else window.current(timestamp)
+        return self._get(partition, WindowKey(key, r))
 
-    def has_key(self, key: Any) -> bool:
-        partition = self.table.partition_for(key)
-        return partition is not None and bool(self._partition_index(partition).get(key))
+    def _get(self, partition: int, window_key: WindowKey) -> Any:
+        table = self.table
+        hook = table.key_get_hook
+        if hook is not None:
+            hook(window_key)
+        return table.shard(partition).get(window_key, table.dumps_key)
 
-    def read(self, window_key: WindowKey) -> Any:
+    def now_time(self, key: Any) -> float:
+        """Faust's "now" of a windowed table: while an event is processed, the stream time of
+        the key's partition; otherwise, or before that partition has a stream time, the wall
+        clock."""
+        if current_event() is not None:
+            partition = self.table.partition_for(key)
+            if partition is not None:
+                stream_time = self.stream_time(partition)
+                if stream_time is not None:
+                    return stream_time
+        return time.time()
+
+    def partition_now(self, partition: int) -> float:
+        """:meth:`now_time` for every key of a partition."""
+        stream_time = self.stream_time(partition) if current_event() is not None else None
+        return time.time() if stream_time is None else stream_time
+
+    def lookup(self, window_key: WindowKey) -> Any:
+        """One window's value, ``MISSING`` when it has none."""
         partition = self.table.partition_for(window_key.key)
         if partition is None:
-            return None
-        value = self.table.shard(partition).get(window_key, self.table.dumps_key)
+            return MISSING
+        return self._get(partition, window_key)
+
+    def read(self, window_key: WindowKey) -> Any:
+        """One window's value, ``None`` when it has none (what ``on_window_close`` gets)."""
+        value = self.lookup(window_key)
         return None if value is MISSING else value
+
+    def holds(self, partition: int, key: Any) -> bool:
+        """Whether ``key`` has windows in a partition."""
+        return bool(self._partition_index(partition).get(key))
+
+    def local_keys(self) -> Iterator[tuple[int, Any]]:
+        """``(partition, key)`` of each key with windows in a partition this worker owns."""
+        for partition in self.table.local_partitions:
+            for key, ranges in list(self._partition_index(partition).items()):
+                if ranges:
+                    yield partition, key
 
     def window_keys(self) -> Iterator[WindowKey]:
         for partition in self.table.local_partitions:
             for key, ranges in list(self._partition_index(partition).items()):
-                for start, end in ranges:
-                    yield WindowKey(key, start, end)
+                for r in ranges:
+                    yield WindowKey(key, r)
 
     # -- closing and expiry ----------------------------------------------------------------------
 
@@ -545,9 +710,9 @@ class WindowState:
                 for r in ranges:
                     closes = window.closes_at(r)
                     if closes <= now and (closed_upto is None or closes > closed_upto):
-                        closing.append((closes, WindowKey(key, *r)))
+                        closing.append((closes, WindowKey(key, r)))
                     if window.expires_at(r) <= now:
-                        expired.append((partition, WindowKey(key, *r)))
+                        expired.append((partition, WindowKey(key, r)))
             if closed_upto is None or now > closed_upto:
                 self._set_meta(partition, CLOSED_UPTO, now)
         return [window_key for _, window_key in sorted(closing)], expired
@@ -562,18 +727,3 @@ class WindowState:
                 ranges.remove(r)
             if not ranges:
                 del index[window_key.key]
-
-
-def _event_time(event: Event | None) -> float:
-    if event is None:
-        raise StrmError(
-            "this windowed table is relative to the stream: use it while processing an event, "
-            "or use relative_to_now()"
-        )
-    return event.message.timestamp
-
-
-def _seconds(value: Any) -> float:
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    return float(value)

@@ -1,0 +1,5 @@
+"""``mode.types``: the service protocol, for annotations and ``isinstance``."""
+
+from strm.services import ServiceT
+
+__all__ = ["ServiceT"]

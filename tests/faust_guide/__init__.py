@@ -1,0 +1,2 @@
+"""Faust's user guide, chapter by chapter, as a Faust user writes it with
+``import strm as faust``."""
