@@ -61,6 +61,30 @@ def test_service_is_strms_service() -> None:
     assert mode.task == Service.task and mode.timer == Service.timer
 
 
+async def test_modes_signals_are_strms_and_call_receivers_as_modes_do() -> None:
+    from strm.signals import Signal as StrmSignal
+
+    class Sender:
+        changed = mode.Signal()
+        flushed = mode.SyncSignal()
+
+    sender = Sender()
+    heard: list[tuple[object, tuple[object, ...], object]] = []
+
+    @Sender.changed.connect
+    async def on_changed(who: object, *args: object, signal: object, **kwargs: object) -> None:
+        heard.append((who, args, signal))
+
+    @Sender.flushed.connect
+    def on_flushed(who: object, *args: object, signal: object, **kwargs: object) -> None:
+        heard.append((who, args, signal))
+
+    assert mode.Signal is StrmSignal
+    await Sender.changed.send(sender, 1)
+    Sender.flushed.send(sender)
+    assert heard == [(sender, (1,), Sender.changed), (sender, (), Sender.flushed)]
+
+
 def test_names_known_to_mode_but_missing_say_so() -> None:
     with pytest.raises(AttributeError, match=r"mode\.Worker is not supported by strm yet"):
         _ = mode.Worker

@@ -22,13 +22,11 @@ from strm.compat.mode.supervisors import (
 from strm.compat.mode.utils.logging import get_logger
 from strm.compat.mode.utils.objects import label, shortlabel
 from strm.compat.mode.utils.times import Seconds, want_seconds
+from strm.signals import BaseSignal, Signal, SyncSignal
 
 #: mode's names that strm does not provide yet, and what to use instead.
 NOT_SUPPORTED = {
     "Worker": "run the app with 'strm worker' (or 'python app.py worker')",
-    "Signal": "use the app's signals or plugin hooks",
-    "SyncSignal": "use the app's signals or plugin hooks",
-    "BaseSignal": "use the app's signals or plugin hooks",
     "setup_logging": "strm's worker sets up logging ('strm worker -l info')",
     "flight_recorder": "log with self.log",
 }
@@ -43,6 +41,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BaseSignal",
     "CrashingSupervisor",
     "ForfeitOneForAllSupervisor",
     "ForfeitOneForOneSupervisor",
@@ -51,7 +50,9 @@ __all__ = [
     "Seconds",
     "Service",
     "ServiceT",
+    "Signal",
     "SupervisorStrategy",
+    "SyncSignal",
     "get_logger",
     "label",
     "shortlabel",
