@@ -20,7 +20,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
     Iterable,
     Mapping,
     Sequence,
@@ -61,7 +60,7 @@ from strm.spi import (
     Transport,
 )
 from strm.streams import Stream
-from strm.tables.manager import ShardChanges, TableManager
+from strm.tables.manager import TableManager
 from strm.tables.table import Collection
 
 if TYPE_CHECKING:
@@ -135,7 +134,6 @@ class App:
         self._topics_by_name: dict[str, Topic] = {}
         self._transports: dict[str, Transport] = {}
         self._replies: Replies | None = None
-        self._spawned: set[asyncio.Task[BaseException | None]] = set()
         self.sensors = SensorSet(())
         self.sent_counts: Counter[str] = Counter()
         # @app.task/timer/crontab and @app.command (the section at the end of the class)
@@ -557,70 +555,9 @@ class App:
         await self._replies.start()
         return self._replies
 
-    def take_changes(self) -> list[ShardChanges]:
-        """The tables' changes since the last checkpoint, for its snapshot."""
-        tables = self.runtime.tables_in_use
-        return tables.take_changes() if tables is not None else []
-
-    async def checkpoint(
-        self,
-        offsets: Mapping[TP, int],
-        consumer: Consumer | None,
-        changes: list[ShardChanges] | None = None,
-        positions: Mapping[int, Mapping[TP, int]] | None = None,
-    ) -> None:
-        """Make a snapshot durable: ``offsets`` and the table ``changes`` the events before
-        them made (docs/architecture.md, "Checkpoints").
-
-        At least once: the changelog records are sent and everything is flushed; then a seal per
-        table partition, flushed; then the stores are written; then the offsets committed.
-        Exactly once: records and seals go into the producer's transaction, which commits the
-        offsets with them; the stores are written after. The seals also keep the repartition
-        streams' source ``positions`` of the snapshot, by partition.
-        """
-        positions = positions or {}
-        if self._spawned:
-            for failure in await asyncio.gather(*self._spawned):
-                if failure is not None:  # a send of this snapshot failed: commit nothing
-                    raise failure
-        tables = self.runtime.tables_in_use
-        written = await tables.send_changes(changes or []) if tables is not None else []
-        if self.exactly_once:
-            seals = (
-                await tables.send_seals(offsets, written, positions) if tables is not None else []
-            )
-            await self.producers.make_durable(offsets)
-            if offsets or self.producers.in_transaction:
-                await self.producers.commit_transaction(offsets)
-            if tables is not None:
-                await tables.write_stores(written, seals)
-            return
-        await self.producers.make_durable(offsets)
-        if tables is not None:
-            seals = await tables.send_seals(offsets, written, positions)
-            if seals:
-                await self.producers.make_durable(offsets)
-            await tables.write_stores(written, seals)
-        if offsets and consumer is not None:
-            await consumer.commit(offsets)
-
     @property
     def exactly_once(self) -> bool:
         return bool(self.conf.processing_guarantee is ProcessingGuarantee.EXACTLY_ONCE)
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run a send started from synchronous code; the next checkpoint waits for it."""
-        task = self.runtime.spawn(coro, name="strm-send")
-        self._spawned.add(task)
-        task.add_done_callback(self._spawned.discard)
-
-    def has_pending_writes(self) -> bool:
-        """Table changes not yet in a changelog, ``send_soon`` records not yet handed over, or
-        an open transaction: a checkpoint is due even without offsets to commit."""
-        if self.producers.has_pending():
-            return True
-        tables = self.runtime.tables_in_use
-        return tables is not None and tables.has_dirty()
 
     # -- tables ----------------------------------------------------------------------------------
 
@@ -650,9 +587,6 @@ class App:
     def _table(self, setting: str, name: str, **kwargs: Any) -> Any:
         cls: type[Collection] = self.extension_class(setting)
         return self.tables.add(cls(self, name=name, **kwargs))
-
-    def forget_held(self, tps: set[TP]) -> None:
-        self.producers.forget_held(tps)
 
     def crash(self, error: BaseException) -> None:
         """A part of the app failed beyond recovery: the app stops and raises ``error``."""

@@ -474,21 +474,22 @@ class Conductor:
         after the snapshot lands in its transaction."""
         consumer = self.consumer
         app = self.app
+        runtime = app.runtime
         async with self._commit_lock:
             gate = self.gate
             gate.close()
             try:
                 await self._wait_between_events()
                 offsets = self.committable()
-                changes = app.take_changes()  # with the offsets: no await in between
+                changes = runtime.take_changes()  # with the offsets: no await in between
                 positions = self.source_positions()
                 if not app.exactly_once:
                     gate.open()
                 self._fetched_since_commit = 0
-                if not offsets and not changes and not app.has_pending_writes():
+                if not offsets and not changes and not runtime.has_pending_writes():
                     return
                 started = time.monotonic()
-                await app.checkpoint(offsets, consumer, changes, positions)
+                await runtime.checkpoint(offsets, consumer, changes, positions)
             finally:
                 gate.open()
             self.committed.update(offsets)
@@ -633,7 +634,7 @@ class Conductor:
                     sub.source_positions.forget(
                         tp.partition for tp in revoked if tp.topic == sub.source_positions.topic
                     )
-        self.app.forget_held(revoked)
+        self.app.producers.forget_held(revoked)
         for tp in revoked:
             self.committed.pop(tp, None)
             self._fetched_upto.pop(tp, None)

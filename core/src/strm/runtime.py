@@ -1,5 +1,6 @@
 """The running part of an app: one object that starts the conductor, the producers, the tables,
-the agents, the timers and the services, owns every task they run, and stops them in order.
+the agents, the timers and the services, owns every task they run, makes the checkpoints, and
+stops them in order.
 
 Why an object of its own: the ``App`` is what the user configures and decorates at import time;
 what runs exists only between start and stop, and every task of it must end with it. All tasks
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,8 @@ from strm.producing import Producers
 
 if TYPE_CHECKING:
     from strm.app import App
-    from strm.tables.manager import TableManager
+    from strm.spi import TP, Consumer
+    from strm.tables.manager import ShardChanges, TableManager
 
 logger = logging.getLogger("strm.runtime")
 
@@ -55,6 +57,8 @@ class Runtime:
         #: Set by a stop request or a failure: the runtime's task then stops everything.
         self._wake: asyncio.Event | None = None
         self._loose: set[asyncio.Task[Any]] = set()
+        #: Sends of ``spawn_send`` that the next checkpoint waits for.
+        self._sends: set[asyncio.Task[BaseException | None]] = set()
 
     # -- what runs -------------------------------------------------------------------------------
 
@@ -70,6 +74,68 @@ class Runtime:
     def tables_in_use(self) -> TableManager | None:
         """The table manager if the app has declared a table, else ``None`` (made by none)."""
         return self._tables
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def take_changes(self) -> list[ShardChanges]:
+        """The tables' changes since the last checkpoint, for its snapshot."""
+        return self._tables.take_changes() if self._tables is not None else []
+
+    def has_pending_writes(self) -> bool:
+        """Table changes not yet in a changelog, ``send_soon`` records not yet handed over, or
+        an open transaction: a checkpoint is due even without offsets to commit."""
+        if self.producers.has_pending():
+            return True
+        return self._tables is not None and self._tables.has_dirty()
+
+    def spawn_send(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a send started from synchronous code (a window's ``on_window_close`` forward);
+        the next checkpoint waits for it, and commits nothing if it failed."""
+        task = self.spawn(coro, name="strm-send")
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def checkpoint(
+        self,
+        offsets: Mapping[TP, int],
+        consumer: Consumer | None,
+        changes: list[ShardChanges] | None = None,
+        positions: Mapping[int, Mapping[TP, int]] | None = None,
+    ) -> None:
+        """Make a snapshot durable: ``offsets`` and the table ``changes`` the events before
+        them made (docs/architecture.md, "Checkpoints").
+
+        At least once: the changelog records are sent and everything is flushed; then a seal per
+        table partition, flushed; then the stores are written; then the offsets committed.
+        Exactly once: records and seals go into the producer's transaction, which commits the
+        offsets with them; the stores are written after. The seals also keep the repartition
+        streams' source ``positions`` of the snapshot, by partition.
+        """
+        positions = positions or {}
+        if self._sends:
+            for failure in await asyncio.gather(*self._sends):
+                if failure is not None:  # a send of this snapshot failed: commit nothing
+                    raise failure
+        tables, producers = self._tables, self.producers
+        written = await tables.send_changes(changes or []) if tables is not None else []
+        if self.app.exactly_once:
+            seals = (
+                await tables.send_seals(offsets, written, positions) if tables is not None else []
+            )
+            await producers.make_durable(offsets)
+            if offsets or producers.in_transaction:
+                await producers.commit_transaction(offsets)
+            if tables is not None:
+                await tables.write_stores(written, seals)
+            return
+        await producers.make_durable(offsets)
+        if tables is not None:
+            seals = await tables.send_seals(offsets, written, positions)
+            if seals:
+                await producers.make_durable(offsets)
+            await tables.write_stores(written, seals)
+        if offsets and consumer is not None:
+            await consumer.commit(offsets)
 
     # -- tasks -----------------------------------------------------------------------------------
 

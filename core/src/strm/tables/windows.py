@@ -584,7 +584,7 @@ class WindowState:
         target = wrapper.late_events
         if target is not None and event is not None:
             app = self.table.app
-            app.spawn(event.forward(app.resolve_channel(target)))
+            app.runtime.spawn_send(event.forward(app.resolve_channel(target)))
 
     def delete_key(self, wrapper: WindowWrapper, key: Any) -> None:
         partition = self.table.partition_for(key, write=True)
