@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from unittest.mock import AsyncMock
 
+import pytest
 import strm as faust
 from strm.app import App
 from strm.channels import Channel, Topic
@@ -426,3 +427,19 @@ async def test_test_context_over_a_channel_of_my_own(make_app: Callable[..., App
         assert agent.channel is mine
         await agent.put("x")
         assert agent.results == {0: "x"}
+
+
+async def test_a_supervisor_strategy_for_a_test_copy_is_refused_not_ignored(
+    strm_app_factory: Callable[..., App],
+) -> None:
+    from strm.errors import SettingNotSupportedError
+
+    app = strm_app_factory()
+
+    @app.agent()
+    async def worker(stream: Any) -> None:
+        async for _ in stream:
+            pass
+
+    with pytest.raises(SettingNotSupportedError, match=r"supervisor_strategy=.* is not supported"):
+        worker.test_context(supervisor_strategy="crashing")
