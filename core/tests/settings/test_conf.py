@@ -821,3 +821,18 @@ def test_a_valid_secret_is_kept(make_module: MakeModule) -> None:
     mod = make_module("strm_test_widgets", WIDGET_PLUGIN)
     conf = make_app({"WIDGET_DB_PASSWORD": "pw"}, plugins=[mod]).conf
     assert conf.widget_db_password == "pw"
+
+
+def test_defaults_computed_from_other_settings_follow_a_later_change() -> None:
+    """The command line sets its values after the app is configured: a derived default must
+    follow them (canonical_url after --web-port, broker_consumer after a new broker)."""
+    conf = make_conf(given={"web_enabled": False})
+    conf.set("web_port", 6067)
+    conf.set("web_host", "node-7.example")
+    assert conf.canonical_url == "http://node-7.example:6067"
+    conf.set("broker", "memory://other")
+    assert conf.broker_consumer == ["memory://other"]
+    assert conf.source_of("broker_consumer").kind == "default"
+    conf.set("canonical_url", "http://given.example:80")
+    conf.set("web_port", 6068)
+    assert conf.canonical_url == "http://given.example:80"  # given, so no longer derived

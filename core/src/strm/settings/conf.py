@@ -245,6 +245,21 @@ class Conf:
             except SettingNotSupportedError:
                 self._values[key], self._sources[key] = previous  # a refused value is not kept
                 raise
+        self._rederive()
+
+    def _rederive(self) -> None:
+        """Defaults computed from other settings follow them: after ``--web-port 6067``,
+        ``canonical_url`` (left at its default) names port 6067, as if given at start."""
+        derived = [
+            spec
+            for spec in self._specs.values()
+            if self._sources[spec.name] is DEFAULT
+            and (spec.default_from is not None or spec.default_factory is not None)
+        ]
+        for spec in derived:
+            del self._values[spec.name]
+        for spec in derived:
+            self._derive(spec, set())
 
     def freeze(self) -> None:
         self._frozen = True
