@@ -736,7 +736,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Worker", "The class 'strm worker' runs the app with."),
     _class("PartitionAssignor", "Assigns partitions (and table standbys) to workers of the group."),
     _class("LeaderAssignor", "Elects the leader worker for on_leader tasks."),
-    _class("Router", "Finds the worker that owns a table key.", pending=WEB),
+    _class("Router", "Finds the worker that holds a table key or topic key (app.router)."),
     _class("Topic", "Class made by app.topic."),
     _class("HttpClient", "Class of app.http_client (a web driver plugin provides one)."),
     _class("Monitor", "The main sensor collecting the app's statistics (app.monitor)."),
