@@ -8,10 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import WebApp, base_url
 from strm.web import Request, Response, View
 from strm.web.apps.stats import blueprint as stats_blueprint
 from strm.web.operator import strm_version
+
+from conftest import WebApp, base_url
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:

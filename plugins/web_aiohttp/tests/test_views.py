@@ -9,8 +9,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from strm.web import Request, Response, View
+
 from conftest import WebApp, base_url
-from strm.web import Blueprint, Request, Response, View
 
 
 async def test_a_function_page_gets_its_placeholders_and_query(
