@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from strm.assignor import (
     Assignment,
     ClusterMap,
@@ -162,4 +161,3 @@ async def test_a_worker_without_its_web_server_advertises_no_url(strm_app_factor
             await consumer.stop()
     finally:
         drop_broker(url)
-
