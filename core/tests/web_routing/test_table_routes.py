@@ -184,7 +184,7 @@ async def test_an_owner_that_does_not_answer_is_a_503(cluster: Cluster) -> None:
     assert f"the worker at {b.url}" in body["error"]
 
 
-def test_a_route_needs_a_key_source_and_not_two_query_params(idle_app: App) -> None:
+def test_a_route_needs_one_key_source_and_a_partitioned_table(idle_app: App) -> None:
     table = idle_app.Table("t")
     with pytest.raises(TypeError, match="query_param, match_info or exact_key"):
         idle_app.table_route(table)
@@ -195,3 +195,5 @@ def test_a_route_needs_a_key_source_and_not_two_query_params(idle_app: App) -> N
         idle_app.table_route(table, shard_param="a", query_param="b")
     with pytest.raises(TypeError, match="query_param, match_info or exact_key"):
         idle_app.topic_route(idle_app.topic("x"))
+    with pytest.raises(TypeError, match="global"):
+        idle_app.table_route(idle_app.GlobalTable("g"), query_param="k")

@@ -107,6 +107,11 @@ def table_route(
     exact_key: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """What ``@app.table_route`` does (see the module's docstring)."""
+    if not isinstance(table, str) and table.is_global:
+        raise TypeError(
+            f"table_route: table {table.name!r} is global, so every worker holds all of it; "
+            "read it where the request arrives, without a route"
+        )
     name = table if isinstance(table, str) else table.name
     read_key = RouteKey(f"table_route({name!r})", shard_param, query_param, match_info, exact_key)
 
@@ -115,6 +120,7 @@ def table_route(
         if collection is None:
             raise StrmError(f"table_route: app {app!r} has no table {name!r}")
         value = coerce_key(key, collection.schema.key_type)
+        _check_serializable(key, lambda: collection.dumps_key(value), f"table {name!r}")
         return await app.router.route_req(name, value, view.web, request)
 
     return _decorator(read_key, route)
@@ -137,9 +143,19 @@ def topic_route(
     async def route(view: View, request: Request, key: str) -> Response:
         channel = app.topic(topic) if isinstance(topic, str) else topic
         value = coerce_key(key, channel.schema.key_type)
+        dumps = channel.schema.dumps_key
+        _check_serializable(key, lambda: dumps(app.serializers, value), f"topic {label!r}")
         return await app.router.route_topic_req(channel, value, view.web, request)
 
     return _decorator(read_key, route)
+
+
+def _check_serializable(text: str, dumps: Callable[[], Any], what: str) -> None:
+    """A key the codec refuses is the client's mistake (400), not the server's (500)."""
+    try:
+        dumps()
+    except Exception as exc:
+        raise MalformedKey(f"the key {text!r} cannot be a key of {what}: {exc}") from None
 
 
 def _decorator(
