@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strm.errors import StrmError
+from strm.errors import BackendNotFoundError, StrmError
 from strm.settings.types import url_scheme
 
 if TYPE_CHECKING:
@@ -58,8 +58,15 @@ def child_argv(argv: Sequence[str], index: int, datadir: str, web: Sequence[str]
 
 
 def child_web_options(app: App, index: int) -> list[str]:
-    """``worker`` options giving child ``index`` a web listener of its own."""
+    """``worker`` options giving child ``index`` a web listener of its own; none when no web
+    server runs (off, or no driver plugin: the children then say so themselves)."""
     conf = app.conf
+    if not conf.web_enabled:
+        return []
+    try:
+        app.resolve_backend("web")
+    except BackendNotFoundError:
+        return []
     transport = str(conf.web_transport)
     if url_scheme(transport) == "unix":
         root, ext = os.path.splitext(transport.partition("://")[2])
