@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import aiohttp
-from conftest import WebApp, base_url
 from strm.web import Blueprint, Request, ResourceOptions, Response, View
+
+from conftest import WebApp, base_url
 
 SHOP = "https://shop.example"
 ADMIN = "https://admin.example"

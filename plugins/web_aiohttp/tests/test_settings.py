@@ -13,10 +13,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import HTTP_TIMEOUT, WebApp, base_url, free_port
 from strm.app import App
 from strm.errors import BackendNotFoundError
 from strm.web import Request, Response, View, WebServerError
+
+from conftest import HTTP_TIMEOUT, WebApp, base_url, free_port
 
 
 async def test_web_port_and_web_bind_say_where_the_server_listens(
