@@ -100,7 +100,7 @@ async def test_dispatch_without_a_server(strm_app_factory: AppFactory) -> None:
     assert response.text == '{"id": "3", "name": "/shop/items/3/"}'
     assert (await app.web.handle(Request("GET", "/shop/../etc/passwd"))).status == 400
     assert (await app.web.handle(Request("DELETE", "/shop/items/3/"))).status == 405
-    with pytest.raises(TypeError, match="subclass of strm.web.View"):
+    with pytest.raises(TypeError, match=r"subclass of strm\.web\.View"):
         app.page("/bad")(int)
 
 
