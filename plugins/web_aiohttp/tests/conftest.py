@@ -6,12 +6,13 @@ Every server here listens on the loopback interface only; every wait is bounded.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 from strm.app import App
+from strm.transports.memory import drop_broker, unique_url
 
 #: Bound on every HTTP exchange of a test.
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -28,16 +29,20 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def web_app(strm_app_factory: Callable[..., App]) -> WebApp:
-    """``web_app(**settings)``: an app with strm-web-aiohttp on 127.0.0.1 and a free port."""
+def web_app(strm_app_factory: Callable[..., App]) -> Iterator[WebApp]:
+    """``web_app(**settings)``: an app with strm-web-aiohttp on 127.0.0.1 and a free port,
+    on a memory broker of the test's own (dropped at teardown)."""
+    broker = unique_url("web")
 
     def make(id: str = "web-test", **settings: Any) -> App:
         settings.setdefault("web_bind", "127.0.0.1")
         settings.setdefault("web_port", free_port())
+        settings.setdefault("broker", broker)
         plugins = ["strm_web_aiohttp", *settings.pop("plugins", ())]
         return strm_app_factory(id, plugins=plugins, **settings)
 
-    return make
+    yield make
+    drop_broker(broker)
 
 
 @pytest.fixture
