@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
-from strm.errors import SettingNotSupportedError
 from strm.streams import Stream
 from strm.tables.global_table import GlobalTable
 from strm.tables.manager import TableManager
@@ -83,24 +82,12 @@ def test_warning_is_a_level_name_before_and_after_worker(tmp_path: Path) -> None
         assert "INFO" not in output
 
 
-def test_a_web_port_for_a_web_server_strm_does_not_run_yet_is_refused(tmp_path: Path) -> None:
-    proc = _Worker(tmp_path, "worker", "--web-port", "8080")
-    output = proc.wait_ready_then_stop()
-    assert proc.returncode == 2, output
-    assert "setting 'web_port'" in output and "not supported yet" in output
-
-
-def test_values_that_ask_for_what_strm_does_anyway_are_never_errors(
+def test_web_settings_while_the_web_server_is_off_are_accepted(
     strm_app_factory: AppFactory,
 ) -> None:
     app = strm_app_factory(web_enabled=False, web_port=8080, web_bind="127.0.0.1")
     assert app.conf.web_enabled is False and app.conf.web_port == 8080
-    with pytest.raises(SettingNotSupportedError, match="setting 'web_port'"):
-        strm_app_factory(web_port=8080).configure()
-    # Turning the web server back on wakes the web settings up, and they are checked again.
-    with pytest.raises(SettingNotSupportedError, match=r"setting 'web_(port|bind)'"):
-        app.conf.set("web_enabled", True)
-    assert app.conf.web_enabled is False
+    assert strm_app_factory(web_port=8081).conf.web_port == 8081
 
 
 @pytest.mark.parametrize(

@@ -549,6 +549,8 @@ EVERYTHING = """
     @strm.hookimpl
     def strm_web_transports(): return [records.web_transport("everywt", WebTransport)]
     @strm.hookimpl
+    def strm_web_routes(app): return []
+    @strm.hookimpl
     def strm_codecs(): return [records.codec("every_codec", Codec)]
     @strm.hookimpl
     def strm_agent_supervisors(): return [records.supervisor("every_supervisor", Supervisor)]

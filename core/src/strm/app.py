@@ -36,7 +36,7 @@ from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
 from strm.conductor import Conductor
 from strm.deadletters import DeadLetters
-from strm.errors import ConfigurationError, PluginError
+from strm.errors import BackendNotFoundError, ConfigurationError, PluginError
 from strm.flow_control import FlowControl
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
@@ -44,6 +44,7 @@ from strm.producer_handle import ProducerHandle
 from strm.producing import Producers, check_threaded_producer
 from strm.records import Provision
 from strm.redaction import redact_url
+from strm.router import Router
 from strm.runtime import Runtime
 from strm.sender import Partitioner, Sender
 from strm.sensors import Monitor, SensorSet
@@ -62,6 +63,9 @@ from strm.spi import (
 from strm.streams import Stream
 from strm.tables.manager import TableManager
 from strm.tables.table import Collection
+from strm.web.cors import ResourceOptions
+from strm.web.server import Web
+from strm.web.views import View
 
 if TYPE_CHECKING:
     from strm.agents.agent import AgentErrorHandler
@@ -152,6 +156,10 @@ class App:
         self.flow_control = FlowControl(self.runtime.conductor.suspend)
         self.producer = ProducerHandle(self)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._router: Router | None = None
+        #: The routes of ``@app.page`` and the web server's life cycle (:mod:`strm.web`).
+        self.web = Web(self)
+        self._http_client: Any = None
 
     def __repr__(self) -> str:
         state = "configured" if self._conf is not None else "not configured"
@@ -703,6 +711,108 @@ class App:
             self._rebalance_completion = None
         self.rebalancing = False
         await self.on_rebalance_complete.send_supervised()
+
+    # -- the web server ---------------------------------------------------------------------------
+
+    def page(
+        self,
+        path: str,
+        *,
+        base: type[View] = View,
+        cors_options: Mapping[str, ResourceOptions] | None = None,
+        name: str | None = None,
+    ) -> Callable[[Any], type[View]]:
+        """``@app.page('/orders/{id}/')`` on an ``async def get(self, request, id)`` handler or
+        a :class:`strm.web.View` subclass: serve it at ``path`` (see :mod:`strm.web`). Returns
+        the View class; ``cors_options`` by origin take precedence over ``web_cors_options``."""
+        return self.web.page(path, base=base, cors_options=cors_options, name=name)
+
+    @property
+    def http_client(self) -> Any:
+        """An HTTP client for views and agents that call out (the ``HttpClient`` class, an
+        ``aiohttp.ClientSession`` with strm-web-aiohttp), made on first use, inside the
+        event loop, and closed when the app stops."""
+        if self._http_client is None:
+            try:
+                cls = self.extension_class("HttpClient")
+            except BackendNotFoundError:
+                raise ConfigurationError(
+                    "app.http_client: no installed plugin provides the HttpClient class; "
+                    "pip install 'strm[web]' (the strm-web-aiohttp plugin), or set HttpClient"
+                ) from None
+            self._http_client = cls()
+        return self._http_client
+
+    @http_client.setter
+    def http_client(self, client: Any) -> None:
+        self._http_client = client
+
+    async def close_http_client(self) -> None:
+        """Close ``app.http_client`` if it was made; the next use makes a new one."""
+        client, self._http_client = self._http_client, None
+        close = getattr(client, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+
+    # -- cluster routing -------------------------------------------------------------------------
+
+    @property
+    def router(self) -> Router:
+        """Which worker holds a table's key or a topic's key (the ``Router`` class):
+        ``app.router.key_store('counts', 'k')`` is that worker's URL."""
+        router = self._router
+        if router is None:
+            cls: type[Router] = self.extension_class("Router")
+            router = self._router = cls(self)
+        return router
+
+    def table_route(
+        self,
+        table: Collection | str,
+        shard_param: str | None = None,
+        *,
+        query_param: str | None = None,
+        match_info: str | None = None,
+        exact_key: str | None = None,
+    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        """Decorate a view method or page handler so that a request for a key of ``table``
+        (from the query parameter ``query_param``, the path's ``{match_info}``, or always
+        ``exact_key``) is answered by the worker that holds the key: here, or forwarded
+        (see :mod:`strm.web.routing`)."""
+        from strm.web.routing import table_route
+
+        return table_route(
+            self,
+            table,
+            shard_param,
+            query_param=query_param,
+            match_info=match_info,
+            exact_key=exact_key,
+        )
+
+    def topic_route(
+        self,
+        topic: Topic | str,
+        shard_param: str | None = None,
+        *,
+        query_param: str | None = None,
+        match_info: str | None = None,
+        exact_key: str | None = None,
+    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        """As :meth:`table_route`, for the worker consuming the partition of ``topic`` that
+        the key is sent to."""
+        from strm.web.routing import topic_route
+
+        return topic_route(
+            self,
+            topic,
+            shard_param,
+            query_param=query_param,
+            match_info=match_info,
+            exact_key=exact_key,
+        )
 
     # -- Faust's app attributes ------------------------------------------------------------------
 

@@ -15,14 +15,19 @@ keeps as a standby copy:
   members other than its active one, sticky too, spread by load.
 
 Transports call it: the memory transport directly, the Kafka transport from the group leader.
+Every member also advertises the URL its web server is reached at (``canonical_url``), and the
+transport hands every member the whole plan by those URLs (:class:`ClusterMap`, built by
+:func:`map_cluster`), so that any worker can send a request about a key to the worker that holds
+it (``@app.table_route``, :class:`strm.router.Router`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from strm.spi import TP
 
@@ -30,13 +35,22 @@ if TYPE_CHECKING:
     from strm.app import App
 
 
+logger = logging.getLogger(__name__)
+
+#: Which partitions of which topics each worker holds, by worker URL: Faust's
+#: ``HostToPartitionMap`` (``{url: {topic: [partition, ...]}}``).
+HostToPartitionMap = dict[str, dict[str, list[int]]]
+
+
 @dataclass(frozen=True)
 class MemberSubscription:
-    """What one member asks for and what it had: the assignor's input."""
+    """What one member asks for and what it had: the assignor's input. ``url`` is where the
+    member's web server is reached (its ``canonical_url``); the plan does not depend on it."""
 
     topics: frozenset[str]
     active: frozenset[TP] = frozenset()
     standby: frozenset[TP] = frozenset()
+    url: str = ""
 
 
 @dataclass
@@ -152,6 +166,163 @@ class PartitionAssignor:
             return (0 if warm else 1, len(result[member].standby), distance)
 
         return sorted(others, key=rank)[: self.standby_replicas]
+
+
+@dataclass(frozen=True)
+class ClusterMap:
+    """One generation's plan by worker URL, as every member of the group learns it.
+
+    A worker cannot look up which of its peers holds a key unless each of them knows the whole
+    plan, not only its own part: the transports give every member this map along with its own
+    assignment. ``active`` and ``standby`` are the partitions each URL holds; ``partitions``
+    the partition count of every assigned topic (a key's partition is computed from it);
+    ``changelogs`` the topics that are table changelogs. Members that advertised no URL are
+    left out, so their partitions have no owner here.
+    """
+
+    active: Mapping[str, frozenset[TP]]
+    standby: Mapping[str, frozenset[TP]]
+    partitions: Mapping[str, int]
+    changelogs: frozenset[str] = frozenset()
+    _owners: dict[TP, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        owners: dict[TP, str] = {}
+        for url in sorted(self.active):
+            for tp in self.active[url]:
+                owners.setdefault(tp, url)
+        object.__setattr__(self, "_owners", owners)
+
+    def owner(self, tp: TP) -> str | None:
+        """The URL of the worker that holds ``tp`` actively, ``None`` if none advertised one."""
+        return self._owners.get(tp)
+
+    def standby_urls(self, tp: TP) -> list[str]:
+        """The URLs of the workers that keep ``tp`` as a standby copy."""
+        return sorted(url for url, tps in self.standby.items() if tp in tps)
+
+    def urls(self) -> list[str]:
+        return sorted(set(self.active) | set(self.standby))
+
+    def host_map(self, topics: Iterable[str], *, standby: bool = False) -> HostToPartitionMap:
+        """``{url: {topic: [partition, ...]}}`` for ``topics``, every known worker listed (one
+        holding none of them with an empty mapping), as Faust's router metadata is."""
+        wanted = set(topics)
+        held = self.standby if standby else self.active
+        result: HostToPartitionMap = {}
+        for url in self.urls():
+            by_topic: dict[str, list[int]] = {}
+            for tp in sorted(held.get(url, frozenset())):
+                if tp.topic in wanted:
+                    by_topic.setdefault(tp.topic, []).append(tp.partition)
+            result[url] = by_topic
+        return result
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form (the Kafka transport sends it in each member's assignment)."""
+        return {
+            "active": {url: _by_topic(tps) for url, tps in sorted(self.active.items())},
+            "standby": {url: _by_topic(tps) for url, tps in sorted(self.standby.items())},
+            "partitions": dict(sorted(self.partitions.items())),
+            "changelogs": sorted(self.changelogs),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> ClusterMap:
+        """The map of :meth:`to_json`'s form; ``ValueError`` for anything else."""
+        if not isinstance(value, dict):
+            raise ValueError(f"a cluster map is a JSON object, got {value!r}")
+        counts = value.get("partitions", {})
+        if not isinstance(counts, dict) or not all(
+            isinstance(t, str) and _is_count(n) for t, n in counts.items()
+        ):
+            raise ValueError(f"partitions: expected {{topic: count}}, got {counts!r}")
+        changelogs = value.get("changelogs", [])
+        if not isinstance(changelogs, list) or not all(isinstance(c, str) for c in changelogs):
+            raise ValueError(f"changelogs: expected a list of topic names, got {changelogs!r}")
+        return cls(
+            active=_by_url(value.get("active", {})),
+            standby=_by_url(value.get("standby", {})),
+            partitions=dict(counts),
+            changelogs=frozenset(changelogs),
+        )
+
+
+def map_cluster(
+    members: Mapping[str, MemberSubscription],
+    plan: Mapping[str, Assignment],
+    partitions: Mapping[str, int],
+    changelogs: Set[str] = frozenset(),
+) -> ClusterMap:
+    """The :class:`ClusterMap` of an assignor's plan, by the URL each member advertised.
+
+    Members advertising one URL (two apps left at the default ``web_port`` on one host, say)
+    are merged under it: a request sent there reaches one of them, whose router then finds
+    the partition is not its own and says so, rather than this function guessing.
+    """
+    active: dict[str, frozenset[TP]] = {}
+    standby: dict[str, frozenset[TP]] = {}
+    for member in sorted(plan):
+        url = members[member].url if member in members else ""
+        if not url:
+            continue
+        if url in active:
+            logger.debug("more than one member of the group advertises the URL %s", url)
+        assignment = plan[member]
+        active[url] = active.get(url, frozenset()) | assignment.active
+        standby[url] = standby.get(url, frozenset()) | (assignment.standby - assignment.active)
+    return ClusterMap(
+        active=active,
+        standby=standby,
+        partitions=dict(partitions),
+        changelogs=frozenset(changelogs) & frozenset(partitions),
+    )
+
+
+def advertised_url(app: App) -> str:
+    """The URL a worker advertises to its group: its ``canonical_url`` while its web server
+    is enabled, else none (nothing would answer there)."""
+    conf = app.conf
+    return str(conf.canonical_url) if conf.web_enabled else ""
+
+
+@runtime_checkable
+class SharesClusterMap(Protocol):
+    """A consumer whose transport tells every member the whole plan (the memory and Kafka
+    transports do); the router asks it who holds a partition."""
+
+    def cluster_map(self) -> ClusterMap | None:
+        """The current generation's map; ``None`` before the first assignment."""
+
+
+def _by_topic(tps: Iterable[TP]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for tp in sorted(tps):
+        grouped.setdefault(tp.topic, []).append(tp.partition)
+    return grouped
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _by_url(value: Any) -> dict[str, frozenset[TP]]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected {{url: {{topic: [partition, ...]}}}}, got {value!r}")
+    result: dict[str, frozenset[TP]] = {}
+    for url, topics in value.items():
+        if not isinstance(url, str) or not isinstance(topics, dict):
+            raise ValueError(f"expected {{url: {{topic: [partition, ...]}}}}, got {value!r}")
+        found: set[TP] = set()
+        for topic, numbers in topics.items():
+            if not isinstance(topic, str) or not isinstance(numbers, list):
+                raise ValueError(f"expected {{topic: [partition, ...]}}, got {topics!r}")
+            for number in numbers:
+                if not _is_count(number):
+                    raise ValueError(f"not a partition: {number!r} of topic {topic!r}")
+                found.add(TP(topic, number))
+        result[url] = frozenset(found)
+    return result
 
 
 def _group_order(item: tuple[tuple[int, frozenset[str]], list[str]]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from strm.events import Event
 from strm.hookspecs import hookimpl
 from strm.leader import LeaderAssignor
 from strm.records import Provision
+from strm.router import Router
 from strm.schema import Schema
 from strm.sensors import Monitor
 from strm.streams import Stream
@@ -28,6 +29,7 @@ def strm_extension_classes() -> list[Provision]:
         records.extension_class("Event", Event),
         records.extension_class("LeaderAssignor", LeaderAssignor),
         records.extension_class("PartitionAssignor", PartitionAssignor),
+        records.extension_class("Router", Router),
         records.extension_class("Monitor", Monitor),
         records.extension_class("Schema", Schema),
         records.extension_class("Serializers", Serializers),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from strm.app import App
     from strm.settings.setting import Setting
     from strm.spi import TP
+    from strm.web.routes import WebRoute
 
 PROJECT = "strm"
 
@@ -78,6 +79,16 @@ def strm_web_transports() -> list[Provision]:
     """Web server listening transports, by URL scheme (``kind='web_transport'``).
 
     Picked by the ``web_transport`` setting: ``tcp://`` or ``unix:///path/to.sock``.
+    """
+
+
+@hookspec
+def strm_web_routes(app: App) -> list[WebRoute]:
+    """Routes this plugin serves on the app's web server (``/metrics`` for a metrics plugin).
+
+    Called each time the web server starts; return :class:`strm.web.WebRoute` objects
+    (``WebRoute('/metrics', MetricsView)``, the view a :class:`strm.web.View` subclass). A path
+    the app serves itself keeps the app's view.
     """
 
 

@@ -59,6 +59,9 @@ class Runtime:
         self._loose: set[asyncio.Task[Any]] = set()
         #: Sends of ``spawn_send`` that the next checkpoint waits for.
         self._sends: set[asyncio.Task[BaseException | None]] = set()
+        #: True from the end of the start's table recovery until the stop begins (the web
+        #: server's ``/health``).
+        self.recovered = False
 
     # -- what runs -------------------------------------------------------------------------------
 
@@ -272,6 +275,7 @@ class Runtime:
                 start_error = exc
             finally:
                 # After a stop, a failure, a failed start or a cancellation alike.
+                self.recovered = False
                 try:
                     await stack.aclose()
                 except Exception as exc:
@@ -289,15 +293,18 @@ class Runtime:
             task.cancel()
 
     async def _start_parts(self, stack: AsyncExitStack) -> None:
-        """Producers (stopped last), tables, agents, the consumer and recovery, then the
-        timers and tasks, then the services."""
+        """Producers (stopped last), tables, agents, the web server, the consumer and
+        recovery, then the timers and tasks, then the services."""
         app = self.app
         stack.push_async_callback(self._stop_producing)
         if self._tables is not None:
             await self._tables.start()
             stack.push_async_callback(self._tables.stop)
+        stack.push_async_callback(app.close_http_client)
         for agent in app.agents.values():
             await stack.enter_async_context(agent.running())
+        # The web server answers while the tables recover (/health says 503 until then).
+        await stack.enter_async_context(app.web.serving())
         # Stopped even if its start fails or is cancelled half-way: a consumer that joined
         # the group must leave it, or it holds its partitions as a member that never reads.
         stack.push_async_callback(self.conductor.stop)
@@ -306,6 +313,7 @@ class Runtime:
         if self._tables is not None:
             await self._tables.wait_recovered()
         self.raise_if_failed()  # a recovery that failed: serve no partial table
+        self.recovered = True
         if app.conf.reply_create_topic:
             await app.get_replies()
         await stack.enter_async_context(app.background.running())

@@ -169,18 +169,26 @@ def test_user_data_round_trips() -> None:
     standby = frozenset({TP(CHANGELOG, 0)})
     changelogs = frozenset({CHANGELOG})
     nothing: frozenset[Any] = frozenset()
-    data = encode_member_data(active, standby, [CHANGELOG])
+    data = encode_member_data(active, standby, [CHANGELOG], "http://127.0.0.1:6066")
     assert json.loads(data) == {
         "version": 1,
         "active": {CHANGELOG: [1], WORDS: [1]},
         "standby": {CHANGELOG: [0]},
         "changelogs": [CHANGELOG],
+        "url": "http://127.0.0.1:6066",
     }
-    assert decode_member_data(data) == (active, standby, changelogs)
-    assert decode_member_data(b"") == (nothing, nothing, nothing)
+    assert decode_member_data(data) == (active, standby, changelogs, "http://127.0.0.1:6066")
+    assert decode_member_data(b"") == (nothing, nothing, nothing, "")
     assert decode_assignment_data(encode_assignment_data(standby)) == standby
     assert decode_assignment_data(b"") == nothing
-    for bad in (b"{", b"[]", b'{"active": {"t": [-1]}}', b'{"changelogs": "t"}', b"\xff"):
+    for bad in (
+        b"{",
+        b"[]",
+        b'{"active": {"t": [-1]}}',
+        b'{"changelogs": "t"}',
+        b'{"url": 1}',
+        b"\xff",
+    ):
         with pytest.raises(ValueError):
             decode_member_data(bad)
 
@@ -198,7 +206,7 @@ def test_user_data_round_trips() -> None:
     sent = ConsumerProtocol.METADATA.decode(assignor.metadata({WORDS, CHANGELOG}).encode())
     assert sent.version == 0, "aiokafka writes layout 0 (no owned partitions)"
     assert sent.subscription == sorted([WORDS, CHANGELOG])
-    assert decode_member_data(sent.user_data) == (active, standby, changelogs)
+    assert decode_member_data(sent.user_data) == (active, standby, changelogs, "")
 
     # A new rebalance forgets the standbys until the next assignment, not the history.
     assignor.rebalancing()
@@ -283,4 +291,4 @@ def test_the_leader_runs_its_app_s_partition_assignor(strm_app_factory: AppFacto
     assert partitions == {WORDS: 2}
     assert changelogs == {changelog}
     assert members["b"] == MemberSubscription(frozenset({WORDS}), frozenset({TP(WORDS, 1)}))
-    assert members["a"] == MemberSubscription(frozenset({WORDS}))
+    assert members["a"] == MemberSubscription(frozenset({WORDS}), url=app.conf.canonical_url)

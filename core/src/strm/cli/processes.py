@@ -6,6 +6,10 @@ parent forwards SIGINT and SIGTERM, waits for every child, and exits with the wo
 The children run in a process group of their own, so that a Ctrl-C at the terminal reaches them
 once, through the parent, and not a second time directly: a worker takes a second signal as a
 request to exit at once.
+
+Each child also gets a web server of its own: child ``i`` listens on ``web_port + i`` (6066,
+6067, ... by default), or, with ``web_transport='unix:///run/app.sock'``, on
+``/run/app-<i>.sock``. Its ``canonical_url`` follows its port unless it was set explicitly.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strm.errors import StrmError
+from strm.errors import BackendNotFoundError, StrmError
 from strm.settings.types import url_scheme
 
 if TYPE_CHECKING:
@@ -28,8 +32,9 @@ if TYPE_CHECKING:
 STOP_GRACE = 90.0
 
 
-def child_argv(argv: Sequence[str], index: int, datadir: str) -> list[str]:
-    """The parent's command line without ``--processes``, with a datadir of its own."""
+def child_argv(argv: Sequence[str], index: int, datadir: str, web: Sequence[str] = ()) -> list[str]:
+    """The parent's command line without ``--processes``, with a datadir of its own and the
+    ``web`` options of :func:`child_web_options` (after the parent's, so they win)."""
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -48,7 +53,31 @@ def child_argv(argv: Sequence[str], index: int, datadir: str) -> list[str]:
         "--datadir",
         os.path.join(datadir, f"worker-{index}"),
         *out[worker_at:],
+        *web,
     ]
+
+
+def child_web_options(app: App, index: int) -> list[str]:
+    """``worker`` options giving child ``index`` a web listener of its own; none when no web
+    server runs (off, or no driver plugin: the children then say so themselves)."""
+    conf = app.conf
+    if not conf.web_enabled:
+        return []
+    try:
+        app.resolve_backend("web")
+    except BackendNotFoundError:
+        return []
+    transport = str(conf.web_transport)
+    if url_scheme(transport) == "unix":
+        root, ext = os.path.splitext(transport.partition("://")[2])
+        return ["--web-transport", f"unix://{root}-{index}{ext}"]
+    port = int(conf.web_port) + index
+    if port > 65535:
+        raise StrmError(
+            f"--processes: web_port {conf.web_port} + {index} is past 65535; "
+            "choose a lower --web-port"
+        )
+    return ["--web-port", str(port)]
 
 
 def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
@@ -61,7 +90,12 @@ def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
     datadir = str(app.conf.datadir)
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "strm", *child_argv(argv, index, datadir)],
+            [
+                sys.executable,
+                "-m",
+                "strm",
+                *child_argv(argv, index, datadir, child_web_options(app, index)),
+            ],
             env={**os.environ, "STRM_WORKER_INDEX": str(index)},
             process_group=0,
         )

@@ -18,6 +18,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "partitioners": "strm.transports.partitioners",
     "supervisors": "strm.agents.supervisors",
     "schedulers": "strm.transports.scheduling",
+    "web_router": "strm.web.routing",
 }
 
 BUILTIN_PLUGINS: dict[str, str] = {**ESSENTIAL_PLUGINS, **DEFAULT_PLUGINS}

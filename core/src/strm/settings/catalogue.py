@@ -44,8 +44,6 @@ class ProcessingGuarantee(Enum):
 
 # What a pending setting waits for; the error message names it.
 WEB = "the web server"
-#: The web settings have nothing to act on while the web server is off.
-WEB_OFF = ("web_enabled", False)
 
 
 def _web_host(conf: Conf) -> str:
@@ -640,8 +638,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "Web server driver URL; the scheme picks the driver plugin.",
         default="aiohttp://",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_bind",
@@ -650,16 +646,12 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default="0.0.0.0",
         env="WEB_BIND",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_cors_options",
         MappingType(optional=True),
         "CORS options for every view, by origin.",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_enabled",
@@ -668,8 +660,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default=True,
         env="APP_WEB_ENABLED",
         section="WebServer",
-        pending=WEB,
-        works_as_is=(False,),
     ),
     Setting(
         "web_host",
@@ -678,8 +668,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default_factory=_web_host,
         env="WEB_HOST",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_in_thread",
@@ -687,8 +675,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "Serve the web server from its own thread and loop.",
         default=False,
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_port",
@@ -697,16 +683,12 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default=6066,
         env="WEB_PORT",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_ssl_context",
         ssl_context_type(),
         "TLS context of the web server.",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "web_transport",
@@ -714,8 +696,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "How the web server listens: tcp:// or unix:///path.",
         default="tcp://",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     Setting(
         "canonical_url",
@@ -724,8 +704,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         default_factory=_canonical_url,
         env="NODE_CANONICAL_URL",
         section="WebServer",
-        pending=WEB,
-        idle_when=WEB_OFF,
     ),
     # -- worker ------------------------------------------------------------------------------
     Setting(
@@ -758,8 +736,8 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Worker", "The class 'strm worker' runs the app with."),
     _class("PartitionAssignor", "Assigns partitions (and table standbys) to workers of the group."),
     _class("LeaderAssignor", "Elects the leader worker for on_leader tasks."),
-    _class("Router", "Finds the worker that owns a table key.", pending=WEB),
+    _class("Router", "Finds the worker that holds a table key or topic key (app.router)."),
     _class("Topic", "Class made by app.topic."),
-    _class("HttpClient", "Class of app.http_client.", pending=WEB),
+    _class("HttpClient", "Class of app.http_client (a web driver plugin provides one)."),
     _class("Monitor", "The main sensor collecting the app's statistics (app.monitor)."),
 )

@@ -9,7 +9,9 @@ It behaves like Kafka where the kernel can tell: topics are created on first use
 ``topic_partitions`` setting, offsets count from 0 per partition, a consumer group rebalances
 eagerly (every member's partitions are revoked, then all are assigned again) whenever a member
 joins, leaves or changes its subscription, and the plan comes from the first member's
-``PartitionAssignor`` (co-partitioned topics together, sticky, table standbys). A transactional
+``PartitionAssignor`` (co-partitioned topics together, sticky, table standbys). Every member
+learns the whole plan by the members' ``canonical_url`` (``consumer.cluster_map()``), as the
+Kafka transport's members learn it from their assignment. A transactional
 producer's records become visible, with the group's offsets, only when its transaction commits.
 All clients of one broker must run on one event loop (one thread); producing is synchronous
 underneath, so a send is complete at once.
@@ -27,7 +29,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from strm import records
-from strm.assignor import Assignment, MemberSubscription, PartitionAssignor
+from strm.assignor import (
+    Assignment,
+    ClusterMap,
+    MemberSubscription,
+    PartitionAssignor,
+    advertised_url,
+    map_cluster,
+)
 from strm.errors import ConfigurationError
 from strm.hookspecs import hookimpl
 from strm.records import Provision
@@ -250,11 +259,13 @@ class _Group:
             member._set_assignment(None)
         members = list(self.members)
         plan = self._plan(members)
+        cluster = self._cluster(members, plan)
         for member in members:
             assignment = plan[member]
             member._standby = set(assignment.standby)
             member._last_active, member._last_standby = assignment.active, assignment.standby
             member._set_assignment(assignment.active | assignment.standby)
+            member._cluster = cluster
         await asyncio.gather(
             *(member._assigned(plan[member].active | plan[member].standby) for member in members)
         )
@@ -286,6 +297,19 @@ class _Group:
         assignor = leader._assignor() if leader._assignor is not None else PartitionAssignor()
         result = assignor.assign(subscriptions, partitions, changelogs)
         return {member: result[keys[member]] for member in members}
+
+    def _cluster(
+        self, members: Sequence[MemoryConsumer], plan: Mapping[MemoryConsumer, Assignment]
+    ) -> ClusterMap:
+        """The plan by the URL each member advertises: every member is given all of it."""
+        keys = {member: f"{index:06d}-{member.client_id}" for index, member in enumerate(members)}
+        topics = {tp.topic for a in plan.values() for tp in (*a.active, *a.standby)}
+        return map_cluster(
+            {keys[m]: MemberSubscription(topics=m._topics, url=m._url()) for m in members},
+            {keys[m]: plan[m] for m in members},
+            {name: len(self.broker.topics[name].logs) for name in topics},
+            set().union(*(member._changelogs() for member in members)),
+        )
 
 
 # -- clients -------------------------------------------------------------------------------------
@@ -441,12 +465,17 @@ class MemoryConsumer:
         assignor: Callable[[], PartitionAssignor] | None = None,
         changelogs: Callable[[], set[str]] = set,
         faults: FaultPlan | None = None,
+        url: Callable[[], str] = str,
     ) -> None:
         self.group_id = group_id
         self._faults = faults
         self.client_id = client_id
         self._assignor = assignor
         self._changelogs = changelogs
+        #: The URL this member advertises to the group ('' for none).
+        self._url = url
+        #: The whole group's plan by URL, as of this member's current assignment.
+        self._cluster: ClusterMap | None = None
         self._standby: set[TP] = set()
         self._last_active: set[TP] = set()
         self._last_standby: set[TP] = set()
@@ -575,6 +604,7 @@ class MemoryConsumer:
 
     def _set_assignment(self, assigned: set[TP] | None) -> None:
         self._assignment = assigned
+        self._cluster = None
         self._paused.clear()
         self._positions.clear()
         if not assigned:
@@ -779,6 +809,10 @@ class MemoryConsumer:
     def standbys(self) -> set[TP]:
         return set(self._standby) if self._assignment is not None else set()
 
+    def cluster_map(self) -> ClusterMap | None:
+        """Who holds what in the whole group, by URL (``None`` while holding no assignment)."""
+        return self._cluster if self._assignment is not None else None
+
     def seek(self, tp: TP, offset: int) -> None:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"cannot seek {tp} to {offset!r}: an offset is an int >= 0")
@@ -876,6 +910,7 @@ class MemoryTransport:
             assignor=self._assignor,
             changelogs=self._changelogs,
             faults=self.faults,
+            url=self._advertised_url,
         )
 
     def _assignor(self) -> PartitionAssignor:
@@ -884,6 +919,9 @@ class MemoryTransport:
 
     def _changelogs(self) -> set[str]:
         return self.app.tables.changelog_names
+
+    def _advertised_url(self) -> str:
+        return advertised_url(self.app)
 
     def create_producer(
         self, *, client_id: str, transactional_id: str | None = None

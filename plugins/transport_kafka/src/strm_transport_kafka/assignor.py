@@ -6,18 +6,20 @@ which aiokafka's group coordinator calls:
 
 ``metadata(topics)``
     On every member, at each JoinGroup: what the member subscribes to, and as JSON user data
-    the partitions it held in the last generation (active and standby, for stickiness) and the
-    changelog topics of its app's tables.
+    the partitions it held in the last generation (active and standby, for stickiness), the
+    changelog topics of its app's tables, and the URL its web server is reached at.
 ``assign(cluster, members)``
     On the leader only: the members' metadata become :class:`strm.assignor.MemberSubscription`
     objects, the partition counts come from the leader's cluster metadata, and the leader app's
     ``PartitionAssignor`` extension class decides (co-partitioned, sticky, with
     ``table_standby_replicas`` standby copies of each changelog partition). Each member is
     given the union of its active and standby partitions as its Kafka assignment, so that its
-    consumer fetches the standby changelogs too, with JSON user data naming the standbys.
+    consumer fetches the standby changelogs too, with JSON user data naming the standbys and
+    holding the whole plan by the members' URLs (:class:`strm.assignor.ClusterMap`).
 ``on_assignment(assignment)``
     On every member, once the group's assignment arrives and before the rebalance listener's
-    ``on_partitions_assigned``: the standbys of this generation are recorded.
+    ``on_partitions_assigned``: the standbys and the group's map of this generation are
+    recorded.
 
 One instance belongs to one :class:`strm_transport_kafka.consumer.KafkaConsumer` (aiokafka takes
 assignor objects as well as classes), so the state of a member is its own, never class-wide.
@@ -37,7 +39,7 @@ from aiokafka.coordinator.protocol import (  # type: ignore[import-untyped]
     ConsumerProtocolMemberAssignment,
     ConsumerProtocolMemberMetadata,
 )
-from strm.assignor import Assignment, MemberSubscription, PartitionAssignor
+from strm.assignor import Assignment, ClusterMap, MemberSubscription, PartitionAssignor, map_cluster
 from strm.spi import TP
 
 logger = logging.getLogger("strm_transport_kafka")
@@ -81,49 +83,75 @@ def _json(data: dict[str, Any]) -> bytes:
 
 
 def encode_member_data(
-    active: Iterable[TP], standby: Iterable[TP], changelogs: Iterable[str]
+    active: Iterable[TP], standby: Iterable[TP], changelogs: Iterable[str], url: str = ""
 ) -> bytes:
-    """The user data of a member's metadata: what it held, and its tables' changelogs."""
+    """The user data of a member's metadata: what it held, its tables' changelogs, and the
+    URL it advertises to the group (none: ``""``)."""
     return _json(
         {
             "version": PROTOCOL_VERSION,
             "active": _by_topic(active),
             "standby": _by_topic(standby),
             "changelogs": sorted(changelogs),
+            "url": url,
         }
     )
 
 
-def decode_member_data(data: bytes | None) -> tuple[frozenset[TP], frozenset[TP], frozenset[str]]:
-    """``(active, standby, changelogs)`` of a member's user data; nothing for empty data
+def decode_member_data(
+    data: bytes | None,
+) -> tuple[frozenset[TP], frozenset[TP], frozenset[str], str]:
+    """``(active, standby, changelogs, url)`` of a member's user data; nothing for empty data
     (a member that never held anything, or one of a newer version that sends none)."""
     if not data:
-        return frozenset(), frozenset(), frozenset()
-    decoded = json.loads(data)
-    if not isinstance(decoded, dict):
-        raise ValueError(f"expected a JSON object, got {decoded!r}")
+        return frozenset(), frozenset(), frozenset(), ""
+    decoded = _object(data)
     changelogs = decoded.get("changelogs", [])
     if not isinstance(changelogs, list) or not all(isinstance(c, str) for c in changelogs):
         raise ValueError(f"changelogs: expected a list of topic names, got {changelogs!r}")
+    url = decoded.get("url", "")
+    if not isinstance(url, str):
+        raise ValueError(f"url: expected a string, got {url!r}")
     return (
         _tps(decoded.get("active", {})),
         _tps(decoded.get("standby", {})),
         frozenset(changelogs),
+        url,
     )
 
 
-def encode_assignment_data(standby: Iterable[TP]) -> bytes:
-    """The user data of a member's assignment: which of its partitions are standbys."""
-    return _json({"version": PROTOCOL_VERSION, "standby": _by_topic(standby)})
+def encode_assignment_data(standby: Iterable[TP], cluster: ClusterMap | None = None) -> bytes:
+    """The user data of a member's assignment: which of its partitions are standbys, and the
+    group's whole plan by URL."""
+    data: dict[str, Any] = {"version": PROTOCOL_VERSION, "standby": _by_topic(standby)}
+    if cluster is not None:
+        data["cluster"] = cluster.to_json()
+    return _json(data)
 
 
 def decode_assignment_data(data: bytes | None) -> frozenset[TP]:
+    """The standbys of a member's assignment."""
     if not data:
         return frozenset()
-    decoded = json.loads(data)
+    return _tps(_object(data).get("standby", {}))
+
+
+def decode_assignment_cluster(data: bytes | None) -> ClusterMap | None:
+    """The group's map of a member's assignment (``None`` if the leader sent none)."""
+    if not data:
+        return None
+    cluster = _object(data).get("cluster")
+    return None if cluster is None else ClusterMap.from_json(cluster)
+
+
+def _object(data: bytes) -> dict[str, Any]:
+    try:
+        decoded = json.loads(data)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(decoded, dict):
         raise ValueError(f"expected a JSON object, got {decoded!r}")
-    return _tps(decoded.get("standby", {}))
+    return decoded
 
 
 # -- the assignor --------------------------------------------------------------------------------
@@ -134,8 +162,9 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
 
     ``assignor`` makes the kernel's assignor (the app's ``PartitionAssignor`` extension class,
     used when this member is the group's leader); ``changelogs`` names the app's changelog
-    topics; ``on_error`` hears an exception the kernel's assignor raised (aiokafka would only
-    log it and join again).
+    topics; ``url`` is the URL this member advertises (``strm.assignor.advertised_url``);
+    ``on_error`` hears an exception the kernel's assignor raised (aiokafka would only log it
+    and join again).
     """
 
     name = PROTOCOL_NAME
@@ -146,10 +175,12 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         *,
         assignor: Callable[[], PartitionAssignor] | None = None,
         changelogs: Callable[[], Set[str]] | None = None,
+        url: Callable[[], str] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._make_assignor = assignor or PartitionAssignor
         self._changelogs = changelogs or frozenset
+        self._url = url or str
         self._on_error = on_error
         #: What this member held in the last generation it was given, sent in its metadata.
         self.previous_active: frozenset[TP] = frozenset()
@@ -157,6 +188,9 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         #: The standby partitions of the current generation (empty between generations, and in
         #: a generation assigned by another protocol).
         self.standbys: frozenset[TP] = frozenset()
+        #: The whole group's plan by URL in the current generation (``None`` between
+        #: generations).
+        self.cluster: ClusterMap | None = None
 
     def __repr__(self) -> str:
         return (
@@ -169,7 +203,7 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
     def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
         """What this member sends in JoinGroup."""
         user_data = encode_member_data(
-            self.previous_active, self.previous_standby, self._changelogs()
+            self.previous_active, self.previous_standby, self._changelogs(), self._url()
         )
         return ConsumerProtocolMemberMetadata(
             SUBSCRIPTION_LAYOUT_VERSION, sorted(topics), user_data
@@ -180,15 +214,19 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         assigned = {TP(tp.topic, tp.partition) for tp in assignment.partitions()}
         try:
             standby = decode_assignment_data(assignment.user_data) & assigned
+            cluster = decode_assignment_cluster(assignment.user_data)
         except ValueError as exc:
             logger.error("ignoring a strm assignment with bad user data: %s", exc)
-            standby = frozenset()
+            standby, cluster = frozenset(), None
         self.standbys = standby
+        self.cluster = cluster
         self.remember(assigned)
 
     def rebalancing(self) -> None:
-        """A rebalance began: no standby is held until the next assignment."""
+        """A rebalance began: no standby is held, and the group's map is unknown, until the
+        next assignment."""
         self.standbys = frozenset()
+        self.cluster = None
 
     def remember(self, assigned: Set[TP]) -> None:
         """Keep a generation's assignment, to ask for it again at the next rebalance."""
@@ -218,7 +256,7 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         changelogs: set[str] = set(self._changelogs())
         for member_id, metadata in members.items():
             try:
-                active, standby, names = decode_member_data(metadata.user_data)
+                active, standby, names, url = decode_member_data(metadata.user_data)
             except ValueError as exc:
                 logger.warning(
                     "member %s sent strm metadata that cannot be read (%s): assigning it "
@@ -226,10 +264,10 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
                     member_id,
                     exc,
                 )
-                active, standby, names = frozenset(), frozenset(), frozenset()
+                active, standby, names, url = frozenset(), frozenset(), frozenset(), ""
             changelogs |= names
             subscriptions[member_id] = MemberSubscription(
-                topics=frozenset(metadata.subscription), active=active, standby=standby
+                topics=frozenset(metadata.subscription), active=active, standby=standby, url=url
             )
         partitions: dict[str, int] = {}
         for topic in sorted(set().union(*(sub.topics for sub in subscriptions.values()))):
@@ -239,16 +277,19 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
                 continue
             partitions[topic] = len(found)
         plan = self._make_assignor().assign(subscriptions, partitions, changelogs)
+        cluster = map_cluster(subscriptions, plan, partitions, changelogs)
         return {
-            member_id: self._member_assignment(plan.get(member_id) or Assignment())
+            member_id: self._member_assignment(plan.get(member_id) or Assignment(), cluster)
             for member_id in members
         }
 
-    def _member_assignment(self, assignment: Assignment) -> ConsumerProtocolMemberAssignment:
+    def _member_assignment(
+        self, assignment: Assignment, cluster: ClusterMap
+    ) -> ConsumerProtocolMemberAssignment:
         standby = assignment.standby - assignment.active
         everything = _by_topic(assignment.active | standby)
         return ConsumerProtocolMemberAssignment(
-            self.version, sorted(everything.items()), encode_assignment_data(standby)
+            self.version, sorted(everything.items()), encode_assignment_data(standby, cluster)
         )
 
 
@@ -256,6 +297,7 @@ __all__ = [
     "PROTOCOL_NAME",
     "PROTOCOL_VERSION",
     "StrmAssignor",
+    "decode_assignment_cluster",
     "decode_assignment_data",
     "decode_member_data",
     "encode_assignment_data",

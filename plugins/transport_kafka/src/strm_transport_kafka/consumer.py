@@ -27,7 +27,7 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
 from aiokafka.errors import (
     NoOffsetForPartitionError as KafkaNoOffsetForPartitionError,
 )
-from strm.assignor import PartitionAssignor
+from strm.assignor import ClusterMap, PartitionAssignor
 from strm.spi import TP, Message, RebalanceListener
 from strm.transports import (
     NoOffsetForPartitionError,
@@ -94,6 +94,7 @@ class KafkaConsumer:
         assignment_timeout: float,
         assignor: Callable[[], PartitionAssignor] | None = None,
         changelogs: Callable[[], Set[str]] | None = None,
+        url: Callable[[], str] | None = None,
     ) -> None:
         self.group_id: str = options["group_id"]
         self.client_id: str = options["client_id"]
@@ -116,7 +117,7 @@ class KafkaConsumer:
         self._to_kafka: dict[TP, TopicPartition] = {}
         self._shares = FairShares()
         self.assignor = StrmAssignor(
-            assignor=assignor, changelogs=changelogs, on_error=self._errors.append
+            assignor=assignor, changelogs=changelogs, url=url, on_error=self._errors.append
         )
 
     def __repr__(self) -> str:
@@ -388,6 +389,11 @@ class KafkaConsumer:
         if not standbys:
             return set()
         return {tp for tp in self.assignment() if tp in standbys}
+
+    def cluster_map(self) -> ClusterMap | None:
+        """Who holds what in the whole group, by URL, as the leader's assignment said (``None``
+        during a rebalance)."""
+        return self.assignor.cluster if self._live() else None
 
     def _check_assigned(self, tps: Iterable[TP], action: str) -> list[TopicPartition]:
         wanted = list(tps)

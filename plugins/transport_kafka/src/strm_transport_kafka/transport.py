@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strm.assignor import PartitionAssignor
+from strm.assignor import PartitionAssignor, advertised_url
 
 from strm_transport_kafka import options
 from strm_transport_kafka.admin import KafkaAdmin
@@ -56,6 +56,7 @@ class KafkaTransport:
             assignment_timeout=conf.broker_rebalance_timeout,
             assignor=self._assignor,
             changelogs=self._changelogs,
+            url=self._advertised_url,
         )
 
     def _assignor(self) -> PartitionAssignor:
@@ -66,6 +67,10 @@ class KafkaTransport:
     def _changelogs(self) -> set[str]:
         """The changelog topics of the app's tables, which get standby copies."""
         return self.app.tables.changelog_names
+
+    def _advertised_url(self) -> str:
+        """The URL this worker's web server is reached at, sent to the group's leader."""
+        return advertised_url(self.app)
 
     def create_producer(
         self, *, client_id: str, transactional_id: str | None = None

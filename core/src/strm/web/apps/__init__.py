@@ -1,0 +1,1 @@
+"""Blueprints strm serves itself (``strm.web.apps.stats``)."""

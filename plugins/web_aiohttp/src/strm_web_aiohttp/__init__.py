@@ -1,0 +1,45 @@
+"""strm-web-aiohttp: strm's web server on aiohttp (``web='aiohttp://'``), listening on
+``tcp://`` or ``unix:///path.sock``, and ``app.http_client`` as an ``aiohttp.ClientSession``.
+
+This module is the plugin: strm registers it through the entry point ``web_aiohttp`` of group
+``strm``. Views, routing, CORS and the operator endpoints are the kernel's (:mod:`strm.web`);
+this plugin turns aiohttp's requests into :class:`strm.web.Request` and back.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import strm
+from strm import records
+from strm.records import Provision
+from strm.settings.setting import Setting
+
+from strm_web_aiohttp.driver import AiohttpDriver
+from strm_web_aiohttp.limits import MAX_BODY_SIZE_SETTING
+from strm_web_aiohttp.transports import tcp_site, unix_site
+
+
+@strm.hookimpl
+def strm_web_drivers() -> list[Provision]:
+    return [records.web_driver("aiohttp", AiohttpDriver, description="aiohttp web server")]
+
+
+@strm.hookimpl
+def strm_web_transports() -> list[Provision]:
+    return [
+        records.web_transport("tcp", tcp_site, description="TCP on web_bind:web_port"),
+        records.web_transport("unix", unix_site, description="a Unix domain socket"),
+    ]
+
+
+@strm.hookimpl
+def strm_extension_classes() -> list[Provision]:
+    return [records.extension_class("HttpClient", aiohttp.ClientSession)]
+
+
+@strm.hookimpl
+def strm_settings() -> list[Setting]:
+    return [MAX_BODY_SIZE_SETTING]
+
+
+__all__ = ["AiohttpDriver", "tcp_site", "unix_site"]
