@@ -192,6 +192,7 @@ def make_app(app_id: str, bootstrap: str, **options: Any) -> strm.App:
         environ={},
         topic_partitions=PARTITIONS,
         stream_buffer_maxsize=65_536,
+        web_enabled=False,  # the stream path alone, as faust's side below
         **options,
     )
 

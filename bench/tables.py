@@ -43,6 +43,7 @@ def make_app(url: str, store: str, datadir: str) -> tuple[strm.App, Any]:
         environ={},
         topic_partitions=PARTITIONS,
         stream_buffer_maxsize=65_536,
+        web_enabled=False,  # the table path alone
     )
     return app, app.Table("counts", default=int)
 

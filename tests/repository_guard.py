@@ -7,6 +7,10 @@ and what collection opens (a module reading a file as it is imported) fails the 
 every machine has are allowed: the interpreter and its packages, the temporary directory, system
 directories, and the caches of the tools the suite drives (Kafka's jars, Maven, uv).
 
+The same hook sees every ``bind`` of a socket: tests use loopback addresses only, so a test
+whose code binds a wildcard or outside address (a web server left at ``web_bind='0.0.0.0'``)
+fails the same way.
+
 Subprocesses are not audited; ``test_self_contained.py`` checks the scripts' sources instead.
 """
 
@@ -64,6 +68,9 @@ class OpenAudit:
         self.found: dict[str, list[str]] = {}
 
     def hook(self, event: str, args: tuple[object, ...]) -> None:
+        if event == "socket.bind" and len(args) == 2:
+            self._bound(args[1])
+            return
         if event != "open" or not args:
             return
         target = args[0]
@@ -76,8 +83,20 @@ class OpenAudit:
         if is_outside(path, self.roots):
             self.found.setdefault(self.current, []).append(path)
 
+    def _bound(self, address: object) -> None:
+        if not isinstance(address, tuple) or not address or not isinstance(address[0], str):
+            return  # a unix socket path, or an address family without hosts
+        host = address[0]
+        if not is_loopback(host):
+            self.found.setdefault(self.current, []).append(f"bind to {host or '<any>'}")
+
     def take(self, nodeid: str) -> list[str]:
         return self.found.pop(nodeid, [])
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost; the wildcard ('', 0.0.0.0, ::) is not."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 _AUDIT = OpenAudit(allowed_roots())
@@ -125,6 +144,7 @@ def _describe(what: str, paths: list[str]) -> str:
     listed = "\n".join(f"  {path}" for path in shown[:10])
     more = f"\n  ... and {len(shown) - 10} more" if len(shown) > 10 else ""
     return (
-        f"{what} files outside the repository {REPOSITORY} (tests must stand on the "
-        f"repository's own files; see tests/repository_guard.py):\n{listed}{more}"
+        f"{what} files outside the repository {REPOSITORY} or bound a socket outside loopback "
+        f"(tests stand on the repository's own files and use loopback addresses only; see "
+        f"tests/repository_guard.py):\n{listed}{more}"
     )

@@ -72,6 +72,9 @@ def test_guide_program_runs(
 ) -> None:
     url = unique_url("guide")
     monkeypatch.setenv("BROKER_URL", url)
+    # The examples are about streams and tables; their web servers (0.0.0.0:6066 by default)
+    # stay off, as tests bind loopback only.
+    monkeypatch.setenv("APP_WEB_ENABLED", "false")
     monkeypatch.chdir(tmp_path)
     name = f"strm_guide_example_line_{line}"
     module = types.ModuleType(name)
@@ -122,7 +125,7 @@ def test_example_imports_and_configures(name: str, monkeypatch: pytest.MonkeyPat
 def test_wordcount_example_counts_its_words_and_stops_on_sigint() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "STRM_PLUGINS")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "strm", "-A", "examples.wordcount", "worker"],
+        [sys.executable, "-m", "strm", "-A", "examples.wordcount", "worker", "--without-web"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -60,6 +60,9 @@ def test_page_program_runs(
 ) -> None:
     url = unique_url("tables-doc")
     monkeypatch.setenv("BROKER_URL", url)
+    # The examples are about streams and tables; their web servers (0.0.0.0:6066 by default)
+    # stay off, as tests bind loopback only.
+    monkeypatch.setenv("APP_WEB_ENABLED", "false")
     monkeypatch.setenv("APP_DATADIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     name = f"strm_tables_doc_line_{line}"

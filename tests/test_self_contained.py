@@ -66,6 +66,27 @@ def test_a_test_that_opens_a_file_outside_the_repository_fails(tmp_path: Path) -
     assert str(OUTSIDE) in output
 
 
+def test_a_test_that_binds_a_socket_outside_loopback_fails(tmp_path: Path) -> None:
+    result = _run_pytest(
+        tmp_path,
+        """
+        import socket
+
+        def test_binds_every_interface():
+            with socket.socket() as sock:
+                sock.bind(("0.0.0.0", 0))
+
+        def test_binds_loopback():
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+        """,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "2 passed, 1 error" in output
+    assert "test_binds_every_interface opened" in output and "bind to 0.0.0.0" in output
+
+
 def test_a_module_that_opens_a_file_outside_the_repository_at_import_fails_the_session(
     tmp_path: Path,
 ) -> None:

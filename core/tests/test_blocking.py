@@ -105,7 +105,18 @@ def run_worker(directory: Path, source: str, *args: str) -> tuple[int, str]:
     (directory / "wapp.py").write_text(textwrap.dedent(source))
     stderr = directory / "stderr.txt"
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
-    command = [sys.executable, "-m", "strm", "-A", "wapp", "-l", "info", *args, "worker"]
+    command = [
+        sys.executable,
+        "-m",
+        "strm",
+        "-A",
+        "wapp",
+        "-l",
+        "info",
+        *args,
+        "worker",
+        "--without-web",
+    ]
     with stderr.open("w") as err:
         proc = subprocess.Popen(command, cwd=directory, env=env, stderr=err)
     try:

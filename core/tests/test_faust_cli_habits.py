@@ -76,7 +76,7 @@ def test_worker_takes_fausts_worker_options(tmp_path: Path) -> None:
 
 def test_warning_is_a_level_name_before_and_after_worker(tmp_path: Path) -> None:
     for args in (("-l", "warning", "worker"), ("worker", "--loglevel", "WARNING")):
-        proc = _Worker(tmp_path, *args)
+        proc = _Worker(tmp_path, *args, "--without-web")
         output = proc.wait_ready_then_stop()
         assert proc.returncode == 0, output
         assert "INFO" not in output

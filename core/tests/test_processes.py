@@ -53,7 +53,17 @@ def test_children_run_the_same_command_without_processes_with_their_own_datadir(
 def test_processes_on_the_memory_transport_is_refused(tmp_path: Path) -> None:
     (tmp_path / "procapp.py").write_text("import strm\napp = strm.App('procapp')\n")
     result = subprocess.run(
-        [sys.executable, "-m", "strm", "-A", "procapp", "worker", "--processes", "2"],
+        [
+            sys.executable,
+            "-m",
+            "strm",
+            "-A",
+            "procapp",
+            "worker",
+            "--processes",
+            "2",
+            "--without-web",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

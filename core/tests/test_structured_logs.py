@@ -55,7 +55,7 @@ def run_json_worker(directory: Path, args: tuple[str, ...], env: dict[str, str])
     its stderr, each line parsed as JSON."""
     (directory / "jsonapp.py").write_text(APP)
     stderr = directory / "stderr.txt"
-    command = [sys.executable, "-m", "strm", "-A", "jsonapp", *args, "worker"]
+    command = [sys.executable, "-m", "strm", "-A", "jsonapp", *args, "worker", "--without-web"]
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1", **env}
     with stderr.open("w") as err:
         proc = subprocess.Popen(command, cwd=directory, env=env, stdout=err, stderr=err)

@@ -147,7 +147,7 @@ def test_the_worker_banner_does_not_show_passwords(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
     with stderr.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "strm", "-A", "wapp", "worker"],
+            [sys.executable, "-m", "strm", "-A", "wapp", "worker", "--without-web"],
             cwd=tmp_path,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -63,7 +63,7 @@ class WorkerProcess:
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
         with self._stderr.open("w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "strm", "-A", "wapp", *args, "worker"],
+                [sys.executable, "-m", "strm", "-A", "wapp", *args, "worker", "--without-web"],
                 cwd=directory,
                 env=env,
                 stdout=subprocess.DEVNULL,

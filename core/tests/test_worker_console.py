@@ -97,7 +97,7 @@ def run_until_ready(directory: Path, *args: str, watch: str = "stderr.txt") -> R
     watched = directory / watch
     with stderr.open("w") as err:
         proc = subprocess.Popen(
-            command(*args, "worker"),
+            command(*args, "worker", "--without-web"),
             cwd=directory,
             env=environment(),
             stdin=subprocess.DEVNULL,
@@ -123,7 +123,7 @@ def run_on_a_terminal(directory: Path, *args: str) -> Run:
     """``strm ARGS worker`` with a pty as stderr; stopped with SIGINT once it is ready."""
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        command(*args, "worker"),
+        command(*args, "worker", "--without-web"),
         cwd=directory,
         env=environment(),
         stdin=subprocess.DEVNULL,

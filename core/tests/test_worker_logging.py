@@ -61,7 +61,7 @@ def run_worker(
     stdout, stderr = directory / "stdout.txt", directory / "stderr.txt"
     started = directory / "started"
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONUTF8": "1"}
-    command = [sys.executable, "-m", "strm", "-A", "wapp", *args, "worker"]
+    command = [sys.executable, "-m", "strm", "-A", "wapp", *args, "worker", "--without-web"]
     with stdout.open("w") as out, stderr.open("w") as err:
         proc = subprocess.Popen(command, cwd=directory, env=env, stdout=out, stderr=err)
     try:

@@ -75,7 +75,7 @@ def worker_env(extra: dict[str, str], pythonpath: Path) -> dict[str, str]:
 
 def start_worker(module: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "strm", "-A", module, "-l", "info", "worker"],
+        [sys.executable, "-m", "strm", "-A", module, "-l", "info", "worker", "--without-web"],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -246,7 +246,7 @@ def test_a_worker_without_a_broker_retries_then_exits_with_code_2(tmp_path: Path
         "PYTHONPATH": str(tmp_path),
     }
     command = [sys.executable, "-m", "strm", "-A", "unreachableapp"]
-    command += ["--datadir", str(tmp_path / "data"), "worker"]
+    command += ["--datadir", str(tmp_path / "data"), "worker", "--without-web"]
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )

@@ -125,7 +125,7 @@ def test_two_processes_share_a_group_and_count_exactly(
         tmp_path,
     )
     command = [sys.executable, "-m", "strm", "-A", "procapp", "-l", "info"]
-    command += ["--datadir", str(datadir), "worker", "--processes", "2"]
+    command += ["--datadir", str(datadir), "worker", "--processes", "2", "--without-web"]
     parent = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")
     )

@@ -88,7 +88,7 @@ async def produce(bootstrap: str, topic: str) -> Counter[str]:
 
 def start_worker(tmp_path: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "strm", "-A", "killapp", "-l", "info", "worker"],
+        [sys.executable, "-m", "strm", "-A", "killapp", "-l", "info", "worker", "--without-web"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

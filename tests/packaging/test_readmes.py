@@ -48,7 +48,7 @@ def test_the_kernel_readme_example_runs_as_a_worker(tmp_path: Path) -> None:
     (tmp_path / "greetings.py").write_text(source)
     env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "STRM_PLUGINS")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "strm", "-A", "greetings", "worker"],
+        [sys.executable, "-m", "strm", "-A", "greetings", "worker", "--without-web"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -158,6 +158,7 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
         and key not in {"PYTHONPATH", "PYTHONHOME"}
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["APP_WEB_ENABLED"] = "false"  # tests bind loopback only; no case is about the web
     env.update(extra)
     return env
 

@@ -252,7 +252,7 @@ def test_a_crashing_agent_stops_the_worker_with_exit_code_1(tmp_path: Any) -> No
         "    await fragile.send(value=42)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "strm", "-A", "crashapp", "worker"],
+        [sys.executable, "-m", "strm", "-A", "crashapp", "worker", "--without-web"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

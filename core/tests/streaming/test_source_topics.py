@@ -114,7 +114,17 @@ def test_strm_worker_exits_with_code_2(tmp_path: Path) -> None:
         )
     )
     result = subprocess.run(
-        [sys.executable, "-m", "strm", "-A", "srcapp", "--datadir", str(tmp_path / "d"), "worker"],
+        [
+            sys.executable,
+            "-m",
+            "strm",
+            "-A",
+            "srcapp",
+            "--datadir",
+            str(tmp_path / "d"),
+            "worker",
+            "--without-web",
+        ],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
         capture_output=True,

@@ -11,6 +11,9 @@ FIRST_PARTY_PROVISIONS: dict[tuple[str, str], str] = {
     ("store", "aerospike"): "strm-store-aerospike",
     ("cache", "redis"): "strm-cache-redis",
     ("cache", "rediscluster"): "strm-cache-redis",
+    ("web", "aiohttp"): "strm-web-aiohttp",
+    ("web_transport", "tcp"): "strm-web-aiohttp",
+    ("web_transport", "unix"): "strm-web-aiohttp",
 }
 
 #: Settings of the configuration reference that belong to a first-party plugin.
