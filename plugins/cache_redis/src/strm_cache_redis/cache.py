@@ -5,8 +5,9 @@ redis-py holds the connections. What this module adds is the SPI's promises: val
 as given (aiocache's null serializer, no encoding), timeouts are fractions of a second
 (milliseconds on the server), and a server that cannot be reached is a
 :class:`strm.spi.CacheUnavailable`, raised quickly: redis-py's own retries (three, with
-backoff, by default) are turned off, since a cache call that waits seconds for a server that is
-down costs more than the miss it would avoid.
+backoff, by default) are cut to one at once (for a pooled connection a restarted server closed),
+since a cache call that waits seconds for a server that is down costs more than the miss it
+would avoid.
 
 For ``rediscluster://`` aiocache's backend runs over redis-py's cluster client in place of its
 single-server one (aiocache 0.12 builds only the latter; the commands it sends are the same).
@@ -45,8 +46,9 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def _no_retries() -> Retry:
-    return Retry(NoBackoff(), 0)
+def _one_retry() -> Retry:
+    """One immediate retry: enough for a pooled connection that a server restart closed."""
+    return Retry(NoBackoff(), 1)
 
 
 class RedisCache:
@@ -59,7 +61,7 @@ class RedisCache:
 
     def _new_client(self) -> AiocacheRedis:
         config = self.config
-        pool_options: dict[str, Any] = {"retry": _no_retries()}
+        pool_options: dict[str, Any] = {"retry": _one_retry()}
         if config.username:
             pool_options["username"] = config.username
         if "socket_timeout" in config.options:
@@ -81,7 +83,7 @@ class RedisCache:
                 port=config.port,
                 username=config.username,
                 password=config.password,
-                retry=_no_retries(),
+                retry=_one_retry(),
                 **config.options,
             )
         return client
