@@ -43,7 +43,13 @@ LICENSE = ROOT / "LICENSE"
 SMOKE = Path(__file__).with_name("installed_smoke.py")
 PLUGIN_DIRS = sorted(path.parent for path in ROOT.glob("plugins/*/pyproject.toml"))
 DISTRIBUTION_DIRS = [ROOT / "core", *PLUGIN_DIRS]
-FIRST_PARTY_PLUGINS = {"store_rocksdb", "store_leveldb", "store_aerospike", "transport_kafka"}
+FIRST_PARTY_PLUGINS = {
+    "store_rocksdb",
+    "store_leveldb",
+    "store_aerospike",
+    "transport_kafka",
+    "cache_redis",
+}
 PYTHONS = ("3.11", "3.12", "3.13")
 NO_SKIP = "STRM_TESTS_NO_SKIP"
 URL_LABELS = {"Homepage", "Documentation", "Source", "Issues"}
