@@ -51,7 +51,7 @@ def test_a_value_that_does_not_fit_the_topics_type_is_refused(strm: Run) -> None
     assert missing.returncode == 2
     assert missing.stdout == ""
     assert missing.stderr == (
-        "Error: send: the value '{\"id\": \"a1\"}' does not fit Order: "
+        'Error: send: the value \'{"id": "a1"}\' does not fit Order: '
         "Order: 1 invalid field: amount: required field missing\n"
     )
     not_json = strm("-A", "shop", "send", "orders", "hello")
@@ -66,9 +66,7 @@ def test_value_type_names_a_model_for_an_untyped_topic(strm: Run) -> None:
     assert "v=Order(id='x', amount=1.5, note='') -> other" in sent.stderr
     wrong = strm("-A", "shop", "send", "other", "{}", "--value-type", "Ordr")
     assert wrong.returncode == 2
-    assert wrong.stderr == (
-        "Error: --value-type 'Ordr': no such model; did you mean 'Order'?\n"
-    )
+    assert wrong.stderr == ("Error: --value-type 'Ordr': no such model; did you mean 'Order'?\n")
 
 
 def test_an_untyped_topic_receives_the_text_as_it_is(strm: Run) -> None:

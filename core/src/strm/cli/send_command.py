@@ -8,7 +8,9 @@ that a value the readers could not decode is refused here (one line, exit code 2
 dead-lettered there. An untyped target receives the text as it is.
 
 Each record's metadata (topic, partition, offset, timestamp) is printed as one JSON object per
-line on stdout; with ``--repeat`` a progress line (rate, ETA) is shown on stderr.
+line on stdout; with ``--repeat`` a progress line (rate, ETA) is shown on stderr. A topic that
+does not exist yet is created first, as a worker would create it (``topic_allow_declare``), so
+that it has the app's partition count rather than the broker's default.
 """
 
 from __future__ import annotations
@@ -221,6 +223,8 @@ async def _send(
                 progress.update(done)
 
     try:
+        if isinstance(record.channel, Topic):  # as a worker would: the app's partition count
+            await record.channel.maybe_declare()
         for i in range(repeat):
             try:
                 pending.append(await record.send())
