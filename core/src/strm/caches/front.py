@@ -16,13 +16,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from strm.caches.view import ViewCache
 from strm.redaction import redact_url
 from strm.spi import Cache, CacheUnavailable
-
-if TYPE_CHECKING:
-    from strm.caches.view import ViewCache
 
 logger = logging.getLogger("strm.cache")
 
@@ -87,9 +85,7 @@ class AppCache:
         **kwargs: Any,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """Cache a view handler's 200 responses in this cache (see :class:`ViewCache`)."""
-        from strm.caches.view import ViewCache
-
-        cache: ViewCache = ViewCache(backend=self)
+        cache = ViewCache(backend=self)
         return cache.view(
             timeout=timeout, include_headers=include_headers, key_prefix=key_prefix, **kwargs
         )
