@@ -40,6 +40,7 @@ from strm.conductor import Conductor
 from strm.deadletters import DeadLetters
 from strm.errors import ConfigurationError, PluginError
 from strm.flow_control import FlowControl
+from strm.model_types import ModelTypes
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.producer_handle import ProducerHandle
@@ -325,6 +326,8 @@ class App:
             key_serializer=self.conf.key_serializer,
             value_serializer=self.conf.value_serializer,
         )
+        provided = self.plugins.provisions("model_type").values()
+        serializers.model_types = ModelTypes(p.factory() for p in provided)
         return serializers
 
     @property
