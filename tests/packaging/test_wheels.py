@@ -49,6 +49,7 @@ FIRST_PARTY_PLUGINS = {
     "store_aerospike",
     "transport_kafka",
     "cache_redis",
+    "schema_marshmallow",
 }
 PYTHONS = ("3.11", "3.12", "3.13")
 NO_SKIP = "STRM_TESTS_NO_SKIP"
