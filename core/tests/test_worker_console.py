@@ -245,7 +245,7 @@ def test_recovery_progress_on_a_terminal(recovering_app: Path) -> None:
     assert run.code == 0, run.stderr
     updates = re.findall(
         r"\r\x1b\[Kstrm worker: recovering tables: ([\d,]+)/([\d,]+) records \(\d+%\), "
-        r"[\d,]+ records/s: counts 2 partitions [\d,]+/[\d,]+(?=\r)",
+        r"[\d,]+ records/s, ETA [^:]+: counts 2 partitions [\d,]+/[\d,]+(?=\r)",
         run.stderr,
     )
     assert updates, run.stderr
@@ -283,7 +283,7 @@ def test_recovery_off_a_terminal_is_in_the_log_at_info(recovering_app: Path) -> 
     assert logged.code == 0, logged.stderr
     assert re.search(
         r"\[INFO\] strm.tables: recovering tables: [\d,]+/[\d,]+ records \(\d+%\), "
-        r"[\d,]+ records/s: counts 2 partitions",
+        r"[\d,]+ records/s, ETA [^:]+: counts 2 partitions",
         logged.stderr,
     ), logged.stderr
     assert "[INFO] strm.tables: recovered 1 table (2 partitions): " in logged.stderr

@@ -49,6 +49,8 @@ FIRST_PARTY_PLUGINS = {
     "store_aerospike",
     "transport_kafka",
     "web_aiohttp",
+    "cache_redis",
+    "schema_marshmallow",
 }
 PYTHONS = ("3.11", "3.12", "3.13")
 NO_SKIP = "STRM_TESTS_NO_SKIP"

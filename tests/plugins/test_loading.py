@@ -271,6 +271,7 @@ CONSTRUCTORS = {
     "consumer_scheduler": "consumer_scheduler",
     "sensor": "sensor",
     "class": "extension_class",
+    "model_type": "model_type",
 }
 
 DESCRIBED = {
@@ -285,6 +286,7 @@ DESCRIBED = {
     "consumer_scheduler": "the consumer scheduler 'dup'",
     "sensor": "the sensor 'dup'",
     "class": "the dup class",
+    "model_type": "the model type 'dup'",
 }
 
 
@@ -530,12 +532,16 @@ EVERYTHING = """
     class Sensor(strm.sensors.Sensor):
         def __init__(self, app): self.app = app
     class Worker(strm.Worker): pass
+    class ModelType:
+        def handles(self, tp): return False
+        def load(self, tp, data): return data
+        def dump(self, tp, value): return value
 
     FACTORIES = {
         "transport": Transport, "store": Store, "cache": Cache, "web": WebDriver,
         "web_transport": WebTransport, "codec": Codec, "supervisor": Supervisor,
         "partitioner": partitioner, "consumer_scheduler": Scheduler, "sensor": Sensor,
-        "class": Worker,
+        "class": Worker, "model_type": ModelType,
     }
 
     @strm.hookimpl
@@ -564,6 +570,8 @@ EVERYTHING = """
     def strm_sensors(): return [records.sensor("every_sensor", Sensor)]
     @strm.hookimpl
     def strm_extension_classes(): return [records.extension_class("Worker", Worker)]
+    @strm.hookimpl
+    def strm_model_types(): return [records.model_type("every_model_type", ModelType)]
 
     @strm.hookimpl
     def strm_settings():
@@ -606,6 +614,7 @@ PROVIDED = {
     "consumer_scheduler": "every_scheduler",
     "sensor": "every_sensor",
     "class": "Worker",
+    "model_type": "every_model_type",
 }
 
 

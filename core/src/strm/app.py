@@ -32,12 +32,14 @@ from typing import TYPE_CHECKING, Any
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
+from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
 from strm.conductor import Conductor
 from strm.deadletters import DeadLetters
 from strm.errors import BackendNotFoundError, ConfigurationError, PluginError
 from strm.flow_control import FlowControl
+from strm.model_types import ModelTypes
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.producer_handle import ProducerHandle
@@ -128,7 +130,7 @@ class App:
         self._plugins: StrmPluginManager | None = None
         self._conf: Conf | None = None
         self._serializers: Serializers | None = None
-        self._cache: Cache | None = None
+        self._cache: AppCache | None = None
         #: ``app.add_service`` factories, started in this order after the agents.
         self.service_factories: list[ServiceFactory] = []
         self.agents: dict[str, Agent] = {}
@@ -330,6 +332,8 @@ class App:
             key_serializer=self.conf.key_serializer,
             value_serializer=self.conf.value_serializer,
         )
+        provided = self.plugins.provisions("model_type").values()
+        serializers.model_types = ModelTypes(p.factory() for p in provided)
         return serializers
 
     @property
@@ -340,12 +344,27 @@ class App:
         return self._serializers
 
     @property
-    def cache(self) -> Cache:
-        """The cache backend the ``cache`` setting picks, created on first use."""
+    def cache(self) -> AppCache:
+        """The cache the ``cache`` setting picks, created on first use: a miss, not an error,
+        while its server is down (strm.caches.front); ``app.cache.view()`` caches views."""
         if self._cache is None:
-            factory = self.resolve_backend("cache").factory
-            self._cache = factory(url=self.conf.cache, app=self)
+            self._cache = self.make_cache(self.conf.cache)
         return self._cache
+
+    @cache.setter
+    def cache(self, cache: Cache) -> None:
+        self._cache = cache if isinstance(cache, AppCache) else AppCache(cache, owner=self.conf.id)
+
+    def make_cache(self, url: str) -> AppCache:
+        """A cache of the backend ``url`` picks, as ``app.cache`` is one."""
+        factory = self.resolve_backend("cache", url=url).factory
+        backend: Cache = factory(url=url, app=self)
+        return AppCache(backend, url=url, owner=self.conf.id)
+
+    async def close_cache(self) -> None:
+        """Close the cache's connections (a later use opens them again)."""
+        if self._cache is not None:
+            await self._cache.close()
 
     # -- channels, topics, streams and agents ---------------------------------------------------
 
@@ -646,6 +665,8 @@ class App:
         self.autodiscover()
         self.conf.freeze()
         self.runtime.tracebacks = self.runtime.tracebacks or bool(self.conf.debug)
+        if self.conf.source_of("cache") is not DEFAULT:
+            self.cache  # noqa: B018 (a bad cache URL or option is a start-up error)
         await self.runtime.start()
 
     async def stop(self) -> None:
@@ -656,7 +677,10 @@ class App:
         error is raised here, so that ``async with app.running():`` does not end as if all
         went well.
         """
-        await self.runtime.stop()
+        try:
+            await self.runtime.stop()
+        finally:
+            await self.close_cache()
 
     async def stop_replies(self) -> None:
         if self._replies is not None:

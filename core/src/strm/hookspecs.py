@@ -143,6 +143,17 @@ def strm_sensors() -> list[Provision]:
     """
 
 
+@hookspec
+def strm_model_types() -> list[Provision]:
+    """Other schema libraries' types as ``key_type``/``value_type``, by name
+    (``kind='model_type'``).
+
+    The factory takes no arguments and returns a :class:`strm.model_types.ModelType`: whether it
+    handles a declared type, how to load a decoded payload into it (validating; an error is the
+    side's decode error, dead-lettered like a record's), how to dump a value for the codec.
+    """
+
+
 # -- extension classes -------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "consumer_scheduler": "strm_consumer_schedulers",
     "sensor": "strm_sensors",
     "class": "strm_extension_classes",
+    "model_type": "strm_model_types",
 }
 
 
@@ -93,6 +94,10 @@ def consumer_scheduler(name: str, factory: Callable[..., Any], **kw: Any) -> Pro
 
 def sensor(name: str, factory: Callable[..., Any], **kw: Any) -> Provision:
     return Provision("sensor", name, factory, **kw)
+
+
+def model_type(name: str, factory: Callable[..., Any], **kw: Any) -> Provision:
+    return Provision("model_type", name, factory, **kw)
 
 
 def extension_class(setting: str, cls: type, **kw: Any) -> Provision:

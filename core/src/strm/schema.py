@@ -23,6 +23,9 @@ Types:
   a ``Decimal`` is always written as its text, so no digit is lost.
 * ``None`` (untyped): whatever the codec gives, except that a mapping naming a registered model
   namespace becomes that model (as Faust does for untyped topics).
+* a type a plugin's model type handles (``strm_model_types``: a marshmallow ``Schema``, for
+  instance): decoded with the codec (JSON rather than raw, as for records), then loaded by the
+  model type, whose validation errors are decode errors; sent through its ``dump``.
 * any other type: whatever the codec gives.
 
 Failures raise :class:`~strm.errors.KeyDecodeError` or :class:`~strm.errors.ValueDecodeError`
@@ -158,7 +161,7 @@ def _loader(side: _Side, tp: Any, serializer: str | Codec | None, allow_empty: b
         return _number_loader(side, tp, serializer)
     if tp is None:
         return _untyped_loader(side, serializer)
-    return _plain_loader(side, serializer)
+    return _foreign_loader(side, tp, serializer, allow_empty)
 
 
 def _model_loader(
@@ -266,11 +269,30 @@ def _untyped_loader(side: _Side, serializer: str | Codec | None) -> Loader:
     return load
 
 
-def _plain_loader(side: _Side, serializer: str | Codec | None) -> Loader:
+def _foreign_loader(
+    side: _Side, tp: Any, serializer: str | Codec | None, allow_empty: bool
+) -> Loader:
+    """Any other type: a plugin's model type loads it, if one handles it (which depends on the
+    app's plugins, so it is asked when the first payload arrives); else the codec's result."""
+    error = side.error
+    label = f"{side.name} as {getattr(tp, '__qualname__', None) or type(tp).__qualname__}"
+    where = f"{side.name}_serializer"
+
     def load(serializers: Serializers, data: bytes | None) -> Any:
+        model_type = serializers.model_types.for_type(tp)
+        if model_type is None:
+            return None if data is None else side.loads(serializers, data, serializer)
         if data is None:
-            return None
-        return side.loads(serializers, data, serializer)
+            if allow_empty:
+                return None
+            raise error(
+                f"empty {label} (a tombstone?): set allow_empty=True to receive None instead"
+            )
+        obj = side.loads(serializers, data, _model_codec(serializers, side, serializer, where))
+        try:
+            return model_type.load(tp, obj)
+        except Exception as exc:
+            raise error(f"cannot decode {label}: {type(exc).__name__}: {exc}") from exc
 
     return load
 
@@ -298,10 +320,29 @@ def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
     if plain is None and (tp is bytes or tp is str):
         plain = "raw"
     numbers = tp in _NUMBERS
+    foreign = not (
+        tp is None
+        or tp is bytes
+        or tp is str
+        or numbers
+        or (isinstance(tp, type) and issubclass(tp, Record))
+    )
 
     def dump(serializers: Serializers, obj: Any) -> bytes | None:
         if obj is None:
             return None
+        if foreign:
+            model_type = serializers.model_types.for_type(tp)
+            if model_type is not None:
+                try:
+                    payload = model_type.dump(tp, obj)
+                except Exception as exc:
+                    raise CodecError(
+                        f"cannot encode {side.name} {obj!r} with "
+                        f"{getattr(tp, '__qualname__', tp)}: {type(exc).__name__}: {exc}"
+                    ) from exc
+                codec = _model_codec(serializers, side, serializer, f"{side.name}_serializer")
+                return side.dumps(serializers, payload, codec)
         if isinstance(obj, Record):
             spec = serializer if serializer is not None else obj._options.serializer
             where = (

@@ -65,9 +65,24 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class CacheUnavailable(Exception):
+    """Raised by a cache backend whose server cannot be reached (refused, timed out, down).
+
+    Only this error means "try again later": ``app.cache`` turns it into a miss and one warning
+    per outage, so a cache going away slows callers down instead of failing them. A backend
+    raises it in place of its client library's connection errors, which must not cross the SPI.
+    """
+
+
 @runtime_checkable
 class Cache(Protocol):
-    """A key-value cache with expiry, used by web views and by users through ``app.cache``."""
+    """A key-value cache with expiry, used by web views and by users through ``app.cache``.
+
+    ``timeout`` is in seconds (fractions allowed); ``None`` keeps the value until it is
+    replaced or deleted, and a value set again without a timeout loses its old one. A backend
+    that cannot reach its server raises :class:`CacheUnavailable`. A backend holding
+    connections may also have ``async def close()``, which the app awaits when it stops.
+    """
 
     async def get(self, key: str) -> bytes | None: ...
 

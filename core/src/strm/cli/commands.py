@@ -1,4 +1,4 @@
-"""The core sub-commands: ``worker`` and ``plugins``."""
+"""The core sub-commands: ``worker``, ``plugins``, ``agents`` and ``tables``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from strm.cli.banner import worker_banner
 from strm.cli.context import cli_state, current_app
 from strm.cli.levels import LEVELS, LOGLEVELS
+from strm.cli.output import show_rows, wants_json
 from strm.cli.processes import run_processes
 from strm.redaction import redact_url
 
@@ -120,7 +121,7 @@ def agents_command(as_json: bool) -> None:
         }
         for agent in app.agents.values()
     ]
-    _show(rows, as_json or cli_state().json, ("name", "channel", "concurrency", "help"))
+    show_rows(rows, wants_json(as_json), ("name", "channel", "concurrency", "help"))
 
 
 @click.command("tables", help="List the app's tables: name, kind, partitions, store and help.")
@@ -141,14 +142,4 @@ def tables_command(as_json: bool) -> None:
                 "help": table.help,
             }
         )
-    _show(rows, as_json or cli_state().json, ("name", "kind", "partitions", "store", "help"))
-
-
-def _show(rows: list[dict[str, object]], as_json: bool, columns: tuple[str, ...]) -> None:
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    widths = {c: max([len(c), *(len(str(row[c] or "")) for row in rows)]) for c in columns}
-    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for row in rows:
-        click.echo("  ".join(str(row[c] or "").ljust(widths[c]) for c in columns).rstrip())
+    show_rows(rows, wants_json(as_json), ("name", "kind", "partitions", "store", "help"))

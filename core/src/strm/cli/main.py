@@ -18,9 +18,13 @@ import click
 
 from strm.app import App
 from strm.cli.commands import agents_command, plugins_command, tables_command, worker_command
+from strm.cli.completion_command import COMPLETE_VAR, completion_command
 from strm.cli.context import CliState
 from strm.cli.levels import LEVELS, LOGLEVELS
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
+from strm.cli.models_command import model_command, models_command
+from strm.cli.reset_command import clean_versions_command, reset_command
+from strm.cli.send_command import send_command
 from strm.cli.settings_command import settings_command
 from strm.cli.version import VERSION_OPTION
 from strm.errors import StrmError
@@ -34,6 +38,8 @@ def main(argv: Sequence[str] | None = None, app: App | None = None) -> None:
     """Console-script entry point; ``app`` preselects the app (``app.main()``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     early = pre_parse(args)
+    if COMPLETE_VAR in os.environ:  # completing: -A and --plugin are on the line being typed
+        early = pre_parse(os.environ.get("COMP_WORDS", "").split()[1:])
     try:
         code = run(args, early, app=app)
     except StrmError as exc:
@@ -110,6 +116,12 @@ def make_cli(plugins: StrmPluginManager, app: App | None = None) -> click.Group:
         tables_command,
         plugins_command,
         settings_command,
+        models_command,
+        model_command,
+        send_command,
+        reset_command,
+        clean_versions_command,
+        completion_command,
     ):
         group.add_command(command)
     for options in plugins.hook.strm_cli_options():

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from strm.errors import CodecError, ConfigurationError, KeyDecodeError, ValueDecodeError
+from strm.model_types import ModelTypes
 from strm.spi import Codec
 
 #: Codecs registered by name in this process; every app's serializers find them.
@@ -41,7 +42,13 @@ class ComposedCodec:
 
 
 class Serializers:
-    """Encodes and decodes keys and values with the app's default or a given codec."""
+    """Encodes and decodes keys and values with the app's default or a given codec.
+
+    ``model_types`` are the plugins' schema types (``strm_model_types``), which the app sets
+    after building its serializers; a schema asks them about types it does not know itself.
+    """
+
+    model_types: ModelTypes = ModelTypes()
 
     def __init__(
         self,

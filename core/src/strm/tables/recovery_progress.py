@@ -44,6 +44,15 @@ class RecoveryProgress:
         """Records replayed per second so far."""
         return self.done / max(self.seconds, 1e-9)
 
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far; ``None`` before any record was replayed."""
+        if self.done >= self.total:
+            return 0.0
+        if not self.done:
+            return None
+        return (self.total - self.done) / self.rate
+
     def describe(self) -> str:
         """One line for a person: the totals first, then each table's share."""
         if self.finished:
@@ -59,8 +68,31 @@ class RecoveryProgress:
         )
         return (
             f"recovering tables: {self.done:,}/{self.total:,} records ({percent:.0f}%), "
-            f"{self.rate:,.0f} records/s: {shares}"
+            f"{self.rate:,.0f} records/s, {eta_text(self.total - self.done, self.rate)}: "
+            f"{shares}"
         )
+
+
+def eta_text(left: int, rate: float) -> str:
+    """``'ETA 1 min 5 s'`` for ``left`` items at ``rate`` per second; ``'ETA ?'`` before the rate
+    is known (nothing done yet), ``'ETA 0 s'`` when nothing is left."""
+    if left <= 0:
+        return "ETA 0 s"
+    if rate <= 0:
+        return "ETA ?"
+    return f"ETA {duration(left / rate)}"
+
+
+def duration(seconds: float) -> str:
+    """``'45 s'``, ``'3 min 5 s'``, ``'2 h 5 min'``: rounded up to whole seconds, for people."""
+    whole = max(0, int(-(-seconds // 1)))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 def counted(number: int, noun: str) -> str:

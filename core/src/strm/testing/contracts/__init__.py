@@ -17,13 +17,20 @@ The suites are named ``*Contract`` so that pytest collects them only through you
 subclass. :class:`CacheContract` has ``async`` tests and needs ``pytest-asyncio``.
 """
 
-from strm.testing.contracts.cache import CacheContract, FakeClock
+from strm.testing.contracts.cache import (
+    CacheContract,
+    CacheOutage,
+    CacheOutageContract,
+    FakeClock,
+)
 from strm.testing.contracts.codec import CodecContract
 from strm.testing.contracts.store import PersistentStoreContract, StoreContract
 from strm.testing.contracts.transport import TransportContract
 
 __all__ = [
     "CacheContract",
+    "CacheOutage",
+    "CacheOutageContract",
     "CodecContract",
     "FakeClock",
     "PersistentStoreContract",
