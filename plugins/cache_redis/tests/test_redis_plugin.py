@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -237,3 +238,25 @@ async def test_a_restart_between_two_calls_costs_nothing(
         assert await cache.get("k") == b"w"
     finally:
         await cache.close()
+
+
+def test_a_redis_url_with_a_bad_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "badcache.py").write_text(
+        "import strm\napp = strm.App('badcache', cache='redis://:s3cret@127.0.0.1:99999/0')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "strm", "-A", "badcache", "worker", "--without-web"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: cache 'redis://:***@127.0.0.1:99999/0': Port out of range 0-65535"
+    ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from strm.caches.view import ViewCache
 from strm.errors import SettingNotSupportedError
 from strm.web.cors import ResourceOptions
 from strm.web.routes import WebRoute
@@ -17,6 +19,7 @@ from strm.web.views import View
 
 if TYPE_CHECKING:
     from strm.app import App
+    from strm.spi import Cache
 
 H = TypeVar("H")
 
@@ -58,6 +61,17 @@ class Blueprint:
             return handler
 
         return decorate
+
+    def cache(
+        self,
+        timeout: float | timedelta | None = None,
+        include_headers: bool = False,
+        key_prefix: str | None = None,
+        backend: Cache | str | None = None,
+    ) -> ViewCache:
+        """Faust's ``blueprint.cache()``: a view cache whose keys carry the blueprint's name
+        (``@cache.view()`` on a route's handler); ``backend`` defaults to the app's cache."""
+        return ViewCache(timeout, include_headers, key_prefix or self.name, backend)
 
     def static(self, uri: str, file_or_directory: Any, *, name: str | None = None) -> None:
         """Faust serves files here; strm's web server serves no files (see docs/web.md)."""

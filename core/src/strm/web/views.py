@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, ClassVar, no_type_check
 
+from strm.caches import responses
 from strm.web import exceptions
 from strm.web.http import (
     Request,
@@ -131,6 +132,16 @@ class View:
         raise exceptions.MethodNotAllowed("Method SEARCH not allowed.")
 
     # -- responses -----------------------------------------------------------------------------
+
+    def response_to_bytes(self, response: Response) -> bytes:
+        """A response as one cache value (Faust's; the view cache stores what this gives)."""
+        return responses.response_to_bytes(response)
+
+    def bytes_to_response(self, payload: bytes) -> Response:
+        """The response a cache value holds (raises ``NotACachedResponse``, a miss, for any
+        other value)."""
+        response: Response = responses.bytes_to_response(payload, Response)
+        return response
 
     def json(
         self,

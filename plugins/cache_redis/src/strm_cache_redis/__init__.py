@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strm
 from strm import records
 from strm.records import Provision
+from strm.settings.types import url_scheme
 
 from strm_cache_redis.cache import RedisCache
+from strm_cache_redis.url import SCHEMES, parse
 
-__all__ = ["RedisCache", "strm_caches"]
+__all__ = ["RedisCache", "strm_app_configured", "strm_caches"]
 
 
 @strm.hookimpl
@@ -19,3 +23,12 @@ def strm_caches() -> list[Provision]:
             "rediscluster", RedisCache, description="Redis Cluster, through aiocache and redis-py"
         ),
     ]
+
+
+@strm.hookimpl
+def strm_app_configured(app: Any) -> None:
+    """A bad Redis URL (a port out of range, an unknown option) is a configuration error
+    when the app is configured, before the worker prints its banner: one line, exit 2."""
+    url = app.conf.cache
+    if isinstance(url, str) and url_scheme(url) in SCHEMES:
+        parse(url)
