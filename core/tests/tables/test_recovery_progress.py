@@ -87,7 +87,8 @@ def test_the_description_of_progress() -> None:
         finished=False,
     )
     assert progress.describe() == (
-        "recovering tables: 1,500/8,000 records (19%), 3,000 records/s: "
+        # 6,500 records left at 3,000/s: 2.2 s, shown rounded up.
+        "recovering tables: 1,500/8,000 records (19%), 3,000 records/s, ETA 3 s: "
         "counts 2 partitions 1,500/6,000; totals 1 partition 0/2,000"
     )
     done = RecoveryProgress((TableRecovery("counts", 2, 6_000, 6_000),), seconds=2.0, finished=True)

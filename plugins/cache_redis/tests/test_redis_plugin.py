@@ -192,7 +192,8 @@ class OrdersView:
 
 @pytest.fixture
 async def redis_app(strm_app_factory: AppFactory, own_redis: RedisServer) -> AsyncIterator[App]:
-    app = strm_app_factory("shop", entry_points=True, cache=own_redis.url)
+    # Entry points load the Redis plugin (and the web one, whose server stays off here).
+    app = strm_app_factory("shop", entry_points=True, cache=own_redis.url, web_enabled=False)
     async with app.running():
         # Retry at every call, so that the test sees the server's return at once.
         app.cache.retry_interval = 0.0
