@@ -800,11 +800,14 @@ class App:
         query_param: str | None = None,
         match_info: str | None = None,
         exact_key: str | None = None,
+        standby_ok: bool = False,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """Decorate a view method or page handler so that a request for a key of ``table``
         (from the query parameter ``query_param``, the path's ``{match_info}``, or always
         ``exact_key``) is answered by the worker that holds the key: here, or forwarded
-        (see :mod:`strm.web.routing`)."""
+        (see :mod:`strm.web.routing`). ``standby_ok=True`` lets a worker keeping a standby
+        copy of the key's partition answer from it, as fresh as the owner's last
+        checkpoint."""
         from strm.web.routing import table_route
 
         return table_route(
@@ -814,6 +817,7 @@ class App:
             query_param=query_param,
             match_info=match_info,
             exact_key=exact_key,
+            standby_ok=standby_ok,
         )
 
     def topic_route(

@@ -58,7 +58,12 @@ _ANSWER_HEADERS = ("Retry-After", "Cache-Control", "ETag", "Last-Modified", "Loc
 
 
 class SameNode(StrmError):
-    """The key is held by this worker: serve the request here (Faust's ``SameNode``)."""
+    """The key is held by this worker: serve the request here (Faust's ``SameNode``).
+    ``standby`` when it is a standby copy the route accepted (``standby_ok=True``)."""
+
+    def __init__(self, url: str, *, standby: bool = False) -> None:
+        super().__init__(url)
+        self.standby = standby
 
 
 class RouteUnavailable(KeyError):
@@ -203,12 +208,29 @@ class Router:
 
     # -- forwarding --------------------------------------------------------------------------
 
-    async def route_req(self, table_name: str, key: Any, web: Any, request: Request) -> Response:
+    async def route_req(
+        self,
+        table_name: str,
+        key: Any,
+        web: Any,
+        request: Request,
+        *,
+        standby_ok: bool = False,
+    ) -> Response:
         """Forward ``request`` to the worker holding ``key`` of the table and return its
-        answer; :class:`SameNode` when that is this worker."""
+        answer; :class:`SameNode` when that is this worker, or, with ``standby_ok``, when
+        this worker keeps a standby copy of the key's partition (even during a rebalance)."""
         table = self._table(table_name)
+        if standby_ok and self.holds_standby(table, self.table_key_partition(table, key)):
+            raise SameNode(self.url, standby=True)
         cluster = self.cluster()
         return await self._route(cluster, self.table_key_partition(table, key, cluster), request)
+
+    def holds_standby(self, table: Collection, tp: TP) -> bool:
+        """Whether this worker keeps a standby copy of ``table``'s changelog partition ``tp``
+        now: the table manager's view, which a revocation updates at once (the consumer's
+        assignment still names the partition until the rebalance ends)."""
+        return self.app.tables.is_standby(table, tp.partition)
 
     async def route_topic_req(
         self, topic: Topic | str, key: Any, web: Any, request: Request

@@ -122,6 +122,11 @@ def make_worker(
     async def by_number(view: Any, request: Any) -> Any:
         return view.json({"served_by": worker.url})
 
+    @app.page("/fresh-enough/")
+    @app.table_route(counts, query_param="key", standby_ok=True)
+    async def from_standby(view: Any, request: Any) -> Any:
+        return answer(view, request.query["key"])
+
     @app.page("/where/")
     @app.topic_route(updates, query_param="key")
     async def by_topic(view: Any, request: Any) -> Any:

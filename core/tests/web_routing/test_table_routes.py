@@ -197,3 +197,88 @@ def test_a_route_needs_one_key_source_and_a_partitioned_table(idle_app: App) -> 
         idle_app.topic_route(idle_app.topic("x"))
     with pytest.raises(TypeError, match="global"):
         idle_app.table_route(idle_app.GlobalTable("g"), query_param="k")
+
+
+@pytest.fixture
+async def standby_cluster(tmp_path: Any) -> Any:
+    """Two workers that each keep a standby copy of the other's table partitions."""
+    import aiohttp
+    from routing_helpers import TIMEOUT
+    from strm.transports.memory import drop_broker, unique_url
+
+    broker = unique_url("standby-routes")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
+        group = Cluster(broker, tmp_path, [], http)
+        try:
+            for _ in range(2):
+                await group.add(table_standby_replicas=1, broker_commit_every=1)
+            await group.settled()
+            yield group
+        finally:
+            for worker in reversed(group.workers):
+                if worker.app.is_running:
+                    await worker.app.stop()
+            drop_broker(broker)
+
+
+async def _answer_from(cluster: Cluster, entry: Any, path: str, value: int) -> Any:
+    """Poll ``path`` on ``entry`` until it answers ``value`` (a standby applies the owner's
+    changes once a checkpoint sealed them); bounded in time and count."""
+    for _ in range(200):
+        status, body, headers = await cluster.get(entry, path)
+        if status == 200 and body["value"] == value:
+            return body, headers
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} never answered {value}: last {status} {body}")
+
+
+async def test_standby_ok_answers_from_this_workers_standby_copy(
+    standby_cluster: Cluster,
+) -> None:
+    from strm.web.routing import STANDBY_HEADER
+
+    a, b = standby_cluster.workers
+    on_b = keys_by_owner(standby_cluster)[b.url][0]
+    await standby_cluster.send(on_b, 7)
+    # Worker a keeps a standby of b's partition: it answers itself, and says so.
+    body, headers = await _answer_from(standby_cluster, a, f"/fresh-enough/?key={on_b}", 7)
+    assert body == {"key": on_b, "value": 7, "served_by": a.url}
+    assert headers[STANDBY_HEADER] == "true"
+    # The owner answers as an owner; a route without standby_ok is still forwarded to it.
+    status, body, headers = await standby_cluster.get(b, f"/fresh-enough/?key={on_b}")
+    assert (status, body["served_by"]) == (200, b.url) and STANDBY_HEADER not in headers
+    status, body, _ = await standby_cluster.get(a, f"/count/?key={on_b}")
+    assert (status, body["served_by"]) == (200, b.url)
+    # Outside such a route, a read of a standby partition is still refused.
+    with pytest.raises(Exception, match="which another worker owns"):
+        a.app.tables.tables[TABLE][on_b]
+
+
+async def test_standby_ok_answers_during_a_rebalance(standby_cluster: Cluster) -> None:
+    a, b = standby_cluster.workers
+    on_b = keys_by_owner(standby_cluster)[b.url][0]
+    await standby_cluster.send(on_b, 4)
+    await _answer_from(standby_cluster, a, f"/fresh-enough/?key={on_b}", 4)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(app: Any, revoked: set[TP], **kwargs: Any) -> None:
+        if not held.is_set():
+            held.set()
+            await asyncio.wait_for(release.wait(), 10)
+
+    b.app.on_partitions_revoked.connect(hold)
+    joining = asyncio.create_task(standby_cluster.add(table_standby_replicas=1))
+    try:
+        await asyncio.wait_for(held.wait(), 10)
+        assert a.app.rebalancing or b.app.rebalancing
+        status, body, _ = await standby_cluster.get(b, f"/count/?key={on_b}")
+        assert status == 503  # without standby_ok: ask again later
+        # With it: the value from a standby copy still held, or 503; never the default of a
+        # copy the rebalance took away.
+        answers = [await standby_cluster.get(w, f"/fresh-enough/?key={on_b}") for w in (a, b)]
+        for status, body, _ in answers:
+            assert status == 503 or (status, body["value"]) == (200, 4), (status, body)
+    finally:
+        release.set()
+        await asyncio.wait_for(joining, 10)
+    await standby_cluster.settled()

@@ -203,6 +203,10 @@ class TableManager:
     def changelog_names(self) -> set[str]:
         return set(self._by_changelog)
 
+    def is_standby(self, table: Collection, partition: int) -> bool:
+        """Whether this worker keeps ``partition`` of ``table`` as a standby copy."""
+        return TP(table.changelog_topic_name, partition) in self._standby
+
     async def _follow(self, standby: set[TP]) -> None:
         """Standby partitions: read their changelogs continuously, from where each store is,
         so that taking one over later replays only its tail."""

@@ -21,6 +21,7 @@ from strm.events import current_event
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING, Shard
+from strm.tables.standby_reads import standby_reads_allowed
 from strm.tables.window_time import Seconds
 from strm.tables.windows import (
     HoppingWindow,
@@ -245,6 +246,12 @@ class Collection(MutableMapping[Any, Any]):
             self._check_started()
             partition = self._locate(key, write)
         if partition is not None and not (self.is_global or partition in self.owned_partitions):
+            if (
+                not write
+                and standby_reads_allowed()
+                and self.app.tables.is_standby(self, partition)
+            ):
+                return partition  # a read that accepted a standby's staleness (standby_reads)
             raise StrmError(
                 f"table {self.name!r}: key {key!r} is in partition {partition}, which another "
                 "worker owns; a worker reads and writes only the partitions it consumes — send "

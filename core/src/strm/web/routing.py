@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from strm.errors import StrmError
 from strm.hookspecs import hookimpl
 from strm.router import RETRY_AFTER, RouteUnavailable, SameNode
+from strm.tables.standby_reads import reading_standbys
 from strm.web.blueprints import Blueprint
 from strm.web.http import Request, Response, json_response
 from strm.web.routes import WebRoute
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from strm.tables.table import Collection
 
 Handler = Callable[..., Awaitable[Response]]
+#: On an answer read from a standby copy (``standby_ok=True``): it may be behind the owner.
+STANDBY_HEADER = "X-Strm-Standby"
 #: Faust's warning for ``shard_param``, which ``query_param`` replaced.
 W_DEPRECATED_SHARD_PARAM = "shard_param is deprecated: use query_param instead"
 
@@ -105,8 +108,11 @@ def table_route(
     query_param: str | None = None,
     match_info: str | None = None,
     exact_key: str | None = None,
+    standby_ok: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """What ``@app.table_route`` does (see the module's docstring)."""
+    """What ``@app.table_route`` does (see the module's docstring). With ``standby_ok`` a
+    worker keeping a standby copy of the key's partition answers from it, with the header
+    ``X-Strm-Standby: true`` (docs/web-routing.md says how stale a standby is)."""
     if not isinstance(table, str) and table.is_global:
         raise TypeError(
             f"table_route: table {table.name!r} is global, so every worker holds all of it; "
@@ -121,7 +127,7 @@ def table_route(
             raise StrmError(f"table_route: app {app!r} has no table {name!r}")
         value = coerce_key(key, collection.schema.key_type)
         _check_serializable(key, lambda: collection.dumps_key(value), f"table {name!r}")
-        return await app.router.route_req(name, value, view.web, request)
+        return await app.router.route_req(name, value, view.web, request, standby_ok=standby_ok)
 
     return _decorator(read_key, route)
 
@@ -166,8 +172,13 @@ def _decorator(
         async def routed(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
             try:
                 return await route(view, request, read_key(request))
-            except SameNode:
-                return await fun(view, request, *args, **kwargs)
+            except SameNode as same:
+                if not same.standby:
+                    return await fun(view, request, *args, **kwargs)
+                with reading_standbys():
+                    response = await fun(view, request, *args, **kwargs)
+                response.headers[STANDBY_HEADER] = "true"
+                return response
             except MalformedKey as exc:
                 return json_response({"error": str(exc)}, status=400)
             except RouteUnavailable as exc:
