@@ -1,6 +1,7 @@
 """Each registration hook a third-party plugin implements, used by the kernel as an app uses it
 (not only resolved): a cache behind ``app.cache``, a codec and a partitioner on a topic's sends,
-a consumer scheduler ordering fetched batches, and a supervisor deciding about a crashed agent.
+a consumer scheduler ordering fetched batches, a supervisor deciding about a crashed agent, and
+an extension class that ``strm worker`` runs.
 
 Stores are covered by core/tests/tables/test_store_calls.py, sensors by
 core/tests/streaming/test_delivery.py, model types by core/tests/models/test_model_types.py,
@@ -11,14 +12,17 @@ plugins/transport_kafka/tests and core/tests/test_processes.py.
 from __future__ import annotations
 
 import sys
+import textwrap
 import types
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 import strm
 from strm import records
 from strm.agents.supervisors import Decision, Supervisor
+from strm.cli.main import main
 from strm.spi import TP, Message
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
@@ -74,6 +78,16 @@ class RecordingForfeit(Supervisor):
         return super().on_crash(index, error)
 
 
+class QuickWorker(strm.Worker):
+    """Runs nothing: records that ``strm worker`` built it, and with what."""
+
+    BUILT: ClassVar[list[tuple[str, bool]]] = []
+
+    def execute(self) -> int:
+        self.BUILT.append((self.app.conf.id, self.debug))
+        return 0
+
+
 @pytest.fixture(autouse=True)
 def plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     module = types.ModuleType(PLUGIN)
@@ -98,7 +112,12 @@ def plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def strm_agent_supervisors() -> list[strm.Provision]:
         return [records.supervisor("recording_forfeit", RecordingForfeit)]
 
+    @strm.hookimpl
+    def strm_extension_classes() -> list[strm.Provision]:
+        return [records.extension_class("Worker", QuickWorker)]
+
     for hook in (
+        strm_extension_classes,
         strm_caches,
         strm_codecs,
         strm_producer_partitioners,
@@ -107,7 +126,8 @@ def plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ):
         setattr(module, hook.__name__, hook)
     monkeypatch.setitem(sys.modules, PLUGIN, module)
-    for recorded in (DictCache.STORED, RecordingScheduler.ORDERED, RecordingForfeit.CRASHES):
+    DictCache.STORED.clear()
+    for recorded in (RecordingScheduler.ORDERED, RecordingForfeit.CRASHES, QuickWorker.BUILT):
         recorded.clear()
     yield
 
@@ -188,3 +208,25 @@ async def test_strm_agent_supervisors_decides_about_a_crashed_agent(
         await eventually(lambda: bool(RecordingForfeit.CRASHES))
     assert RecordingForfeit.CRASHES[0][1] == "cannot do job-1"
     assert RecordingForfeit.CRASHES[0][0].endswith("fragile")
+
+
+def test_strm_extension_classes_gives_the_worker_that_strm_worker_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STRM_PLUGINS", raising=False)
+    (tmp_path / "quickworkerapp.py").write_text(
+        textwrap.dedent(
+            f"""
+            import strm
+
+            app = strm.App("quick", environ={{}}, entry_points=False, datadir={str(tmp_path)!r})
+            """
+        )
+    )
+    monkeypatch.delitem(sys.modules, "quickworkerapp", raising=False)
+    with pytest.raises(SystemExit) as info:
+        main(["-A", "quickworkerapp", "--plugin", PLUGIN, "--debug", "worker", "--without-web"])
+    assert info.value.code == 0, capsys.readouterr().err
+    assert QuickWorker.BUILT == [("quick", True)]
