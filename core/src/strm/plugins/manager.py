@@ -386,10 +386,9 @@ class StrmPluginManager:
         chosen: dict[str, Provision] = {}
         for name, found in candidates.items():
             found.sort(key=lambda entry: entry[0])
-            (rank, returned, record), *others = found
-            rivals = [
-                entry for entry in [found[0], *others] if entry[0][:2] == rank[:2] and not rank[0]
-            ]
+            rank, returned, record = found[0]
+            builtin = rank[0]
+            rivals = [] if builtin else [entry for entry in found if entry[0][:2] == rank[:2]]
             if len(rivals) > 1:
                 rivals.sort(key=lambda entry: order.get(entry[1].plugin or "", len(order)))
                 first, second = rivals[0][2], rivals[1][2]
