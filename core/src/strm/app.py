@@ -40,6 +40,7 @@ from strm.deadletters import DeadLetters
 from strm.errors import BackendNotFoundError, ConfigurationError, PluginError
 from strm.flow_control import FlowControl
 from strm.model_types import ModelTypes
+from strm.plugins import command_line
 from strm.plugins.known import FIRST_PARTY_SETTINGS
 from strm.plugins.manager import StrmPluginManager
 from strm.producer_handle import ProducerHandle
@@ -225,10 +226,16 @@ class App:
 
     @property
     def plugins(self) -> StrmPluginManager:
-        """This app's plugin manager, loaded on first use."""
+        """This app's plugin manager, loaded on first use (with the ``--plugin`` values and the
+        ``--debug`` tracing of a ``strm`` command running now)."""
         if self._plugins is None:
+            given = command_line.current()
             self._plugins = StrmPluginManager(
-                self._plugin_selection, environ=self.environ, entry_points=self._entry_points
+                self._plugin_selection,
+                environ=self.environ,
+                entry_points=self._entry_points,
+                command_line=given.plugins,
+                trace=given.trace,
             )
         return self._plugins
 

@@ -31,9 +31,41 @@ class Codec(Protocol):
 class Store(Protocol):
     """A table partition's storage: bytes keys to bytes values.
 
-    ``applied_offset``/``set_applied_offset`` persist how far the changelog has been applied, so a
-    restart replays only the tail; they live in the store so they commit atomically with the data
-    where the backend allows.
+    **Opening.** strm builds one store per table partition as ``factory(url=..., app=...,
+    table_name=..., partition=..., options=...)`` (accept ``**kwargs`` you do not use: a later
+    strm may pass more). A store that keeps files puts them under ``app.conf.tabledir``
+    (``datadir/v<version>/<tabledir>``; each app version has its own), one set per table
+    partition named after the table and the partition, or under a directory its URL names, and
+    nowhere else. The same table partition may be closed and opened again in one process (a
+    rebalance takes it away and gives it back).
+
+    **Threads.** strm calls :meth:`write_batch` through :func:`asyncio.to_thread`: on a worker
+    thread of the event loop's default executor, not the thread that opened the store, and not
+    always the same one. Every other method, the factory and :meth:`close` included, runs on the
+    event loop's thread, and reads (:meth:`get`, :meth:`contains`, :meth:`items`, :meth:`size`)
+    may run there *while* a :meth:`write_batch` is running: a store must not bind a connection
+    or handle to the thread that opened it (sqlite3's default ``check_same_thread=True`` does)
+    and must keep its own state consistent across threads (a lock, or a backend that is
+    thread-safe). strm never runs two :meth:`write_batch` calls on one store at once.
+
+    **Applied offsets.** :meth:`applied_offset` is the offset of the *last* changelog record
+    (or, for a source topic partition, the last source record) whose effect the store holds,
+    ``None`` when it holds none; strm resumes reading at ``applied_offset + 1``. They live in
+    the store, beside the data, so :meth:`write_batch` can record them atomically with it
+    where the backend allows: after a crash the data and the offsets it claims must agree.
+    :meth:`clear` forgets them too (a cleared store is rebuilt from the start).
+
+    **Errors.** Raise :class:`strm.StoreError` (whose message names the table, the partition
+    and what to do) for a failure of the store; :class:`strm.StoreLockedError` when its files
+    are in use by another process (another worker on the same ``datadir``), and
+    :class:`strm.StoreCorruptError` when its files cannot be read (deleting them lets strm
+    rebuild the table from its changelog). Anything else the factory raises, strm wraps in a
+    :class:`strm.StoreError` naming the table partition; anything else a method raises reaches
+    strm as it is, so a store's own errors should name the table and partition too.
+
+    **Shutdown.** A partition's store is closed when it is revoked or the worker stops, after
+    the final checkpoint's :meth:`write_batch` has returned; nothing but :meth:`close` is called
+    after :meth:`close`, and a second :meth:`close` must be harmless.
     """
 
     def get(self, key: bytes) -> bytes | None: ...
@@ -44,25 +76,37 @@ class Store(Protocol):
 
     def contains(self, key: bytes) -> bool: ...
 
-    def items(self) -> Iterator[tuple[bytes, bytes]]: ...
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every pair; strm may iterate it on the event loop's thread while a
+        :meth:`write_batch` runs, so iterate a snapshot (or a backend iterator that tolerates
+        writes), not a live dict."""
+        ...
 
     def size(self) -> int: ...
 
-    def clear(self) -> None: ...
+    def clear(self) -> None:
+        """Remove every key and every applied offset."""
+        ...
 
     def write_batch(
         self, puts: Mapping[bytes, bytes | None], applied: Mapping[TP, int] | None = None
     ) -> None:
         """Apply many writes at once (a ``None`` value deletes the key) and record ``applied``
         changelog offsets with them, atomically where the backend can: after a crash the data
-        and the offsets it claims to contain must agree."""
+        and the offsets it claims to contain must agree. Called on a worker thread (see the
+        class's threading rules)."""
         ...
 
-    def applied_offset(self, tp: TP) -> int | None: ...
+    def applied_offset(self, tp: TP) -> int | None:
+        """The offset of the last record of ``tp`` applied to this store, ``None`` if none."""
+        ...
 
     def set_applied_offset(self, tp: TP, offset: int) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store's files or connections; called on the event loop's thread after
+        the last :meth:`write_batch` has returned, and harmless twice."""
+        ...
 
 
 class CacheUnavailable(Exception):

@@ -7,11 +7,10 @@ line with exit code 2; ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -28,7 +27,8 @@ from strm.cli.send_command import send_command
 from strm.cli.settings_command import settings_command
 from strm.cli.version import VERSION_OPTION
 from strm.errors import StrmError
-from strm.plugins.manager import PLUGINS_ENV, StrmPluginManager, selection_from_env
+from strm.plugins import command_line
+from strm.plugins.manager import StrmPluginManager
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.worker import LOOPS
 from strm.worker_logging import LOG_FORMATS
@@ -55,26 +55,10 @@ def run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> int
 
     ``app`` preselects the app (``app.main()``, ``call_command``); ``-A`` is then ignored.
     """
-    with _plugins_in_environment(early.plugins):
+    # The -A module may build and configure its app while it is imported: --plugin and --debug
+    # must reach that app's plugin manager, so they are handed over before anything is loaded.
+    with command_line.given(early.plugins, trace=early.debug):
         return _run(args, early, app)
-
-
-@contextlib.contextmanager
-def _plugins_in_environment(plugins: Sequence[str]) -> Iterator[None]:
-    """Expose ``--plugin`` values as ``STRM_PLUGINS`` while the command runs: the app module
-    may load its plugins as it is imported (defining an agent configures the app)."""
-    if not plugins:
-        yield
-        return
-    saved = os.environ.get(PLUGINS_ENV)
-    os.environ[PLUGINS_ENV] = ",".join([*selection_from_env(os.environ), *plugins])
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(PLUGINS_ENV, None)
-        else:
-            os.environ[PLUGINS_ENV] = saved
 
 
 def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> int:
@@ -83,8 +67,9 @@ def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> in
     if app is not None:
         app.autodiscover()  # modules of the project may define commands
         plugins = app.plugins
+        _check_plugins_reached(plugins, early.plugins)
     else:
-        plugins = StrmPluginManager()
+        plugins = StrmPluginManager(command_line=early.plugins, trace=early.debug)
     group = make_cli(plugins, app)
     state = CliState(plugins=plugins, app=app, argv=list(args))
     try:
@@ -98,6 +83,17 @@ def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> in
         click.echo("Aborted.", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _check_plugins_reached(plugins: StrmPluginManager, wanted: Sequence[str]) -> None:
+    """An app whose plugins were loaded before this command ran (``app.main()`` after its
+    module configured it) cannot take ``--plugin`` any more: say so rather than ignore it."""
+    missing = [spec for spec in wanted if spec not in plugins.selection]
+    if missing:
+        raise StrmError(
+            f"--plugin {' '.join(missing)}: the app's plugins were loaded before the command "
+            "line was read; give them to the app instead (App(plugins=[...]))"
+        )
 
 
 def make_cli(plugins: StrmPluginManager, app: App | None = None) -> click.Group:

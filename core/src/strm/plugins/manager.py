@@ -4,6 +4,11 @@ It registers the built-in plugins, the entry points of group ``strm``, the plugi
 ``STRM_PLUGINS`` and ``--plugin``, skips those blocked with ``no:NAME``, and then answers what the
 plugins provide. Everything a plugin provides is checked at load time: a misspelt hook, a plugin
 that fails to import, or two plugins claiming one name is a :class:`PluginError` at start-up.
+
+Every hook is called through pluggy (``pm.hook.<name>()``), so ``tryfirst``, ``trylast`` and
+wrappers mean what pluggy says they mean. To still name the plugin behind each record, the
+manager wraps the registration hookimpls it registers: each wrapped call notes which plugin
+returned which objects (see :class:`_Attribution`).
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import importlib
 import importlib.metadata as metadata
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import wraps
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 import pluggy
 
@@ -66,6 +71,60 @@ def selection_from_env(environ: Mapping[str, str]) -> list[str]:
     return [part for part in environ.get(PLUGINS_ENV, "").split(",") if part.strip()]
 
 
+#: The hooks whose results are records attributed to the plugin that returned them.
+REGISTRATION_HOOKS = frozenset({*KINDS.values(), "strm_settings"})
+#: The hooks :meth:`StrmPluginManager.notify` delivers, each hookimpl on its own.
+NOTIFICATION_HOOKS = frozenset(
+    {
+        "strm_app_configured",
+        "strm_worker_starting",
+        "strm_worker_stopping",
+        "strm_partitions_assigned",
+        "strm_partitions_revoked",
+    }
+)
+
+#: How strongly a hookimpl claims a name: pluggy's ``tryfirst`` beats a plain one, which beats
+#: ``trylast``.
+TRYFIRST, PLAIN, TRYLAST = 0, 1, 2
+
+
+def _priority(impl: pluggy.HookImpl) -> int:
+    return TRYFIRST if impl.tryfirst else TRYLAST if impl.trylast else PLAIN
+
+
+@dataclass(frozen=True)
+class Returned:
+    """One object a registration hook returned, with the plugin that returned it (``None`` for
+    one a hook wrapper added) and how strongly that hookimpl claims it."""
+
+    item: Any
+    plugin: str | None
+    priority: int = PLAIN
+
+
+class _Attribution:
+    """Which plugin returned which object during one registration hook call.
+
+    pluggy hands the caller one list per hookimpl and drops ``None`` results, so the lists alone
+    cannot be traced back to plugins; the wrapped hookimpls record it here as they return.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, list[tuple[Any, str, int]]] = {}
+
+    def note(self, result: Any, plugin: str, priority: int) -> None:
+        for item in result:
+            self._seen.setdefault(id(item), []).append((item, plugin, priority))
+
+    def take(self, item: Any) -> Returned:
+        noted = self._seen.get(id(item))
+        if not noted:
+            return Returned(item, None)
+        _, plugin, priority = noted.pop(0)
+        return Returned(item, plugin, priority)
+
+
 class StrmPluginManager:
     """Loads the plugins of one app and resolves provisions, settings and CLI additions."""
 
@@ -75,15 +134,28 @@ class StrmPluginManager:
         *,
         environ: Mapping[str, str] | None = None,
         entry_points: bool = True,
+        command_line: Sequence[str] = (),
+        trace: bool = False,
     ) -> None:
+        """``selection`` comes from the app (``App(plugins=...)``), ``command_line`` from
+        ``--plugin``, handed over by the command line; ``STRM_PLUGINS`` in ``environ`` comes
+        first. ``trace`` logs every hook call and its results to the ``strm.plugins`` logger at
+        DEBUG (``--debug``)."""
         environ = os.environ if environ is None else environ
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        if trace:
+            self.pm.trace.root.setwriter(_log_trace)
+            self.pm.enable_tracing()
         self._info: dict[str, PluginInfo] = {}
         self._provisions: dict[str, dict[str, Provision]] | None = None
         #: (kind, name) -> the plugin whose provision is used.
         self._providers: dict[tuple[str, str], str] = {}
-        wanted, self.blocked = parse_selection([*selection_from_env(environ), *selection])
+        self._attribution: _Attribution | None = None
+        #: Where a notification is being delivered, while :meth:`notify` runs.
+        self._notifying: str | None = None
+        self.selection = [*selection_from_env(environ), *command_line, *selection]
+        wanted, self.blocked = parse_selection(self.selection)
         self._refuse_blocking_essentials()
         self._load_builtins()
         loaded_names = self._load_entry_points() if entry_points else set()
@@ -172,6 +244,57 @@ class StrmPluginManager:
             ) from None
         module = getattr(plugin, "__name__", type(plugin).__name__)
         self._info[name] = PluginInfo(name, module, distribution, version, builtin)
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper):
+                    self._wrap(caller.name, impl)
+
+    def _wrap(self, hook_name: str, impl: pluggy.HookImpl) -> None:
+        """Make ``impl`` tell the manager what it returned (a registration hook) or log what it
+        raises while a notification is delivered, and name its plugin in either case."""
+        function: Callable[..., Any] = impl.function
+        plugin, priority = impl.plugin_name, _priority(impl)
+        if hook_name in REGISTRATION_HOOKS:
+
+            @wraps(function)
+            def attributed(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    result = function(*args, **kwargs)
+                except PluginError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin {plugin!r} raised {type(exc).__name__} in {hook_name}(): {exc}"
+                    ) from exc
+                if result is None:
+                    return None
+                if not isinstance(result, list | tuple):
+                    raise PluginError(
+                        f"plugin {plugin!r} returned {result!r} from {hook_name}(); expected a list"
+                    )
+                if self._attribution is not None:
+                    self._attribution.note(result, plugin, priority)
+                return result
+
+            impl.function = attributed  # type: ignore[misc]
+        elif hook_name in NOTIFICATION_HOOKS:
+
+            @wraps(function)
+            def isolated(*args: Any, **kwargs: Any) -> Any:
+                if self._notifying is None:
+                    return function(*args, **kwargs)
+                try:
+                    return function(*args, **kwargs)
+                except Exception:
+                    logger.exception(
+                        "%r: %s raised on %s; the worker goes on",
+                        plugin,
+                        hook_name,
+                        self._notifying,
+                    )
+                    return None
+
+            impl.function = isolated  # type: ignore[misc]
 
     def _check_pending(self) -> None:
         try:
@@ -189,25 +312,21 @@ class StrmPluginManager:
         return self.pm.hook
 
     def notify(self, hook_name: str, where: str, **kwargs: Any) -> None:
-        """Call every plugin's ``hook_name`` in pluggy's order (``tryfirst``/``trylast`` kept),
-        each on its own: one that raises is logged with its traceback and ``where`` it was
-        called, and the others still hear of it. For notifications such as rebalances, whose
-        listeners must not stop the worker or each other."""
-        caller = getattr(self.pm.hook, hook_name)
-        impls = caller.get_hookimpls()
-        if any(impl.hookwrapper or impl.wrapper for impl in impls):
-            # A wrapper must see the whole call: one call, one log line if anything raises.
-            calls = [("a plugin", lambda: caller(**kwargs))]
-        else:
-            calls = [
-                (repr(impl.plugin_name), partial(_call_impl, impl, kwargs))
-                for impl in reversed(impls)
-            ]
-        for who, call in calls:
-            try:
-                call()  # type: ignore[no-untyped-call]
-            except Exception:
-                logger.exception("%s: %s raised on %s; the worker goes on", who, hook_name, where)
+        """Call ``hook_name`` through pluggy (its order, ``tryfirst``/``trylast`` and wrappers
+        kept) with each plugin's implementation on its own: one that raises is logged with its
+        traceback and ``where`` it was called, and the others still hear of it. For
+        notifications such as rebalances, whose listeners must not stop the worker or each
+        other."""
+        previous, self._notifying = self._notifying, where
+        try:
+            getattr(self.pm.hook, hook_name)(**kwargs)
+        except Exception:
+            # Only a wrapper can get here: the hookimpls' own errors are logged by each one.
+            logger.exception(
+                "a hook wrapper raised on %s of %s; the worker goes on", where, hook_name
+            )
+        finally:
+            self._notifying = previous
 
     def plugins(self) -> list[PluginInfo]:
         for info in self._info.values():
@@ -220,32 +339,67 @@ class StrmPluginManager:
             self._provisions = {kind: self._collect(kind) for kind in KINDS}
         return self._provisions
 
+    def _call_registration(self, hook_name: str) -> list[Returned]:
+        """Call a registration hook through pluggy; every object returned, flattened, in the
+        order pluggy called the hookimpls (after what any wrapper did to the lists)."""
+        attribution = self._attribution = _Attribution()
+        try:
+            results = getattr(self.pm.hook, hook_name)()
+        finally:
+            self._attribution = None
+        returned: list[Returned] = []
+        for result in results:
+            if not isinstance(result, list | tuple):
+                raise PluginError(
+                    f"a hook wrapper of {hook_name}() left {result!r} among the results; "
+                    "expected lists"
+                )
+            returned += [attribution.take(item) for item in result]
+        return returned
+
+    def _who(self, returned: Returned, hook_name: str) -> str:
+        return (
+            f"plugin {returned.plugin!r}"
+            if returned.plugin is not None
+            else f"a hook wrapper of {hook_name}()"
+        )
+
     def _collect(self, kind: str) -> dict[str, Provision]:
-        chosen: dict[str, Provision] = {}
-        builtin_names: set[str] = set()
-        hook = getattr(self.pm.hook, KINDS[kind])
-        impls = sorted(hook.get_hookimpls(), key=lambda i: not self._info[i.plugin_name].builtin)
-        for impl in impls:
-            info = self._info[impl.plugin_name]
-            for record in _results(impl):
-                if not isinstance(record, Provision) or record.kind != kind:
-                    raise PluginError(
-                        f"plugin {info.name!r} returned {record!r} from {KINDS[kind]}(); "
-                        f"expected strm.records.Provision objects of kind {kind!r}"
-                    )
+        """The provision used for each name: a plugin's beats a built-in one; between plugins,
+        ``tryfirst`` beats plain beats ``trylast``, and two of equal standing are an error."""
+        hook_name = KINDS[kind]
+        order = {name: index for index, name in enumerate(self._info)}
+        candidates: dict[str, list[tuple[tuple[bool, int, int], Returned, Provision]]] = {}
+        for index, returned in enumerate(self._call_registration(hook_name)):
+            record = returned.item
+            if not isinstance(record, Provision) or record.kind != kind:
+                raise PluginError(
+                    f"{self._who(returned, hook_name)} returned {record!r} from {hook_name}(); "
+                    f"expected strm.records.Provision objects of kind {kind!r}"
+                )
+            info = self._info.get(returned.plugin) if returned.plugin is not None else None
+            if info is not None:
                 record = record.with_distribution(info.distribution)
-                previous = chosen.get(record.name)
-                if previous is not None and record.name not in builtin_names:
-                    raise PluginError(
-                        f"two plugins provide {_describe(kind, record.name)}: "
-                        f"{previous.distribution} and {record.distribution}; "
-                        "uninstall one of them or block one with --plugin no:NAME"
-                    )
-                builtin_names.discard(record.name)
-                if info.builtin:
-                    builtin_names.add(record.name)
-                chosen[record.name] = record
-                self._providers[kind, record.name] = info.name
+            builtin = info is not None and info.builtin
+            rank = (builtin, returned.priority, index)
+            candidates.setdefault(record.name, []).append((rank, returned, record))
+        chosen: dict[str, Provision] = {}
+        for name, found in candidates.items():
+            found.sort(key=lambda entry: entry[0])
+            rank, returned, record = found[0]
+            builtin = rank[0]
+            rivals = [] if builtin else [entry for entry in found if entry[0][:2] == rank[:2]]
+            if len(rivals) > 1:
+                rivals.sort(key=lambda entry: order.get(entry[1].plugin or "", len(order)))
+                first, second = rivals[0][2], rivals[1][2]
+                raise PluginError(
+                    f"two plugins provide {_describe(kind, name)}: "
+                    f"{first.distribution} and {second.distribution}; "
+                    "uninstall one of them or block one with --plugin no:NAME"
+                )
+            chosen[name] = record
+            if returned.plugin is not None:
+                self._providers[kind, name] = returned.plugin
         return chosen
 
     def provisions(self, kind: str) -> dict[str, Provision]:
@@ -292,33 +446,32 @@ class StrmPluginManager:
     def settings(self) -> list[Setting]:
         """Settings declared by plugins, each marked with its distribution."""
         out: list[Setting] = []
-        for impl in self.pm.hook.strm_settings.get_hookimpls():
-            info = self._info[impl.plugin_name]
-            for spec in _results(impl):
-                if not isinstance(spec, Setting):
-                    raise PluginError(
-                        f"plugin {info.name!r} returned {spec!r} from strm_settings(); "
-                        "expected strm.settings.Setting objects"
-                    )
-                out.append(_with_distribution(spec, info.distribution))
+        for returned in self._call_registration("strm_settings"):
+            spec = returned.item
+            if not isinstance(spec, Setting):
+                raise PluginError(
+                    f"{self._who(returned, 'strm_settings')} returned {spec!r} from "
+                    "strm_settings(); expected strm.settings.Setting objects"
+                )
+            info = self._info.get(returned.plugin) if returned.plugin is not None else None
+            out.append(spec if info is None else _with_distribution(spec, info.distribution))
         return out
 
     def describe(self) -> list[dict[str, Any]]:
         """The ``strm plugins`` listing: each plugin with its hooks and provisions."""
-        kind_of_hook = {hookname: kind for kind, hookname in KINDS.items()}
+        provided: dict[str | None, list[dict[str, str]]] = {}
+        setting_names: dict[str | None, list[str]] = {}
+        for kind, hook_name in KINDS.items():
+            for returned in self._call_registration(hook_name):
+                record = returned.item
+                name = record.name if isinstance(record, Provision) else repr(record)
+                provided.setdefault(returned.plugin, []).append({"kind": kind, "name": name})
+        for returned in self._call_registration("strm_settings"):
+            spec = returned.item
+            name = spec.name if isinstance(spec, Setting) else repr(spec)
+            setting_names.setdefault(returned.plugin, []).append(name)
         listing = []
         for info in self.plugins():
-            plugin = self.pm.get_plugin(info.name)
-            provided: list[dict[str, str]] = []
-            setting_names: list[str] = []
-            for hookname in info.hooks:
-                for impl in getattr(self.pm.hook, hookname).get_hookimpls():
-                    if impl.plugin is not plugin:
-                        continue
-                    if hookname in kind_of_hook:
-                        provided += [{"kind": r.kind, "name": r.name} for r in _results(impl)]
-                    elif hookname == "strm_settings":
-                        setting_names += [spec.name for spec in _results(impl)]
             listing.append(
                 {
                     "name": info.name,
@@ -327,21 +480,15 @@ class StrmPluginManager:
                     "version": info.version,
                     "builtin": info.builtin,
                     "hooks": info.hooks,
-                    "provides": provided,
-                    "settings": setting_names,
+                    "provides": provided.get(info.name, []),
+                    "settings": setting_names.get(info.name, []),
                 }
             )
         return listing
 
 
-def _call_impl(impl: pluggy.HookImpl, kwargs: Mapping[str, Any]) -> None:
-    impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-
-
-def _results(impl: pluggy.HookImpl) -> list[Any]:
-    """Call a registration hookimpl directly; ``None`` counts as nothing provided."""
-    result = cast("Iterable[Any] | None", impl.function())
-    return list(result or [])
+def _log_trace(line: str) -> None:
+    logger.debug("%s", line.rstrip("\n"))
 
 
 #: The kinds picked by the scheme of a URL setting, shown as ``'scheme://'``.

@@ -8,8 +8,9 @@ it asks for::
 
     class TestMyStore(StoreContract):
         @pytest.fixture
-        def store(self, tmp_path):
-            store = MyStore(path=tmp_path / "db")
+        def store(self, strm_app_factory):
+            app = strm_app_factory(plugins=["strm_mystore"], store="mystore://")
+            store = MyStore(url="mystore://", app=app, table_name="t", partition=0, options={})
             yield store
             store.close()
 
@@ -24,7 +25,11 @@ from strm.testing.contracts.cache import (
     FakeClock,
 )
 from strm.testing.contracts.codec import CodecContract
-from strm.testing.contracts.store import PersistentStoreContract, StoreContract
+from strm.testing.contracts.store import (
+    PersistentStoreContract,
+    StoreContract,
+    StoreFilesContract,
+)
 from strm.testing.contracts.transport import TransportContract
 
 __all__ = [
@@ -35,5 +40,6 @@ __all__ = [
     "FakeClock",
     "PersistentStoreContract",
     "StoreContract",
+    "StoreFilesContract",
     "TransportContract",
 ]

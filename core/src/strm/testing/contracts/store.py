@@ -1,17 +1,26 @@
 """The contract every table store meets: :class:`strm.spi.Store`, bytes in and bytes out.
 
 :class:`StoreContract` asks for a ``store`` fixture that returns a new, empty store for one table
-partition; it may close the store again at teardown (``close()`` must be harmless twice).
-Stores that keep their data across processes also pass :class:`PersistentStoreContract`, which
-asks in addition for a ``reopen`` fixture.
+partition, built the way strm builds it (``factory(url=..., app=..., table_name=...,
+partition=..., options=...)``); it may close the store again at teardown (``close()`` must be
+harmless twice). It includes the threads strm calls a store from: ``write_batch`` on a worker
+thread, everything else on the thread that opened the store. Stores that keep their data across
+processes also pass :class:`PersistentStoreContract`, which asks in addition for a ``reopen``
+fixture, and stores that keep files pass :class:`StoreFilesContract` (files under ``tabledir``,
+one set per table partition, damaged files reported as :class:`strm.StoreCorruptError`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from strm.errors import StoreCorruptError
 from strm.spi import TP, Store
 
 #: Every byte value, NUL and bytes that are not UTF-8 included.
@@ -20,6 +29,44 @@ ALL_BYTES = bytes(range(256))
 LARGE_VALUE = bytes(range(256)) * 400
 
 Reopen = Callable[[Store], Store]
+
+#: How long a call on another thread may take before the contract gives up on it.
+THREAD_TIMEOUT = 30.0
+#: Batches the writer thread applies while the opening thread reads.
+CONCURRENT_BATCHES = 200
+
+THREAD_RULE = (
+    "strm calls write_batch through asyncio.to_thread, on a worker thread that is not the one "
+    "that opened the store (and not always the same one), and calls every other method on the "
+    "event loop's thread, reads even while a write_batch runs: a store must not bind its "
+    "connection or handle to the thread that opened it (sqlite3: connect(..., "
+    "check_same_thread=False) with a lock around its use)"
+)
+
+
+def on_another_thread(call: Callable[[], Any], what: str) -> Any:
+    """Run ``call`` on a new thread and return its result; its exception fails the test with
+    the threading rule, since the same call works on the opening thread."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # reported on the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="strm-contract-worker", daemon=True)
+    thread.start()
+    thread.join(THREAD_TIMEOUT)
+    if thread.is_alive():
+        pytest.fail(f"{what} on another thread did not return within {THREAD_TIMEOUT} s")
+    error = outcome.get("error")
+    if error is not None:
+        pytest.fail(
+            f"{what} raised {type(error).__name__}: {error} when called on a thread other than "
+            f"the one that opened the store. {THREAD_RULE}"
+        )
+    return outcome.get("result")
 
 
 def _items(store: Store) -> dict[bytes, bytes]:
@@ -221,11 +268,77 @@ class StoreContract:
         assert store.size() == 1
         assert _items(store) == {b"k": b"v"}
 
+    def test_applied_offset_is_an_int(self, store: Store) -> None:
+        # The kernel resumes the changelog at applied_offset + 1.
+        store.write_batch({}, {TP("t", 0): 7})
+        store.set_applied_offset(TP("t", 1), 8)
+        assert type(store.applied_offset(TP("t", 0))) is int
+        assert store.applied_offset(TP("t", 0)) + 1 == 8  # type: ignore[operator]
+        assert type(store.applied_offset(TP("t", 1))) is int
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    def test_write_batch_runs_on_another_thread(self, store: Store) -> None:
+        store.set(b"before", b"1")
+        batch = {b"k": b"v", b"before": None}
+        on_another_thread(lambda: store.write_batch(batch, {TP("t", 0): 3}), "write_batch")
+        assert _items(store) == {b"k": b"v"}, "a write_batch on a worker thread was lost"
+        assert store.applied_offset(TP("t", 0)) == 3
+        on_another_thread(lambda: store.write_batch({b"k": b"again"}), "a second write_batch")
+        assert store.get(b"k") == b"again"
+        store.set(b"after", b"2")
+        assert _items(store) == {b"k": b"again", b"after": b"2"}
+
+    def test_reads_on_the_opening_thread_while_write_batch_runs(self, store: Store) -> None:
+        """The event loop keeps reading a table while a checkpoint writes it: every read
+        returns a value some batch wrote, and nothing raises on either thread."""
+        store.set(b"fixed", b"f")
+        values = {i.to_bytes(2, "big") for i in range(CONCURRENT_BATCHES)}
+        done = threading.Event()
+
+        def write_all() -> None:
+            try:
+                for value in sorted(values):
+                    store.write_batch({b"k": value, b"x" + value: value})
+            finally:
+                done.set()
+
+        errors: list[BaseException] = []
+        writer = threading.Thread(
+            target=lambda: _capture(write_all, errors), name="strm-contract-writer", daemon=True
+        )
+        deadline = time.monotonic() + THREAD_TIMEOUT
+        writer.start()
+        reads = 0
+        while not done.is_set() and time.monotonic() < deadline and reads < 1_000_000:
+            seen = store.get(b"k")
+            assert seen is None or seen in values, f"get returned {seen!r}, which nobody wrote"
+            assert store.get(b"fixed") == b"f"
+            assert store.contains(b"fixed")
+            if reads % 20 == 0:
+                assert dict(store.items())[b"fixed"] == b"f"
+            reads += 1
+        writer.join(max(0.0, deadline - time.monotonic()))
+        assert not writer.is_alive(), f"write_batch did not finish within {THREAD_TIMEOUT} s"
+        if errors:
+            error = errors[0]
+            pytest.fail(
+                f"write_batch raised {type(error).__name__}: {error} on a worker thread while "
+                f"the opening thread read the store. {THREAD_RULE}"
+            )
+        assert store.get(b"k") == max(values)
+        assert store.size() == CONCURRENT_BATCHES + 2
+
     # -- close -----------------------------------------------------------------------------------
 
     def test_close_twice_is_harmless(self, store: Store) -> None:
         store.set(b"k", b"v")
         store.close()
+        store.close()
+
+    def test_close_after_a_write_batch_on_another_thread(self, store: Store) -> None:
+        # Shutdown: the last checkpoint's write_batch returns, then close() on the loop thread.
+        on_another_thread(lambda: store.write_batch({b"k": b"v"}, {TP("t", 0): 1}), "write_batch")
         store.close()
 
 
@@ -281,3 +394,119 @@ class PersistentStoreContract(StoreContract):
         again = reopen(store)
         assert _items(again) == {}
         assert again.applied_offset(TP("t", 0)) is None
+
+
+def _capture(call: Callable[[], None], errors: list[BaseException]) -> None:
+    try:
+        call()
+    except BaseException as exc:  # reported on the test's thread
+        errors.append(exc)
+
+
+OpenStore = Callable[..., Store]
+
+
+class StoreFilesContract:
+    """For stores that keep files: where they go, what a reopen finds, and damaged files.
+
+    Give the class ``url`` (the store URL without a directory, such as ``'leveldb://'``) and
+    ``plugins`` (what ``App(plugins=...)`` needs to provide it), and define a ``damage`` fixture:
+    a function that spoils every file of a closed store under the directory it is given, so
+    that opening it again must raise :class:`strm.StoreCorruptError`. The suite builds stores
+    as strm does, through the provision of ``url``'s scheme, on an app whose ``datadir`` is in
+    the test's temporary directory; it needs strm's pytest plugin (``strm_app_factory``).
+    """
+
+    url: str = ""
+    plugins: tuple[str, ...] = ()
+
+    @pytest.fixture
+    def damage(self) -> Callable[[Path], None]:
+        raise NotImplementedError(
+            "subclass StoreFilesContract and define a 'damage' fixture: a function that spoils "
+            "the files of a closed store under the directory it is given"
+        )
+
+    @pytest.fixture
+    def app(self, strm_app_factory: Callable[..., Any], tmp_path: Path) -> Any:
+        if not self.url:
+            raise NotImplementedError("subclass StoreFilesContract and set url = 'scheme://'")
+        return strm_app_factory(
+            plugins=list(self.plugins), store=self.url, datadir=str(tmp_path / "data")
+        )
+
+    @pytest.fixture
+    def open_store(self, app: Any) -> Iterator[OpenStore]:
+        """Opens stores the way the kernel does, and closes them at teardown."""
+        factory = app.resolve_backend("store").factory
+        opened: list[Store] = []
+
+        def open_(table_name: str = "t", partition: int = 0, **extra: Any) -> Store:
+            store: Store = factory(
+                url=self.url,
+                app=app,
+                table_name=table_name,
+                partition=partition,
+                options={},
+                **extra,
+            )
+            opened.append(store)
+            return store
+
+        yield open_
+        for store in opened:
+            store.close()
+
+    def test_the_factory_accepts_arguments_a_later_strm_may_add(
+        self, open_store: OpenStore
+    ) -> None:
+        store = open_store(added_by_a_later_strm=1)
+        assert isinstance(store, Store)
+
+    def test_table_partitions_do_not_share_data(self, open_store: OpenStore) -> None:
+        stores = {(t, p): open_store(t, p) for t, p in [("t", 0), ("t", 1), ("u", 0)]}
+        for (table, partition), store in stores.items():
+            store.write_batch({b"k": f"{table}{partition}".encode()}, {TP("c", partition): 5})
+        for (table, partition), store in stores.items():
+            assert _items(store) == {b"k": f"{table}{partition}".encode()}
+        stores["t", 1].clear()
+        assert stores["t", 0].get(b"k") == b"t0"
+        assert stores["u", 0].applied_offset(TP("c", 0)) == 5
+
+    def test_files_go_under_the_apps_tabledir_only(
+        self, app: Any, open_store: OpenStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cwd = tmp_path / "cwd"
+        cwd.mkdir()
+        monkeypatch.chdir(cwd)
+        store = open_store("files", 2)
+        store.write_batch({b"k": b"v"}, {TP("c", 2): 1})
+        store.close()
+        tabledir = Path(app.conf.tabledir).resolve()
+        written = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert written, f"the store wrote no file under {tmp_path}"
+        outside = [p for p in written if not p.resolve().is_relative_to(tabledir)]
+        assert outside == [], f"files outside tabledir {tabledir}: {outside}"
+
+    def test_a_reopen_through_the_factory_finds_the_data_and_offsets(
+        self, open_store: OpenStore
+    ) -> None:
+        store = open_store("again", 0)
+        store.write_batch({b"k": b"v", b"": b""}, {TP("c", 0): 41})
+        store.close()
+        again = open_store("again", 0)
+        assert _items(again) == {b"k": b"v", b"": b""}
+        assert again.applied_offset(TP("c", 0)) == 41
+
+    def test_damaged_files_are_a_store_corrupt_error(
+        self, app: Any, open_store: OpenStore, damage: Callable[[Path], None]
+    ) -> None:
+        store = open_store("damaged", 0)
+        store.write_batch({b"k": b"v"}, {TP("c", 0): 1})
+        store.close()
+        damage(Path(app.conf.tabledir))
+        with pytest.raises(StoreCorruptError) as info:
+            reopened = open_store("damaged", 0)
+            list(reopened.items())
+        message = str(info.value)
+        assert "damaged" in message, f"the error should name the table: {message}"
