@@ -85,3 +85,11 @@ def test_the_installed_plugin_passes_its_own_tests(installed: Installed, distrib
     assert result.returncode == 0, output
     assert "skipped" not in result.stdout, output  # the entry-point test ran too
     assert re.search(r"\d+ passed", result.stdout), output
+
+
+def test_the_installed_strm_has_the_templates(installed: Installed, tmp_path: Path) -> None:
+    """The templates are package data of the wheel, not only files of the source tree."""
+    made = run([installed.strm, "new-plugin", "codec", "packed", "-d", str(tmp_path)], cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    codec = tmp_path / "strm-packed" / "src" / "strm_packed" / "codec.py"
+    assert "class PackedCodec:" in codec.read_text()
