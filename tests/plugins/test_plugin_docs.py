@@ -86,7 +86,7 @@ def test_a_missing_marker_is_an_error(gen: ModuleType) -> None:
         gen.replace_section("# no markers\n", "hooks", "body\n")
 
 
-def test_check_mode_reports_a_stale_page() -> None:
+def test_check_mode_passes_on_the_committed_page() -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--check"],
         cwd=ROOT,
