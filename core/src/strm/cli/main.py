@@ -22,6 +22,7 @@ from strm.cli.context import CliState
 from strm.cli.levels import LEVELS, LOGLEVELS
 from strm.cli.loading import EarlyOptions, load_app, pre_parse
 from strm.cli.models_command import model_command, models_command
+from strm.cli.new_plugin import new_plugin_command
 from strm.cli.reset_command import clean_versions_command, reset_command
 from strm.cli.send_command import send_command
 from strm.cli.settings_command import settings_command
@@ -118,6 +119,7 @@ def make_cli(plugins: StrmPluginManager, app: App | None = None) -> click.Group:
         reset_command,
         clean_versions_command,
         completion_command,
+        new_plugin_command,
     ):
         group.add_command(command)
     for options in plugins.hook.strm_cli_options():
