@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -164,23 +166,33 @@ async def test_a_cancelled_start_leaves_no_task_behind(strm_app_factory: AppFact
     assert _app_tasks() - before == set()
 
 
-class _Listener:
-    def __init__(self, name: str, *, fail: bool) -> None:
-        self.name = name
-        self.fail = fail
-        self.assigned: list[list[TP]] = []
+def _listener_module(name: str, *, fail: bool) -> types.ModuleType:
+    """A plugin module whose ``strm_partitions_assigned`` records the partitions (and raises,
+    for the broken one)."""
+    module = types.ModuleType(name)
+    module.assigned = []  # type: ignore[attr-defined]
 
     @hookimpl
-    def strm_partitions_assigned(self, app: App, assigned: list[TP]) -> None:
-        self.assigned.append(list(assigned))
-        if self.fail:
-            raise RuntimeError(f"{self.name} cannot cope")
+    def strm_partitions_assigned(app: App, assigned: list[TP]) -> None:
+        module.assigned.append(list(assigned))  # type: ignore[attr-defined]
+        if fail:
+            raise RuntimeError(f"{name} cannot cope")
+
+    module.strm_partitions_assigned = strm_partitions_assigned  # type: ignore[attr-defined]
+    return module
 
 
 async def test_a_raising_rebalance_listener_is_logged_and_the_others_and_the_worker_go_on(
-    strm_app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+    strm_app_factory: AppFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app = strm_app_factory()
+    healthy = _listener_module("healthy_listener", fail=False)
+    broken = _listener_module("broken_listener", fail=True)
+    monkeypatch.setitem(sys.modules, "healthy_listener", healthy)
+    monkeypatch.setitem(sys.modules, "broken_listener", broken)
+    # Registered last, the broken listener is called first: the healthy one must still hear.
+    app = strm_app_factory(plugins=["healthy_listener", "broken_listener"])
     topic = app.topic("orders", partitions=2)
     seen: list[Any] = []
 
@@ -189,19 +201,15 @@ async def test_a_raising_rebalance_listener_is_logged_and_the_others_and_the_wor
         async for value in stream:
             seen.append(value)
 
-    app.configure()
-    broken, healthy = _Listener("broken", fail=True), _Listener("healthy", fail=False)
-    # Registered last, the broken listener is called first: the healthy one must still hear.
-    app.plugins.pm.register(healthy, name="healthy")
-    app.plugins.pm.register(broken, name="broken")
     async with app.running():
         await topic.send(key=b"k", value=1)
         await _until(lambda: seen == [1])
     assert app.crash_error is None
-    assert broken.assigned and healthy.assigned
+    assert broken.assigned and healthy.assigned  # type: ignore[attr-defined]
     (record,) = [r for r in caplog.records if "cannot cope" in r.getMessage() or r.exc_info]
-    assert record.getMessage() == (
-        "'broken': strm_partitions_assigned raised on assigned orders[0], orders[1], "
+    assert "broken_listener" in record.getMessage()
+    assert record.getMessage().endswith(
+        "strm_partitions_assigned raised on assigned orders[0], orders[1], "
         "test-app-__assignor-__leader[0]; the worker goes on"
     )
     assert record.exc_info is not None

@@ -14,6 +14,7 @@ CORE = [
     "completion",
     "model",
     "models",
+    "new-plugin",
     "plugins",
     "reset",
     "send",
