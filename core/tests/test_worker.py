@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from strm.app import App, ServiceFactory
+from strm.app import App
+from strm.app_protocol import ServiceFactory
 from strm.errors import ConfigurationError
 from strm.worker import Worker, loop_factory
 

@@ -51,7 +51,7 @@ def test_the_reference_has_every_hook_with_its_docstring(gen: ModuleType) -> Non
     for name in hook_names():
         assert f"#### `{name}(" in reference, name
     assert "#### `strm_partitions_assigned(app, assigned) -> None`" in reference
-    assert "Arguments: `app: App`, `assigned: Sequence[TP]`." in reference
+    assert "Arguments: `app: AppLike`, `assigned: Sequence[TP]`." in reference
     assert "``" not in reference and ":class:" not in reference  # reST turned into Markdown
 
 

@@ -24,7 +24,6 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
+from strm.app_protocol import ServiceFactory
 from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
@@ -83,8 +83,6 @@ BACKEND_SETTINGS: dict[str, str] = {
     "web": "web",
     "web_transport": "web_transport",
 }
-
-ServiceFactory = Callable[["App"], AbstractAsyncContextManager[Any]]
 
 
 class App:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from strm.spi import TP
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Assignment:
 
 
 class PartitionAssignor:
-    def __init__(self, app: App | None = None, *, standby_replicas: int | None = None) -> None:
+    def __init__(self, app: AppLike | None = None, *, standby_replicas: int | None = None) -> None:
         if standby_replicas is None:
             standby_replicas = app.conf.table_standby_replicas if app is not None else 0
         self.standby_replicas = standby_replicas
@@ -279,7 +279,7 @@ def map_cluster(
     )
 
 
-def advertised_url(app: App) -> str:
+def advertised_url(app: AppLike) -> str:
     """The URL a worker advertises to its group: its ``canonical_url`` while its web server
     is enabled, else none (nothing would answer there)."""
     conf = app.conf

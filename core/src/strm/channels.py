@@ -27,7 +27,7 @@ from strm.source_positions import SourcePositions
 from strm.spi import Headers, Message, RecordMetadata, TopicSpec
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.streams import Stream
 
 MakeEvent = Callable[[Message], Event]
@@ -62,7 +62,7 @@ class Channel:
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         *,
         schema: Schema | None = None,
         key_type: Any = None,
@@ -194,7 +194,7 @@ class Topic(Channel):
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         *,
         topics: Sequence[str] = (),
         pattern: str | re.Pattern[str] | None = None,
@@ -473,7 +473,7 @@ class Topic(Channel):
 
 
 def _schema(
-    app: App,
+    app: AppLike,
     schema: Schema | None,
     key_type: Any,
     value_type: Any,

@@ -27,7 +27,7 @@ from strm.structured_logs import log_position
 from strm.transports import TransportError
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.streams import Stream
 
 logger = logging.getLogger("strm.conductor")
@@ -49,7 +49,7 @@ class ChangelogReader(PartitionListener, Protocol):
 
 
 class Conductor:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.subscriptions: dict[str, list[Subscription]] = {}
         self.topics: dict[str, Topic] = {}

@@ -23,7 +23,7 @@ from strm.transports import RecordTooLargeError, TransportError
 from strm.transports.record_size import value_room
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 logger = logging.getLogger("strm.deadletters")
 
@@ -52,7 +52,7 @@ SEND_ADVICE = (
 
 
 class DeadLetters:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.count = 0
 

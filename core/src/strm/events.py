@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from strm.spi import Headers, Message, RecordMetadata
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.channels import Channel
     from strm.progress import Acker
     from strm.schema import Schema
@@ -28,7 +28,7 @@ _SAME: Any = object()
 
 
 def call_when_sent(
-    app: App, sent: Awaitable[RecordMetadata], callback: MessageSentCallback | None
+    app: AppLike, sent: Awaitable[RecordMetadata], callback: MessageSentCallback | None
 ) -> Awaitable[RecordMetadata]:
     """``sent``, with ``callback`` called once it completes (run as an app task if async)."""
     if callback is None:
@@ -58,7 +58,7 @@ class Event:
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         key: Any,
         value: Any,
         message: Message,

@@ -26,7 +26,7 @@ from strm.records import Provision
 if TYPE_CHECKING:
     import click
 
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.settings.setting import Setting
     from strm.spi import TP
     from strm.web.routes import WebRoute
@@ -83,7 +83,7 @@ def strm_web_transports() -> list[Provision]:
 
 
 @hookspec
-def strm_web_routes(app: App) -> list[WebRoute]:
+def strm_web_routes(app: AppLike) -> list[WebRoute]:
     """Routes this plugin serves on the app's web server (``/metrics`` for a metrics plugin).
 
     Called each time the web server starts; return :class:`strm.web.WebRoute` objects
@@ -203,27 +203,27 @@ def strm_cli_options() -> list[click.Option]:
 
 
 @hookspec
-def strm_app_configured(app: App) -> None:
+def strm_app_configured(app: AppLike) -> None:
     """The app's settings are final and its backends resolved; called once per app."""
 
 
 @hookspec
-def strm_worker_starting(app: App) -> None:
+def strm_worker_starting(app: AppLike) -> None:
     """A worker is about to start the app's services."""
 
 
 @hookspec
-def strm_worker_stopping(app: App) -> None:
+def strm_worker_stopping(app: AppLike) -> None:
     """A worker is stopping the app's services (signal, error or normal end)."""
 
 
 @hookspec
-def strm_partitions_assigned(app: App, assigned: Sequence[TP]) -> None:
+def strm_partitions_assigned(app: AppLike, assigned: Sequence[TP]) -> None:
     """The consumer was assigned these topic partitions (after a rebalance)."""
 
 
 @hookspec
-def strm_partitions_revoked(app: App, revoked: Sequence[TP]) -> None:
+def strm_partitions_revoked(app: AppLike, revoked: Sequence[TP]) -> None:
     """These topic partitions were taken from the consumer (before a rebalance completes)."""
 
 

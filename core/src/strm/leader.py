@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from strm.spi import TP
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 
 class LeaderAssignor:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
 
     @property

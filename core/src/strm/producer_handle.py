@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from strm.spi import RecordMetadata
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 Headers = Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None
 
@@ -22,7 +22,7 @@ Headers = Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None
 class ProducerHandle:
     """Faust's ``ProducerT`` methods over the app's sender."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
 
     async def send(

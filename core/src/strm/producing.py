@@ -20,10 +20,10 @@ from strm.spi import TP, Producer, TransactionalProducer
 from strm.transports.threaded import ThreadedProducer
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 
-def check_threaded_producer(app: App) -> None:
+def check_threaded_producer(app: AppLike) -> None:
     """``producer_threaded=True`` needs a transport whose producer can run on another thread's
     loop, and cannot be combined with exactly-once (its records would be outside the main
     producer's transaction)."""
@@ -47,7 +47,7 @@ def check_threaded_producer(app: App) -> None:
 class Producers:
     """Owned by the app; see the module's docstring."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.sender: Sender | None = None
         self.soon = SoonBuffer(app)

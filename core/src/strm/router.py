@@ -24,7 +24,7 @@ from strm.spi import TP
 from strm.web.http import Response
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.tables.table import Collection
     from strm.web.http import Request
 
@@ -82,7 +82,7 @@ class RouteUnavailable(KeyError):
 class Router:
     """Finds the worker (by its ``canonical_url``) that holds a key, and forwards requests."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
 
     def __repr__(self) -> str:

@@ -32,7 +32,7 @@ from strm.conductor import Conductor
 from strm.producing import Producers
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.spi import TP, Consumer
     from strm.tables.manager import ShardChanges, TableManager
 
@@ -42,7 +42,7 @@ logger = logging.getLogger("strm.runtime")
 class Runtime:
     """Starts, owns and stops what an app runs (see the module's docstring)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.conductor = Conductor(app)
         self.producers = Producers(app)

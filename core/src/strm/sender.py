@@ -16,7 +16,7 @@ from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata, Transact
 if TYPE_CHECKING:
     from collections import Counter
 
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 Partitioner = Callable[[bytes | None, list[int], list[int]], int]
 
@@ -39,7 +39,7 @@ def normalize_headers(headers: Mapping[str, Any] | Headers | None) -> Headers:
 class Sender:
     """Turns ``send`` calls into producer records; owned by the app, created on first use."""
 
-    def __init__(self, app: App, producer: Producer, partitioner: Partitioner) -> None:
+    def __init__(self, app: AppLike, producer: Producer, partitioner: Partitioner) -> None:
         self.app = app
         self.producer = producer
         self.partitioner = partitioner

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.tables.recovery_progress import RecoveryProgress
 
 
@@ -87,7 +87,7 @@ class SensorSet(Sensor):
 class Monitor(Sensor):
     """Counts what the app did; ``asdict()`` is a snapshot for logs, dashboards and tests."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.started = time.monotonic()
         self.messages_received_total = 0

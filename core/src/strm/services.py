@@ -36,7 +36,7 @@ from strm.cron import CronSchedule
 from strm.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 # -- durations -----------------------------------------------------------------------------------
 
@@ -751,7 +751,7 @@ class _AwaitableService(Service):
 
 
 @contextlib.asynccontextmanager
-async def run_with_app(app: App, service: ServiceT) -> AsyncIterator[ServiceT]:
+async def run_with_app(app: AppLike, service: ServiceT) -> AsyncIterator[ServiceT]:
     """Run ``service`` while ``app`` runs (``@app.service``): its crash crashes the app."""
     if isinstance(service, Service):
         service._on_crash = app.crash
@@ -763,7 +763,7 @@ async def run_with_app(app: App, service: ServiceT) -> AsyncIterator[ServiceT]:
             service._on_crash = None
 
 
-def instantiate(cls: type[Service], app: App) -> Service:
+def instantiate(cls: type[Service], app: AppLike) -> Service:
     """An instance of ``cls`` for ``@app.service``: Faust gives a service class no argument;
     strm gives it the app when its constructor requires a positional argument."""
     construct: Callable[..., Service] = cls

@@ -17,7 +17,7 @@ from strm.deliveries import DeliveryRelay, complete
 from strm.spi import Headers, RecordMetadata
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 
 class SoonRecord(NamedTuple):
@@ -34,7 +34,7 @@ class SoonRecord(NamedTuple):
 class SoonBuffer:
     """The records ``send_soon`` queued and not yet handed to a producer."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self._pending: deque[SoonRecord] = deque()
         self._deliveries = DeliveryRelay(complete)

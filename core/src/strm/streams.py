@@ -34,7 +34,7 @@ from strm.source_positions import with_position
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 logger = logging.getLogger("strm.streams")
 
@@ -69,7 +69,7 @@ class Stream:
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         *,
         subscription: Subscription | None = None,
         iterable: Iterable[Any] | AsyncIterable[Any] | None = None,

@@ -25,7 +25,7 @@ from strm.cron import CronSchedule
 from strm.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from strm.app import App, ServiceFactory
+    from strm.app_protocol import AppLike, ServiceFactory
 
 logger = logging.getLogger("strm.timers")
 
@@ -82,7 +82,9 @@ class Job:
 
     kind = "task"
 
-    def __init__(self, app: App, fun: JobFunction, *, name: str | None, on_leader: bool) -> None:
+    def __init__(
+        self, app: AppLike, fun: JobFunction, *, name: str | None, on_leader: bool
+    ) -> None:
         self.app = app
         self.fun = fun
         self.name = name or default_name(fun)
@@ -126,7 +128,7 @@ class Timer(Job):
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         fun: JobFunction,
         *,
         interval: float | timedelta,
@@ -170,7 +172,7 @@ class Crontab(Job):
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         fun: JobFunction,
         *,
         cron_format: str,
@@ -227,7 +229,7 @@ def _timezone(value: tzinfo | str | None, name: str) -> tzinfo | None:
 class BackgroundTasks:
     """The app's tasks, timers and crontabs, and their asyncio tasks while the app runs."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.jobs: list[Job] = []
         self._running: list[asyncio.Task[BaseException | None]] | None = None
@@ -301,7 +303,7 @@ def service_factory(obj: Any) -> ServiceFactory:
     )
 
 
-def _instantiate(cls: type, app: App) -> Any:
+def _instantiate(cls: type, app: AppLike) -> Any:
     try:
         parameters = inspect.signature(cls).parameters.values()
     except (TypeError, ValueError):  # no signature to read: a class without __init__
@@ -314,7 +316,7 @@ def _instantiate(cls: type, app: App) -> Any:
 
 def _start_stop_service(cls: type) -> ServiceFactory:
     @contextlib.asynccontextmanager
-    async def run(app: App) -> AsyncIterator[Any]:
+    async def run(app: AppLike) -> AsyncIterator[Any]:
         service = _instantiate(cls, app)
         await service.start()
         try:

@@ -20,7 +20,7 @@ from strm.worker_logging import redirected_stdouts, setup_logging
 from strm.worker_ready import ready_parts
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 logger = logging.getLogger("strm.worker")
 
@@ -48,7 +48,7 @@ class Worker:
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         *,
         loglevel: int | str = logging.WARNING,
         logfile: str | None = None,

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 from strm.tables.recovery_progress import counted
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 
-def ready_line(app: App, seconds: float) -> str:
+def ready_line(app: AppLike, seconds: float) -> str:
     """``app 'wordcount' ready in 0.81 s: 4 partitions of 1 topic assigned, ...``"""
     return f"app {app.conf.id!r} ready in {seconds:.2f} s: {', '.join(ready_parts(app))}"
 
 
-def ready_parts(app: App) -> list[str]:
+def ready_parts(app: AppLike) -> list[str]:
     conductor = app.conductor
     consumer = conductor.consumer
     parts: list[str] = []

@@ -14,14 +14,25 @@ from strm import App
 from strm.errors import ConfigurationError, PluginError, SettingNotSupportedError
 from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
 from strm.settings.conf import Conf, Source
-from strm.settings.setting import Setting
-from strm.settings.types import Int
+from strm.settings.setting import Alias, Setting
+from strm.settings.types import Int, Seconds
 from strm.worker import Worker
 
 MakeModule = Callable[[str, str], str]  # the make_module fixture of conftest.py
 SPECS: dict[str, Setting] = {spec.name: spec for spec in KERNEL_SETTINGS}
 #: The catalogue with nothing pending, to test the machinery apart from what strm supports yet.
 ALL_SUPPORTED: dict[str, Setting] = {name: replace(s, pending=None) for name, s in SPECS.items()}
+#: A setting whose older name converts its value, as a plugin may declare (the Kafka transport's
+#: ``producer_linger_ms`` in milliseconds for ``producer_linger`` in seconds): no kernel setting
+#: has one, the machinery is the kernel's.
+LINGER = Setting(
+    "linger",
+    Seconds(min=0),
+    "How long to wait.",
+    default=0.0,
+    aliases=(Alias("linger_ms", lambda value: float(value) / 1000.0),),
+)
+WITH_CONVERSION: dict[str, Setting] = {**ALL_SUPPORTED, LINGER.name: LINGER}
 
 
 def make_conf(
@@ -419,12 +430,12 @@ def test_bad_class_paths(make_module: MakeModule, path: str, reason: str) -> Non
         ("default_partitions", "topic_partitions", 12, 12),
         ("replication_factor", "topic_replication_factor", 3, 3),
         ("create_reply_topic", "reply_create_topic", True, True),
-        ("producer_linger_ms", "producer_linger", 250, 0.25),
+        ("linger_ms", "linger", 250, 0.25),
     ],
 )
 def test_aliases_warn_and_map(alias: str, canonical: str, value: Any, expected: Any) -> None:
     with pytest.warns(DeprecationWarning, match=rf"'{alias}' is an older name of '{canonical}'"):
-        conf = make_conf({alias: value}, specs=ALL_SUPPORTED)
+        conf = make_conf({alias: value}, specs=WITH_CONVERSION)
     assert conf.__getattr__(canonical) == expected
     assert alias not in conf
     with pytest.warns(DeprecationWarning, match=rf"'{alias}'"):
@@ -447,10 +458,10 @@ def test_a_bad_value_for_a_converting_alias_names_both() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         with pytest.raises(ConfigurationError) as info:
-            make_conf({"producer_linger_ms": "soon"}, specs=ALL_SUPPORTED)
+            make_conf({"linger_ms": "soon"}, specs=WITH_CONVERSION)
     message = str(info.value)
-    assert message.startswith("setting 'producer_linger': bad value 'soon'")
-    assert "'producer_linger_ms'" in message
+    assert message.startswith("setting 'linger': bad value 'soon'")
+    assert "'linger_ms'" in message
 
 
 # -- unknown names --------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 ``faust_settings.toml`` beside this module holds the reference as data: each setting's name,
 section, environment variable and default. Each name must be a kernel setting or a setting of a
-first-party plugin. The table below then pins, for every kernel setting, its default, its
-environment variable, how a string from the environment is typed and that a bad value is refused
-with a message naming the setting and the value.
+first-party plugin. The table below then pins, for every kernel setting and every setting of the
+Kafka transport plugin (loaded here for them), its default, its environment variable, how a
+string from the environment is typed and that a bad value is refused with a message naming the
+setting and the value.
 """
 
 from __future__ import annotations
@@ -30,9 +31,14 @@ from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
 from strm.settings.conf import Conf, Source
 from strm.settings.setting import Setting
 from strm.worker import Worker
+from strm_transport_kafka.settings import SETTINGS as KAFKA_SETTINGS
 
 REFERENCE = Path(__file__).with_name("faust_settings.toml")
 SPECS: dict[str, Setting] = {spec.name: spec for spec in KERNEL_SETTINGS}
+KAFKA_SPECS: dict[str, Setting] = {spec.name: spec for spec in KAFKA_SETTINGS}
+#: What the table pins: the kernel's settings and the Kafka plugin's.
+TABLE_SPECS: dict[str, Setting] = {**SPECS, **KAFKA_SPECS}
+KAFKA_PLUGIN = "strm_transport_kafka"
 SECRET_WORDS = ("password", "secret", "token", "credentials")
 
 #: The reference's section headings and the catalogue's section names.
@@ -98,6 +104,17 @@ def test_first_party_settings_come_from_the_reference() -> None:
     assert not set(FIRST_PARTY_SETTINGS) & set(SPECS)
 
 
+def test_the_kafka_plugin_declares_the_settings_named_as_its_own() -> None:
+    named = {name for name, dist in FIRST_PARTY_SETTINGS.items() if dist == "strm-transport-kafka"}
+    assert set(KAFKA_SPECS) == named
+
+
+def test_the_kafka_settings_exist_once_the_plugin_is_loaded() -> None:
+    app = App("t", environ={}, entry_points=False, plugins=[KAFKA_PLUGIN], producer_acks=1)
+    assert app.configure().conf.producer_acks == 1
+    assert KAFKA_PLUGIN in app.conf.specs()["producer_acks"].distribution
+
+
 @pytest.mark.parametrize("name", sorted(FIRST_PARTY_SETTINGS))
 def test_a_plugin_setting_without_its_plugin_names_the_distribution(name: str) -> None:
     dist = FIRST_PARTY_SETTINGS[name]
@@ -111,9 +128,9 @@ def test_a_plugin_setting_without_its_plugin_names_the_distribution(name: str) -
     assert f"pip install {dist}" in message
 
 
-@pytest.mark.parametrize("entry", [e for e in REFERENCE_ENTRIES if e.name in SPECS], ids=str)
+@pytest.mark.parametrize("entry", [e for e in REFERENCE_ENTRIES if e.name in TABLE_SPECS], ids=str)
 def test_section_and_environment_variable_follow_the_reference(entry: RefEntry) -> None:
-    spec = SPECS[entry.name]
+    spec = TABLE_SPECS[entry.name]
     assert spec.section == SECTIONS[entry.section]
     if entry.env is not None:
         assert spec.env == entry.env
@@ -125,10 +142,12 @@ def _reference_literal(text: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    "entry", [e for e in REFERENCE_ENTRIES if e.name in SPECS and e.default is not None], ids=str
+    "entry",
+    [e for e in REFERENCE_ENTRIES if e.name in TABLE_SPECS and e.default is not None],
+    ids=str,
 )
 def test_plain_defaults_follow_the_reference(entry: RefEntry) -> None:
-    spec = SPECS[entry.name]
+    spec = TABLE_SPECS[entry.name]
     assert entry.default is not None
     if entry.name in DELIBERATE_DEFAULTS:
         assert spec.type(spec.default) != _safe_literal(spec, entry.default)
@@ -321,19 +340,21 @@ ROWS: tuple[Row, ...] = (
 # fmt: on
 
 
-def test_the_table_has_one_row_per_kernel_setting() -> None:
+def test_the_table_has_one_row_per_kernel_and_kafka_setting() -> None:
     names = [row.name for row in ROWS]
     assert len(names) == len(set(names))
-    assert names == [spec.name for spec in KERNEL_SETTINGS]
+    assert set(names) == set(TABLE_SPECS)
+    in_reference = [name for name in names if name in REFERENCE_NAMES]
+    assert in_reference == [name for name in REFERENCE_NAMES if name in TABLE_SPECS]
 
 
 @pytest.fixture(scope="module")
 def default_conf() -> Conf:
-    return App("t", environ={}, entry_points=False).conf
+    return App("t", environ={}, entry_points=False, plugins=[KAFKA_PLUGIN]).configure().conf
 
 
 def _conf(*, given: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Conf:
-    return Conf(app_id="t", specs=SPECS, given=given or {}, environ=environ or {})
+    return Conf(app_id="t", specs=TABLE_SPECS, given=given or {}, environ=environ or {})
 
 
 @pytest.mark.parametrize("row", ROWS, ids=str)
@@ -349,7 +370,7 @@ def test_default(row: Row, default_conf: Conf) -> None:
 
 @pytest.mark.parametrize("row", ROWS, ids=str)
 def test_environment_variable(row: Row) -> None:
-    spec = SPECS[row.name]
+    spec = TABLE_SPECS[row.name]
     assert spec.env == row.env
     if row.text is None:
         if row.env is not None:  # declared, but no string is a valid value: refused, not ignored

@@ -32,7 +32,7 @@ from strm.structured_logs import log_position
 from strm.transports import TransportError
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.streams import Stream
 
 logger = logging.getLogger("strm.agents")
@@ -50,7 +50,7 @@ class Agent:
         self,
         fun: AgentFun,
         *,
-        app: App,
+        app: AppLike,
         channel: Channel,
         name: str,
         concurrency: int = 1,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from strm.spi import TopicSpec
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.events import Event
 
 logger = logging.getLogger("strm.replies")
@@ -54,7 +54,7 @@ class ReplyPromise(asyncio.Future[Any]):
 class Replies:
     """This instance's reply topic: sends replies and completes the futures of requests."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.waiting: dict[str, ReplyPromise] = {}
         self._task: asyncio.Task[None] | None = None

@@ -1,7 +1,8 @@
 """The kernel's settings: the configuration reference, one declaration per setting.
 
-Settings owned by a plugin (the Aerospike store's, for example) are declared by that plugin
-through the ``strm_settings`` hook, not here.
+Settings owned by a plugin (the Aerospike store's, or the Kafka client's knobs such as
+``producer_acks``) are declared by that plugin through the ``strm_settings`` hook, not here: the
+kernel keeps only what it acts on itself, whatever the backend.
 """
 
 from __future__ import annotations
@@ -63,16 +64,8 @@ def _reply_to(conf: Conf) -> str:
     return f"{conf.reply_to_prefix}{uuid.uuid4()}"
 
 
-def _ms_to_seconds(value: object) -> float:
-    return float(value) / 1000.0  # type: ignore[arg-type]
-
-
 def _class(name: str, doc: str, section: str = "Extension", pending: str | None = None) -> Setting:
     return Setting(name, ClassRef(optional=True), doc, section=section, pending=pending)
-
-
-def _ms(name: str, default: int, env: str, doc: str, section: str) -> Setting:
-    return Setting(name, Int(min=0), doc, default=default, env=env, section=section)
 
 
 KERNEL_SETTINGS: tuple[Setting, ...] = (
@@ -227,22 +220,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         section="Broker",
     ),
     Setting(
-        "broker_api_version",
-        Str(),
-        "Kafka protocol version, 'auto' to negotiate.",
-        default="auto",
-        env="BROKER_API_VERSION",
-        section="Broker",
-    ),
-    Setting(
-        "broker_check_crcs",
-        Bool(),
-        "Check the CRC32 of consumed records.",
-        default=True,
-        env="BROKER_CHECK_CRCS",
-        section="Broker",
-    ),
-    Setting(
         "broker_client_id",
         Str(),
         "Client id sent to the broker.",
@@ -278,42 +255,11 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         section="Broker",
     ),
     Setting(
-        "broker_heartbeat_interval",
-        Seconds(min=0),
-        "Consumer group heartbeat interval.",
-        default=3.0,
-        env="BROKER_HEARTBEAT_INTERVAL",
-        section="Broker",
-    ),
-    Setting(
-        "broker_max_poll_interval",
-        Seconds(min=0),
-        "Longest time between fetches before the group considers the consumer dead.",
-        default=1000.0,
-        env="BROKER_MAX_POLL_INTERVAL",
-        section="Broker",
-    ),
-    Setting(
-        "broker_max_poll_records",
-        Int(min=1, optional=True),
-        "Most records one fetch returns.",
-        env="BROKER_MAX_POLL_RECORDS",
-        section="Broker",
-    ),
-    Setting(
         "broker_rebalance_timeout",
         Seconds(min=0),
         "How long the group waits for members to rejoin during a rebalance.",
         default=60.0,
         env="BROKER_REBALANCE_TIMEOUT",
-        section="Broker",
-    ),
-    Setting(
-        "broker_request_timeout",
-        Seconds(min=0),
-        "Client request timeout; not less than broker_session_timeout.",
-        default=90.0,
-        env="BROKER_REQUEST_TIMEOUT",
         section="Broker",
     ),
     Setting(
@@ -325,22 +271,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         section="Broker",
     ),
     # -- consumer ----------------------------------------------------------------------------
-    Setting(
-        "consumer_api_version",
-        Str(),
-        "Kafka protocol version for consumers.",
-        default_from="broker_api_version",
-        env="CONSUMER_API_VERSION",
-        section="Consumer",
-    ),
-    Setting(
-        "consumer_max_fetch_size",
-        Int(min=1),
-        "Most bytes fetched per partition.",
-        default=1_048_576,
-        env="CONSUMER_MAX_FETCH_SIZE",
-        section="Consumer",
-    ),
     Setting(
         "consumer_auto_offset_reset",
         Str(choices=("earliest", "latest", "none")),
@@ -355,20 +285,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "Static group membership id.",
         env="CONSUMER_GROUP_INSTANCE_ID",
         section="Consumer",
-    ),
-    _ms(
-        "consumer_metadata_max_age_ms",
-        300_000,
-        "CONSUMER_METADATA_MAX_AGE_MS",
-        "Refresh consumer metadata at least this often (ms).",
-        "Consumer",
-    ),
-    _ms(
-        "consumer_connections_max_idle_ms",
-        540_000,
-        "CONSUMER_CONNECTIONS_MAX_IDLE_MS",
-        "Close consumer connections idle this long (ms).",
-        "Consumer",
     ),
     Setting(
         "ConsumerScheduler",
@@ -397,46 +313,6 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     ),
     # -- producer ----------------------------------------------------------------------------
     Setting(
-        "producer_acks",
-        Int(min=-1, max=1),
-        "Acknowledgements a send waits for: 0, 1 or -1 (all in-sync replicas).",
-        default=-1,
-        env="PRODUCER_ACKS",
-        section="Producer",
-    ),
-    Setting(
-        "producer_api_version",
-        Str(),
-        "Kafka protocol version for producers.",
-        default_from="broker_api_version",
-        env="PRODUCER_API_VERSION",
-        section="Producer",
-    ),
-    Setting(
-        "producer_compression_type",
-        Str(choices=("gzip", "snappy", "lz4", "zstd"), optional=True),
-        "Compression of produced batches.",
-        env="PRODUCER_COMPRESSION_TYPE",
-        section="Producer",
-    ),
-    Setting(
-        "producer_linger",
-        Seconds(min=0),
-        "How long the producer waits to fill a batch.",
-        default=0.0,
-        env="PRODUCER_LINGER",
-        section="Producer",
-        aliases=(Alias("producer_linger_ms", _ms_to_seconds),),
-    ),
-    Setting(
-        "producer_max_batch_size",
-        Int(min=1),
-        "Largest producer batch, in bytes.",
-        default=16_384,
-        env="PRODUCER_MAX_BATCH_SIZE",
-        section="Producer",
-    ),
-    Setting(
         "producer_max_request_size",
         Int(min=1),
         "Largest produce request, in bytes.",
@@ -453,34 +329,12 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         section="Producer",
     ),
     Setting(
-        "producer_request_timeout",
-        Seconds(min=0),
-        "Producer request timeout; batches not sent by then fail.",
-        default=1200.0,
-        env="PRODUCER_REQUEST_TIMEOUT",
-        section="Producer",
-    ),
-    Setting(
         "producer_threaded",
         Bool(),
         "Run a second producer in its own thread for send_soon records.",
         default=False,
         env="PRODUCER_THREADED",
         section="Producer",
-    ),
-    _ms(
-        "producer_metadata_max_age_ms",
-        300_000,
-        "PRODUCER_METADATA_MAX_AGE_MS",
-        "Refresh producer metadata at least this often (ms).",
-        "Producer",
-    ),
-    _ms(
-        "producer_connections_max_idle_ms",
-        540_000,
-        "PRODUCER_CONNECTIONS_MAX_IDLE_MS",
-        "Close producer connections idle this long (ms).",
-        "Producer",
     ),
     # -- streams -----------------------------------------------------------------------------
     Setting(

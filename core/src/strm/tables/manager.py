@@ -36,7 +36,7 @@ from strm.tables.shard import DELETED, Shard
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.tables.table import Collection
 
 logger = logging.getLogger("strm.tables")
@@ -81,7 +81,7 @@ class _Recovery:
 
 
 class TableManager:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppLike) -> None:
         self.app = app
         self.tables: dict[str, Collection] = {}
         self._by_changelog: dict[str, Collection] = {}

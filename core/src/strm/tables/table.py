@@ -36,7 +36,7 @@ from strm.tables.windows import (
 )
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
     from strm.channels import Topic
 
 RecoverCallback = Callable[[], Awaitable[None]]
@@ -52,7 +52,7 @@ class Collection(MutableMapping[Any, Any]):
 
     def __init__(
         self,
-        app: App,
+        app: AppLike,
         *,
         name: str,
         default: Callable[[], Any] | None = None,

@@ -60,7 +60,7 @@ from strm.transports import (
 from strm.transports.record_size import record_size
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.app_protocol import AppLike
 
 SCHEME = "memory"
 #: Most records one ``getmany`` returns, shared fairly by the partitions that have records.
@@ -881,7 +881,7 @@ class MemoryAdmin:
 class MemoryTransport:
     """The transport plugin's factory: ``MemoryTransport(app=app, urls=['memory://'])``."""
 
-    def __init__(self, *, app: App, urls: Sequence[str]) -> None:
+    def __init__(self, *, app: AppLike, urls: Sequence[str]) -> None:
         if not urls:
             raise ConfigurationError("the memory transport needs a URL such as 'memory://'")
         keys = {broker_key(url) for url in urls}

@@ -3,7 +3,8 @@
 
 This module is the plugin: strm registers it through the entry point ``transport_kafka`` of
 group ``strm``, or by ``--plugin strm_transport_kafka``. ``App(broker='kafka://host:9092')`` then
-reads and writes topics on that cluster, as a consumer group named after the app.
+reads and writes topics on that cluster, as a consumer group named after the app. The plugin
+also declares the settings only a Kafka client acts on (:mod:`strm_transport_kafka.settings`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import strm
 from strm import records
 from strm.records import Provision
+from strm.settings.setting import Setting
 
 from strm_transport_kafka.admin import KafkaAdmin
 from strm_transport_kafka.assignor import StrmAssignor
@@ -22,6 +24,7 @@ from strm_transport_kafka.options import (
     producer_options,
 )
 from strm_transport_kafka.producer import Delivery, KafkaProducer
+from strm_transport_kafka.settings import SETTINGS
 from strm_transport_kafka.transport import KafkaTransport
 
 
@@ -33,6 +36,11 @@ def strm_transports() -> list[Provision]:
         )
         for scheme in SCHEMES
     ]
+
+
+@strm.hookimpl
+def strm_settings() -> list[Setting]:
+    return list(SETTINGS)
 
 
 __all__ = [
