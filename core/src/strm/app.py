@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
+from strm.backend_contexts import cache_context
 from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
@@ -365,7 +366,7 @@ class App:
     def make_cache(self, url: str) -> AppCache:
         """A cache of the backend ``url`` picks, as ``app.cache`` is one."""
         factory = self.resolve_backend("cache", url=url).factory
-        backend: Cache = factory(url=url, app=self)
+        backend: Cache = factory(url=url, context=cache_context(self))
         return AppCache(backend, url=url, owner=self.conf.id)
 
     async def close_cache(self) -> None:

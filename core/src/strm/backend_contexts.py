@@ -1,0 +1,91 @@
+"""The kernel's side of :mod:`strm.contexts`: contexts built over an app.
+
+A frozen record per kind carries the values and the one callback a backend may use; the app
+itself stays out of reach, so a backend cannot come to depend on more of it than its context
+says. Tests build the same records without an app (:mod:`strm.testing.contexts`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from strm.contexts import SettingsView
+
+if TYPE_CHECKING:
+    from strm.app import App
+
+
+class Scope:
+    """The token that stands for one app in its backends' contexts (see
+    :attr:`strm.contexts.BackendContext.scope`); weakly referable and hashable by identity."""
+
+    __slots__ = ("__weakref__", "app_id")
+
+    def __init__(self, app_id: str) -> None:
+        self.app_id = app_id
+
+    def __repr__(self) -> str:
+        return f"<strm scope of app {self.app_id!r}>"
+
+
+_SCOPES: weakref.WeakKeyDictionary[App, Scope] = weakref.WeakKeyDictionary()
+
+
+def scope_of(app: App) -> Scope:
+    """The app's scope, the same object every time (it lives as long as the app)."""
+    scope = _SCOPES.get(app)
+    if scope is None:
+        scope = _SCOPES[app] = Scope(str(app.conf.id))
+    return scope
+
+
+@dataclass(frozen=True)
+class CacheContextRecord:
+    """A :class:`strm.contexts.CacheContext`."""
+
+    app_id: str
+    conf: SettingsView
+    scope: object
+
+
+@dataclass(frozen=True)
+class StoreContextRecord:
+    """A :class:`strm.contexts.StoreContext`."""
+
+    app_id: str
+    conf: SettingsView
+    scope: object
+    tabledir: Path
+    table_name: str
+    partition: int
+    options: Mapping[str, Any]
+    on_crash: Callable[[BaseException], None] = field(repr=False)
+
+    def crash(self, error: BaseException) -> None:
+        self.on_crash(error)
+
+
+def cache_context(app: App) -> CacheContextRecord:
+    """The context a cache backend of ``app`` is built with."""
+    return CacheContextRecord(app_id=str(app.conf.id), conf=app.conf, scope=scope_of(app))
+
+
+def store_context(
+    app: App, table_name: str, partition: int, options: Mapping[str, Any] | None = None
+) -> StoreContextRecord:
+    """The context a store of one table partition of ``app`` is built with."""
+    return StoreContextRecord(
+        app_id=str(app.conf.id),
+        conf=app.conf,
+        scope=scope_of(app),
+        tabledir=Path(app.conf.tabledir),
+        table_name=table_name,
+        partition=partition,
+        options=MappingProxyType(dict(options or {})),
+        on_crash=app.crash,
+    )
