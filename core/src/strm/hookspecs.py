@@ -55,8 +55,9 @@ def strm_stores() -> list[Provision]:
     """Table stores, by URL scheme (``kind='store'``).
 
     The ``store`` setting, or a table's own ``store=``, picks one by scheme. The factory is called
-    as ``factory(url=..., app=..., table_name=..., partition=..., options=...)`` and returns an
-    object implementing :class:`strm.spi.Store`: bytes in, bytes out.
+    as ``factory(url=..., context=...)``, the context a :class:`strm.contexts.StoreContext` (the
+    table partition, its options, ``tabledir``, the app's settings), and returns an object
+    implementing :class:`strm.spi.Store`: bytes in, bytes out.
     """
 
 
@@ -65,7 +66,8 @@ def strm_caches() -> list[Provision]:
     """Cache backends, by URL scheme (``kind='cache'``).
 
     The ``cache`` setting picks one by scheme. The factory is called as
-    ``factory(url=..., app=...)`` and returns an object implementing :class:`strm.spi.Cache`.
+    ``factory(url=..., context=...)``, the context a :class:`strm.contexts.CacheContext`, and
+    returns an object implementing :class:`strm.spi.Cache`.
     """
 
 

@@ -2,12 +2,12 @@
 
 :class:`StoreContract` asks for a ``store`` fixture that returns a new, empty store for one table
 partition, built the way strm builds it (``factory(url=..., context=...)``, the context from
-:func:`strm.testing.contexts.store_context`); it may close the store again at teardown
-(``close()`` must be harmless twice). It includes the threads strm calls a store from: ``write_batch`` on a worker
-thread, everything else on the thread that opened the store. Stores that keep their data across
-processes also pass :class:`PersistentStoreContract`, which asks in addition for a ``reopen``
-fixture, and stores that keep files pass :class:`StoreFilesContract` (files under ``tabledir``,
-one set per table partition, damaged files reported as :class:`strm.StoreCorruptError`).
+:func:`strm.testing.contexts.store_context`); it may close the store again at teardown (``close()``
+must be harmless twice). It includes the threads strm calls a store from: ``write_batch`` on a
+worker thread, everything else on the thread that opened the store. Stores that keep their data
+across processes also pass :class:`PersistentStoreContract`, which asks in addition for a ``reopen``
+fixture, and stores that keep files pass :class:`StoreFilesContract` (files under ``tabledir``, one
+set per table partition, damaged files reported as :class:`strm.StoreCorruptError`).
 """
 
 from __future__ import annotations
