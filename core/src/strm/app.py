@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
-from strm.backend_contexts import cache_context
+from strm.backend_contexts import cache_context, transport_context
 from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
@@ -559,7 +559,8 @@ class App:
         transport = self._transports.get(key)
         if transport is None:
             factory = self.resolve_backend(setting).factory
-            transport = self._transports[key] = factory(app=self, urls=urls)
+            context = transport_context(self)
+            transport = self._transports[key] = factory(context=context, urls=urls)
         return transport
 
     async def get_sender(self) -> Sender:

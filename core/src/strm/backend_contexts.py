@@ -18,6 +18,7 @@ from strm.contexts import SettingsView
 
 if TYPE_CHECKING:
     from strm.app import App
+    from strm.assignor import PartitionAssignor
 
 
 class Scope:
@@ -70,6 +71,28 @@ class StoreContextRecord:
         self.on_crash(error)
 
 
+@dataclass(frozen=True)
+class TransportContextRecord:
+    """A :class:`strm.contexts.TransportContext`: the three questions a group's plan asks are
+    answered by the callables it is given."""
+
+    app_id: str
+    conf: SettingsView
+    scope: object
+    make_assignor: Callable[[], PartitionAssignor] = field(repr=False)
+    changelogs: Callable[[], set[str]] = field(repr=False)
+    url: Callable[[], str] = field(repr=False)
+
+    def assignor(self) -> PartitionAssignor:
+        return self.make_assignor()
+
+    def changelog_topics(self) -> set[str]:
+        return self.changelogs()
+
+    def advertised_url(self) -> str:
+        return self.url()
+
+
 def cache_context(app: App) -> CacheContextRecord:
     """The context a cache backend of ``app`` is built with."""
     return CacheContextRecord(app_id=str(app.conf.id), conf=app.conf, scope=scope_of(app))
@@ -88,4 +111,22 @@ def store_context(
         partition=partition,
         options=MappingProxyType(dict(options or {})),
         on_crash=app.crash,
+    )
+
+
+def transport_context(app: App) -> TransportContextRecord:
+    """The context a transport of ``app`` is built with."""
+    from strm.assignor import advertised_url
+
+    def make_assignor() -> PartitionAssignor:
+        cls: type[PartitionAssignor] = app.extension_class("PartitionAssignor")
+        return cls(app)
+
+    return TransportContextRecord(
+        app_id=str(app.conf.id),
+        conf=app.conf,
+        scope=scope_of(app),
+        make_assignor=make_assignor,
+        changelogs=lambda: app.tables.changelog_names,
+        url=lambda: advertised_url(app),
     )

@@ -1,9 +1,9 @@
 """What a backend's factory receives instead of the app: a context narrowed to what it needs.
 
-A store or cache that took the whole :class:`strm.App` depended on all of it, and testing it
-needed a whole app. A factory receives one of these protocols instead, as ``context=``: the
-kernel builds one over its app (:mod:`strm.backend_contexts`), a test builds one without an app
-(:func:`strm.testing.contexts.store_context`). This module imports nothing of the app's, so a
+A store, cache or transport that took the whole :class:`strm.App` depended on all of it, and
+testing it needed a whole app. A factory receives one of these protocols instead, as
+``context=``: the kernel builds one over its app (:mod:`strm.backend_contexts`), a test builds
+one without an app (:mod:`strm.testing.contexts`). This module imports nothing of the app's, so a
 plugin that needs only these names stays on the lowest floor with :mod:`strm.spi`.
 """
 
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from strm.assignor import PartitionAssignor
 
 
 class SettingsView(Protocol):
@@ -78,3 +81,28 @@ class StoreContext(BackendContext, Protocol):
 @runtime_checkable
 class CacheContext(BackendContext, Protocol):
     """What a cache backend's factory receives: ``factory(url=..., context=...)``."""
+
+
+@runtime_checkable
+class TransportContext(BackendContext, Protocol):
+    """What a transport's factory receives: ``factory(context=..., urls=[...])``.
+
+    Besides the settings (``conf.topic_partitions``, the ``broker_*`` and ``consumer_*`` ones),
+    a transport whose consumers join a group asks it, at each rebalance, for what the group's
+    plan needs; each is a call because the app's tables and web server may change until the
+    worker starts.
+    """
+
+    def assignor(self) -> PartitionAssignor:
+        """A new partition assignor of the app's (the ``PartitionAssignor`` setting), for an
+        assignment this member leads."""
+        ...
+
+    def changelog_topics(self) -> set[str]:
+        """The changelog topics of the app's tables, which get standby copies."""
+        ...
+
+    def advertised_url(self) -> str:
+        """The URL this worker's web server is reached at, sent to the group's leader (empty
+        while the web server is off)."""
+        ...

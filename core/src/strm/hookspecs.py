@@ -45,8 +45,9 @@ def strm_transports() -> list[Provision]:
     """Message transports, by URL scheme (``kind='transport'``).
 
     The ``broker``, ``broker_consumer`` and ``broker_producer`` settings pick one by the scheme of
-    their URL (``kafka://host:9092`` picks ``kafka``). The factory is called with the app and the
-    list of URLs and returns an object implementing :class:`strm.spi.Transport`.
+    their URL (``kafka://host:9092`` picks ``kafka``). The factory is called as
+    ``factory(context=..., urls=[...])``, the context a :class:`strm.contexts.TransportContext`,
+    and returns an object implementing :class:`strm.spi.Transport`.
     """
 
 

@@ -327,7 +327,8 @@ class Admin(Protocol):
 
 @runtime_checkable
 class Transport(Protocol):
-    """What a transport plugin's factory returns: ``factory(app=app, urls=[...])``.
+    """What a transport plugin's factory returns: ``factory(context=..., urls=[...])``, the
+    context a :class:`strm.contexts.TransportContext`.
 
     A transport whose producers may be started and used on an event loop of another thread
     says so with a class attribute ``producer_runs_in_thread = True``; only then does

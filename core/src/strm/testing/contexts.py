@@ -13,7 +13,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from strm.backend_contexts import CacheContextRecord, Scope, StoreContextRecord
+from strm.assignor import PartitionAssignor
+from strm.backend_contexts import (
+    CacheContextRecord,
+    Scope,
+    StoreContextRecord,
+    TransportContextRecord,
+)
 from strm.plugins.manager import StrmPluginManager
 from strm.settings.catalogue import KERNEL_SETTINGS
 from strm.settings.conf import Conf
@@ -99,4 +105,27 @@ def cache_context(*, conf: Conf | None = None, scope: Scope | None = None) -> Ca
     app_id = str(conf.id)
     return CacheContextRecord(
         app_id=app_id, conf=conf, scope=Scope(app_id) if scope is None else scope
+    )
+
+
+def transport_context(
+    *,
+    conf: Conf | None = None,
+    scope: Scope | None = None,
+    changelogs: Callable[[], set[str]] = set,
+    advertised_url: str = "",
+) -> TransportContextRecord:
+    """A :class:`strm.contexts.TransportContext`: the kernel's settings unless ``conf`` is
+    given, the kernel's partition assignor with the ``table_standby_replicas`` of ``conf``,
+    the changelog topics ``changelogs()`` names (none by default) and ``advertised_url``."""
+    conf = context_settings() if conf is None else conf
+    app_id = str(conf.id)
+    standbys = int(conf.table_standby_replicas)
+    return TransportContextRecord(
+        app_id=app_id,
+        conf=conf,
+        scope=Scope(app_id) if scope is None else scope,
+        make_assignor=lambda: PartitionAssignor(standby_replicas=standbys),
+        changelogs=changelogs,
+        url=lambda: advertised_url,
     )
