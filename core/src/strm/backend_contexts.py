@@ -8,7 +8,7 @@ says. Tests build the same records without an app (:mod:`strm.testing.contexts`)
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -19,6 +19,7 @@ from strm.contexts import SettingsView
 if TYPE_CHECKING:
     from strm.app import App
     from strm.assignor import PartitionAssignor
+    from strm.web.http import Request, Response
 
 
 class Scope:
@@ -93,6 +94,23 @@ class TransportContextRecord:
         return self.url()
 
 
+@dataclass(frozen=True)
+class WebContextRecord:
+    """A :class:`strm.contexts.WebContext`."""
+
+    app_id: str
+    conf: SettingsView
+    scope: object
+    handler: Callable[[Request], Awaitable[Response]] = field(repr=False)
+    listeners: Callable[[], Callable[..., Any]] = field(repr=False)
+
+    async def handle(self, request: Request) -> Response:
+        return await self.handler(request)
+
+    def listener_factory(self) -> Callable[..., Any]:
+        return self.listeners()
+
+
 def cache_context(app: App) -> CacheContextRecord:
     """The context a cache backend of ``app`` is built with."""
     return CacheContextRecord(app_id=str(app.conf.id), conf=app.conf, scope=scope_of(app))
@@ -129,4 +147,15 @@ def transport_context(app: App) -> TransportContextRecord:
         make_assignor=make_assignor,
         changelogs=lambda: app.tables.changelog_names,
         url=lambda: advertised_url(app),
+    )
+
+
+def web_context(app: App, handler: Callable[[Request], Awaitable[Response]]) -> WebContextRecord:
+    """The context a web driver of ``app`` is built with; ``handler`` answers its requests."""
+    return WebContextRecord(
+        app_id=str(app.conf.id),
+        conf=app.conf,
+        scope=scope_of(app),
+        handler=handler,
+        listeners=lambda: app.resolve_backend("web_transport").factory,
     )

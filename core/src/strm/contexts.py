@@ -1,7 +1,7 @@
 """What a backend's factory receives instead of the app: a context narrowed to what it needs.
 
-A store, cache or transport that took the whole :class:`strm.App` depended on all of it, and
-testing it needed a whole app. A factory receives one of these protocols instead, as
+A store, cache, transport or web driver that took the whole :class:`strm.App` depended on all
+of it, and testing it needed a whole app. A factory receives one of these protocols instead, as
 ``context=``: the kernel builds one over its app (:mod:`strm.backend_contexts`), a test builds
 one without an app (:mod:`strm.testing.contexts`). This module imports nothing of the app's, so a
 plugin that needs only these names stays on the lowest floor with :mod:`strm.spi`.
@@ -9,12 +9,13 @@ plugin that needs only these names stays on the lowest floor with :mod:`strm.spi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from strm.assignor import PartitionAssignor
+    from strm.web.http import Request, Response
 
 
 class SettingsView(Protocol):
@@ -105,4 +106,24 @@ class TransportContext(BackendContext, Protocol):
     def advertised_url(self) -> str:
         """The URL this worker's web server is reached at, sent to the group's leader (empty
         while the web server is off)."""
+        ...
+
+
+@runtime_checkable
+class WebContext(BackendContext, Protocol):
+    """What a web driver's factory receives: ``factory(context=...)``; a web transport's
+    (``web_transport``: ``tcp://``, ``unix://``) receives the same, as
+    ``factory(runner=..., context=..., url=...)``.
+
+    The driver listens where :meth:`listener_factory`'s listener says and sends every request,
+    as a :class:`strm.web.Request`, to :meth:`handle`: routing, CORS, error responses and the
+    operator endpoints stay the kernel's.
+    """
+
+    async def handle(self, request: Request) -> Response:
+        """The app's response to one request."""
+        ...
+
+    def listener_factory(self) -> Callable[..., Any]:
+        """The factory of the web transport the ``web_transport`` setting's scheme picks."""
         ...
