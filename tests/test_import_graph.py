@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundation",
         (
             "strm.app_protocol", "strm.auth", "strm.blocking", "strm.checkpoint_gate",
+            "strm.contexts",
             "strm.errors", "strm.flow_control", "strm.hookspecs", "strm.ids", "strm.model_types",
             "strm.plugins.known", "strm.records", "strm.redaction", "strm.settings",
             "strm.signals", "strm.source_positions", "strm.spi", "strm.suggestions",
@@ -44,17 +45,20 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "strm.web.exceptions", "strm.web.http",
         ),
     ),
-    ("backends", ("strm.caches", "strm.stores", "strm.transports", "strm.testing.contracts")),
+    ("backends", ("strm.caches", "strm.stores", "strm.transports")),
     ("plugins", ("strm.plugins",)),
     (
         "runtime",
         (
-            "strm.agents", "strm.assignor", "strm.channels", "strm.compat", "strm.conductor",
+            "strm.agents", "strm.assignor", "strm.backend_contexts", "strm.channels", "strm.compat",
+            "strm.conductor",
             "strm.cron", "strm.deadletters", "strm.deliveries", "strm.discovery", "strm.events",
             "strm.inbox", "strm.leader", "strm.producer_handle", "strm.producing",
             "strm.progress", "strm.router", "strm.runtime", "strm.sender", "strm.sensors",
             "strm.services", "strm.soon", "strm.streams", "strm.structured_logs", "strm.tables",
             "strm.timers", "strm.worker_ready", "strm.testing.faults", "strm.testing.kafka",
+            # The contract suites build backends from contexts, as the runtime does.
+            "strm.testing.contexts", "strm.testing.contracts",
         ),
     ),
     ("web", ("strm.web",)),

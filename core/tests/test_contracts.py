@@ -15,6 +15,7 @@ from strm.caches.memory import MemoryCache
 from strm.codecs.builtin import JsonCodec, RawCodec
 from strm.spi import TP, Cache, Codec, Store
 from strm.stores.memory import MemoryStore
+from strm.testing.contexts import backend_factory, store_context
 from strm.testing.contracts import (
     CacheContract,
     CodecContract,
@@ -28,11 +29,9 @@ from strm.testing.contracts import (
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture
-    def store(self, strm_app: App) -> Iterator[Store]:
-        factory = strm_app.resolve_backend("store").factory
-        store: Store = factory(
-            url="memory://", app=strm_app, table_name="t", partition=0, options={}
-        )
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        factory = backend_factory("store", "memory://")
+        store: Store = factory(url="memory://", context=store_context(datadir=tmp_path))
         yield store
         store.close()
 

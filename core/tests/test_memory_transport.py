@@ -12,6 +12,7 @@ from strm.app import App
 from strm.assignor import Assignment
 from strm.errors import BackendNotFoundError, ConfigurationError
 from strm.spi import TP, Message, ProducerRecord, TopicSpec
+from strm.testing.contexts import backend_factory, context_settings, transport_context
 from strm.testing.contracts.transport import (
     RecordingListener,
     TransportContract,
@@ -45,16 +46,17 @@ def url() -> Iterator[str]:
 
 
 @pytest.fixture
-def make_transport(strm_app_factory: AppFactory, url: str) -> Callable[..., MemoryTransport]:
-    """A transport of a new app on the test's broker; settings go to the app."""
+def make_transport(url: str) -> Callable[..., MemoryTransport]:
+    """A transport of a new member on the test's broker, built as strm builds it but without an
+    app: settings go to its context."""
     count = 0
 
     def make(**settings: object) -> MemoryTransport:
         nonlocal count
         count += 1
-        app = strm_app_factory(f"app-{count}", broker=url, **settings)
-        factory = app.resolve_backend("broker").factory
-        transport: MemoryTransport = factory(app=app, urls=app.conf.broker)
+        conf = context_settings(f"app-{count}", broker=url, **settings)
+        factory = backend_factory("transport", url)
+        transport: MemoryTransport = factory(context=transport_context(conf=conf), urls=conf.broker)
         return transport
 
     return make
@@ -131,8 +133,7 @@ async def test_apps_with_one_url_share_a_broker_and_other_urls_do_not(
 
     other_url = unique_url()
     try:
-        app = strm_app_factory(broker=other_url)
-        other = MemoryTransport(app=app, urls=[other_url])
+        other = MemoryTransport(context=transport_context(), urls=[other_url])
         assert other.broker is not one.broker
         assert await other.create_admin().partition_count("t") is None
     finally:
@@ -146,11 +147,11 @@ def test_dropping_a_broker_starts_it_afresh(url: str) -> None:
     assert get_broker(url) is not broker
 
 
-def test_urls_of_two_brokers_are_refused(strm_app: App) -> None:
+def test_urls_of_two_brokers_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="one broker"):
-        MemoryTransport(app=strm_app, urls=["memory://a", "memory://b"])
+        MemoryTransport(context=transport_context(), urls=["memory://a", "memory://b"])
     with pytest.raises(ConfigurationError, match="needs a URL"):
-        MemoryTransport(app=strm_app, urls=[])
+        MemoryTransport(context=transport_context(), urls=[])
 
 
 # -- topics --------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ async def test_topics_are_created_on_first_use_with_topic_partitions(
     make_transport: Callable[..., MemoryTransport],
 ) -> None:
     transport = make_transport()
-    assert transport.app.conf.topic_partitions == 8
+    assert transport.context.conf.topic_partitions == 8
     admin = transport.create_admin()
     producer = await started_producer(transport)
     assert await producer.partitions_for("by-metadata") == 8

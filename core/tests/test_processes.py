@@ -19,8 +19,8 @@ from strm import records
 from strm.transports.memory import MemoryTransport
 
 
-def each_alone(*, app, urls):
-    return MemoryTransport(app=app, urls=["memory://"])
+def each_alone(*, context, urls):
+    return MemoryTransport(context=context, urls=["memory://"])
 
 
 @strm.hookimpl

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import strm
 from strm import records
+from strm.backend_contexts import store_context as app_store_context
+from strm.contexts import StoreContext
 from strm.errors import StoreCorruptError, StoreError
 from strm.spi import TP, Store
 from strm.testing.contracts import PersistentStoreContract, StoreContract, StoreFilesContract
@@ -37,14 +39,12 @@ class SqliteStore:
         self,
         *,
         url: str,
-        app: Any,
-        table_name: str,
-        partition: int,
-        options: Mapping[str, Any],
+        context: StoreContext,
         **_: Any,
     ) -> None:
+        table_name, partition = context.table_name, context.partition
         self.where = f"sqlite store of table {table_name!r} partition {partition}"
-        self.path = Path(app.conf.tabledir) / f"{table_name}-{partition}.sqlite3"
+        self.path = context.tabledir / f"{table_name}-{partition}.sqlite3"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = sqlite3.connect(
@@ -154,9 +154,8 @@ def sqlite_plugin(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
 
 def open_through_the_kernel(app: strm.App, url: str) -> Store:
-    return app.resolve_backend("store", url=url).factory(
-        url=url, app=app, table_name="t", partition=0, options={}
-    )
+    context = app_store_context(app, "t", 0)
+    return app.resolve_backend("store", url=url).factory(url=url, context=context)
 
 
 class TestSqliteStore(StoreContract):
@@ -247,9 +246,9 @@ def test_a_store_whose_damaged_files_raise_a_plain_error_fails_the_files_suite(
 
     def open_(table_name: str = "t", partition: int = 0, **_: Any) -> Store:
         return PlainErrorStore(
-            url="sqlite://", app=app, table_name=table_name, partition=partition, options={}
+            url="sqlite://", context=app_store_context(app, table_name, partition)
         )
 
     suite = TestSqliteStoreFiles()
     with pytest.raises(StoreError):
-        suite.test_damaged_files_are_a_store_corrupt_error(app, open_, spoil_every_file)
+        suite.test_damaged_files_are_a_store_corrupt_error(app.conf, open_, spoil_every_file)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.backend_contexts import transport_context as app_transport_context
 from strm.errors import BackendNotFoundError, ConfigurationError, StrmError
 from strm.redaction import redact_url, redact_urls
 from strm.transports.memory import MemoryTransport, broker_key, drop_broker, get_broker
@@ -127,9 +128,9 @@ def test_the_memory_transport_does_not_show_the_password_of_its_url() -> None:
 def test_two_memory_brokers_are_refused_without_their_passwords(
     strm_app_factory: Callable[..., App],
 ) -> None:
-    app = strm_app_factory()
+    context = app_transport_context(strm_app_factory())
     with pytest.raises(StrmError) as info:
-        MemoryTransport(app=app, urls=["memory://u:s3cret@a", "memory://u:s3cret@b"])
+        MemoryTransport(context=context, urls=["memory://u:s3cret@a", "memory://u:s3cret@b"])
     assert SECRET not in str(info.value)
     assert "memory://u:***@a" in str(info.value)
 

@@ -51,10 +51,11 @@ def test_the_guide_states_the_rule(phrase: str) -> None:
 
 def test_the_store_example_builds_the_store_with_the_factory_keywords() -> None:
     testing = guide().split("## Testing a plugin", 1)[1]
-    assert 'MyStore(url="mystore://", app=app, table_name="t", partition=0, options={})' in testing
+    assert 'store_context(datadir=tmp_path, table_name="t", partition=0)' in testing
+    assert 'MyStore(url="mystore://", context=context)' in testing
     assert "MyStore(path=" not in guide()
 
 
 def test_the_contracts_docstring_example_uses_the_factory_keywords() -> None:
     assert contracts.__doc__ is not None
-    assert "table_name=" in contracts.__doc__ and "partition=" in contracts.__doc__
+    assert "store_context(" in contracts.__doc__ and "context=" in contracts.__doc__

@@ -23,6 +23,7 @@ import strm
 from strm import records
 from strm.agents.supervisors import Decision, Supervisor
 from strm.cli.main import main
+from strm.contexts import CacheContext
 from strm.spi import TP, Message
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
@@ -34,8 +35,9 @@ PLUGIN = "strm_hooks_in_use"
 class DictCache:
     STORED: ClassVar[dict[str, bytes]] = {}
 
-    def __init__(self, *, url: str, app: strm.App, **_: Any) -> None:
+    def __init__(self, *, url: str, context: CacheContext, **_: Any) -> None:
         self.url = url
+        self.app_id = context.app_id
 
     async def get(self, key: str) -> bytes | None:
         return self.STORED.get(key)
@@ -146,6 +148,8 @@ async def test_strm_caches_backs_app_cache(strm_app_factory: AppFactory) -> None
     assert await app.cache.get("greeting") == b"hello"
     await app.cache.delete("greeting")
     assert DictCache.STORED == {}
+    backend = app.cache.backend
+    assert isinstance(backend, DictCache) and backend.app_id == app.conf.id
 
 
 async def test_strm_codecs_and_strm_producer_partitioners_shape_what_is_sent(

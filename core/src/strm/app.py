@@ -32,6 +32,7 @@ from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
 from strm.app_protocol import ServiceFactory
+from strm.backend_contexts import cache_context, transport_context
 from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
@@ -363,7 +364,7 @@ class App:
     def make_cache(self, url: str) -> AppCache:
         """A cache of the backend ``url`` picks, as ``app.cache`` is one."""
         factory = self.resolve_backend("cache", url=url).factory
-        backend: Cache = factory(url=url, app=self)
+        backend: Cache = factory(url=url, context=cache_context(self))
         return AppCache(backend, url=url, owner=self.conf.id)
 
     async def close_cache(self) -> None:
@@ -556,7 +557,8 @@ class App:
         transport = self._transports.get(key)
         if transport is None:
             factory = self.resolve_backend(setting).factory
-            transport = self._transports[key] = factory(app=self, urls=urls)
+            context = transport_context(self)
+            transport = self._transports[key] = factory(context=context, urls=urls)
         return transport
 
     async def get_sender(self) -> Sender:

@@ -45,8 +45,9 @@ def strm_transports() -> list[Provision]:
     """Message transports, by URL scheme (``kind='transport'``).
 
     The ``broker``, ``broker_consumer`` and ``broker_producer`` settings pick one by the scheme of
-    their URL (``kafka://host:9092`` picks ``kafka``). The factory is called with the app and the
-    list of URLs and returns an object implementing :class:`strm.spi.Transport`.
+    their URL (``kafka://host:9092`` picks ``kafka``). The factory is called as
+    ``factory(context=..., urls=[...])``, the context a :class:`strm.contexts.TransportContext`,
+    and returns an object implementing :class:`strm.spi.Transport`.
     """
 
 
@@ -55,8 +56,9 @@ def strm_stores() -> list[Provision]:
     """Table stores, by URL scheme (``kind='store'``).
 
     The ``store`` setting, or a table's own ``store=``, picks one by scheme. The factory is called
-    as ``factory(url=..., app=..., table_name=..., partition=..., options=...)`` and returns an
-    object implementing :class:`strm.spi.Store`: bytes in, bytes out.
+    as ``factory(url=..., context=...)``, the context a :class:`strm.contexts.StoreContext` (the
+    table partition, its options, ``tabledir``, the app's settings), and returns an object
+    implementing :class:`strm.spi.Store`: bytes in, bytes out.
     """
 
 
@@ -65,7 +67,8 @@ def strm_caches() -> list[Provision]:
     """Cache backends, by URL scheme (``kind='cache'``).
 
     The ``cache`` setting picks one by scheme. The factory is called as
-    ``factory(url=..., app=...)`` and returns an object implementing :class:`strm.spi.Cache`.
+    ``factory(url=..., context=...)``, the context a :class:`strm.contexts.CacheContext`, and
+    returns an object implementing :class:`strm.spi.Cache`.
     """
 
 

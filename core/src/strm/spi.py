@@ -31,13 +31,13 @@ class Codec(Protocol):
 class Store(Protocol):
     """A table partition's storage: bytes keys to bytes values.
 
-    **Opening.** strm builds one store per table partition as ``factory(url=..., app=...,
-    table_name=..., partition=..., options=...)`` (accept ``**kwargs`` you do not use: a later
-    strm may pass more). A store that keeps files puts them under ``app.conf.tabledir``
-    (``datadir/v<version>/<tabledir>``; each app version has its own), one set per table
-    partition named after the table and the partition, or under a directory its URL names, and
-    nowhere else. The same table partition may be closed and opened again in one process (a
-    rebalance takes it away and gives it back).
+    **Opening.** strm builds one store per table partition as ``factory(url=..., context=...)``, the
+    context a :class:`strm.contexts.StoreContext` naming the table, the partition and its options
+    (accept ``**kwargs`` you do not use: a later strm may pass more). A store that keeps files puts
+    them under ``context.tabledir`` (``datadir/v<version>/<tabledir>``; each app version has its
+    own), one set per table partition named after the table and the partition, or under a directory
+    its URL names, and nowhere else. The same table partition may be closed and opened again in one
+    process (a rebalance takes it away and gives it back).
 
     **Threads.** strm calls :meth:`write_batch` through :func:`asyncio.to_thread`: on a worker
     thread of the event loop's default executor, not the thread that opened the store, and not
@@ -327,7 +327,8 @@ class Admin(Protocol):
 
 @runtime_checkable
 class Transport(Protocol):
-    """What a transport plugin's factory returns: ``factory(app=app, urls=[...])``.
+    """What a transport plugin's factory returns: ``factory(context=..., urls=[...])``, the
+    context a :class:`strm.contexts.TransportContext`.
 
     A transport whose producers may be started and used on an event loop of another thread
     says so with a class attribute ``producer_runs_in_thread = True``; only then does

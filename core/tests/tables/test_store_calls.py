@@ -14,6 +14,7 @@ import pytest
 import strm
 from strm import records
 from strm.app import App
+from strm.contexts import StoreContext
 from strm.stores.memory import MemoryStore
 from strm.testing import eventually
 
@@ -89,11 +90,15 @@ async def test_the_kernel_calls_a_plugins_store_as_the_contract_says(
         assert counts["a"] == 2
     assert OPENED, "the kernel never opened the plugin's store"
     for opened in OPENED:
+        assert set(opened) == {"url", "context"}, "the factory gets a context, not the app"
         assert opened["url"] == "recording://"
-        assert opened["app"] is app
-        assert opened["table_name"] == "counts"
-        assert opened["partition"] in (0, 1)
-        assert opened["options"] == {}
+        context = opened["context"]
+        assert isinstance(context, StoreContext)
+        assert (context.app_id, context.table_name) == (app.conf.id, "counts")
+        assert context.partition in (0, 1)
+        assert dict(context.options) == {}
+        assert context.tabledir == app.conf.tabledir
+        assert context.conf is app.conf
     writes = [ident for method, ident in recorder if method == "write_batch"]
     assert writes, "the checkpoint wrote nothing"
     assert all(ident != loop_thread for ident in writes), "write_batch ran on the loop thread"

@@ -7,6 +7,7 @@ import logging
 import pytest
 import strm
 import strm_example_dictstore
+from strm.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_example_dictstore import DictStore, DictStoreFullError, ReverseCodec
 
@@ -23,7 +24,7 @@ def test_the_store_scheme_resolves_to_the_plugins_store(strm_app_factory: AppFac
 def test_the_store_is_built_with_the_configured_cap(strm_app_factory: AppFactory) -> None:
     app = strm_app_factory(plugins=[PLUGIN], store="dictstore://", dictstore_max_keys=2)
     factory = app.resolve_backend("store").factory
-    store = factory(url=app.conf.store, app=app, table_name="t", partition=0, options={})
+    store = factory(url=app.conf.store, context=app_store_context(app, "t", 0))
     store.set(b"a", b"1")
     store.set(b"b", b"2")
     with pytest.raises(DictStoreFullError):

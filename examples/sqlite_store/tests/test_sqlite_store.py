@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from strm.backend_contexts import store_context as app_store_context
 from strm.errors import StoreError
 from strm.spi import TP, Store
+from strm.testing.contexts import store_context
 from strm.testing.contracts import PersistentStoreContract
 from strm.testing.contracts.store import Reopen
 from strm_example_sqlite import SQLiteStore
@@ -24,7 +26,11 @@ def open_store(tmp_path: Path) -> Iterator[OpenStore]:
 
     def open_(table_name: str = "t", partition: int = 0, **kwargs: Any) -> SQLiteStore:
         kwargs.setdefault("url", f"sqlite://{tmp_path / 'tables'}")
-        store = SQLiteStore(table_name=table_name, partition=partition, **kwargs)
+        kwargs.setdefault(
+            "context",
+            store_context(datadir=tmp_path / "data", table_name=table_name, partition=partition),
+        )
+        store = SQLiteStore(**kwargs)
         opened.append(store)
         return store
 
@@ -34,12 +40,12 @@ def open_store(tmp_path: Path) -> Iterator[OpenStore]:
 
 
 class TestSQLiteStoreContract(PersistentStoreContract):
-    """Both store suites, on a store built the way strm builds it: under the app's tabledir."""
+    """Both store suites, on a store built the way strm builds it: under the context's
+    tabledir."""
 
     @pytest.fixture
-    def store(self, strm_app_factory: Callable[..., Any], open_store: OpenStore) -> Store:
-        app = strm_app_factory(plugins=["strm_example_sqlite"], store="sqlite://")
-        return open_store(url=app.conf.store, app=app, table_name="contract", partition=3)
+    def store(self, open_store: OpenStore) -> Store:
+        return open_store(url="sqlite://", table_name="contract", partition=3)
 
     @pytest.fixture
     def reopen(self, open_store: OpenStore) -> Reopen:
@@ -64,8 +70,8 @@ def test_one_file_per_table_partition_under_the_tabledir(
     strm_app_factory: Callable[..., Any], open_store: OpenStore
 ) -> None:
     app = strm_app_factory(plugins=["strm_example_sqlite"], store="sqlite://")
-    first = open_store(url="sqlite://", app=app, table_name="counts", partition=0)
-    second = open_store(url="sqlite://", app=app, table_name="counts", partition=1)
+    first = open_store(url="sqlite://", context=app_store_context(app, "counts", 0))
+    second = open_store(url="sqlite://", context=app_store_context(app, "counts", 1))
     first.set(b"k", b"zero")
     second.set(b"k", b"one")
     assert first.path == Path(app.conf.tabledir) / "counts-0.sqlite3"
@@ -118,6 +124,6 @@ def test_a_closed_store_says_so(open_store: OpenStore) -> None:
 
 
 @pytest.mark.parametrize("url", ["sqlite://host/x", "sqlite://relative", "sqlite:///x?y=1"])
-def test_a_bad_url_is_a_store_error(url: str) -> None:
+def test_a_bad_url_is_a_store_error(url: str, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="sqlite"):
-        SQLiteStore(url=url, table_name="t")
+        SQLiteStore(url=url, context=store_context(datadir=tmp_path))

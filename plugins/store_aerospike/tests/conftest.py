@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_aerospike import AerospikeStore
 from strm_store_aerospike.testing import FakeAerospike
@@ -90,8 +91,8 @@ OpenStore = Callable[..., AerospikeStore]
 @pytest.fixture
 def open_backend_store(backend: Backend, make_app: Callable[..., App]) -> Iterator[OpenStore]:
     """``open_backend_store(table='t', partition=0)``: a store on the test's backend, through
-    the app's store factory; at teardown the data is removed (on a server) and every store is
-    closed."""
+    the app's store factory and with the context the kernel builds; at teardown the data is
+    removed (on a server) and every store is closed."""
     settings: dict[str, Any] = {"store_check_exists": backend.check_exists}
     if backend.fake is None:
         # A server that cannot be reached fails each test in seconds, not minutes.
@@ -102,13 +103,8 @@ def open_backend_store(backend: Backend, make_app: Callable[..., App]) -> Iterat
     opened: list[AerospikeStore] = []
 
     def open_(table: str = "t", partition: int = 0) -> AerospikeStore:
-        store: AerospikeStore = factory(
-            url=backend.url,
-            app=app,
-            table_name=table,
-            partition=partition,
-            options=backend.options(),
-        )
+        context = app_store_context(app, table, partition, backend.options())
+        store: AerospikeStore = factory(url=backend.url, context=context)
         opened.append(store)
         return store
 
@@ -142,9 +138,8 @@ def open_store(fake: FakeAerospike, make_app: Callable[..., App]) -> Iterator[Op
                 apps.append(make_app(store=url))
             app = apps[0]
         options.setdefault("client_factory", fake)
-        store = AerospikeStore(
-            url=url, app=app, table_name=table, partition=partition, options=options
-        )
+        context = app_store_context(app, table, partition, options)
+        store = AerospikeStore(url=url, context=context)
         opened.append(store)
         return store
 

@@ -9,7 +9,10 @@ from collections.abc import Callable
 import aerospike
 import pytest
 from strm.app import App
+from strm.backend_contexts import Scope, scope_of
+from strm.backend_contexts import store_context as app_store_context
 from strm.errors import StoreError
+from strm.testing.contexts import context_settings, store_context
 from strm_store_aerospike import REGISTRY, AerospikeStore, ClientRegistry
 from strm_store_aerospike.testing import FakeAerospike
 
@@ -23,14 +26,14 @@ def test_the_stores_of_an_app_share_one_client(
     stores = [open_store(table, partition, app=app) for table in "ab" for partition in range(3)]
     assert len(fake.clients) == 1
     client = fake.clients[0]
-    assert REGISTRY.clients(app) == [client]
+    assert REGISTRY.clients(scope_of(app)) == [client]
     for store in stores[:-1]:
         store.close()
     assert client.is_connected()
     stores[-1].set(b"k", b"v")
     stores[-1].close()
     assert not client.is_connected()
-    assert REGISTRY.clients(app) == []
+    assert REGISTRY.clients(scope_of(app)) == []
 
 
 def test_a_store_opened_after_the_last_closed_gets_a_new_client(
@@ -51,8 +54,8 @@ def test_two_apps_never_share_a_client(
     one = open_store(app=first)
     two = open_store(app=second)
     assert one._client is not two._client
-    assert REGISTRY.clients(first) == [one._client]
-    assert REGISTRY.clients(second) == [two._client]
+    assert REGISTRY.clients(scope_of(first)) == [one._client]
+    assert REGISTRY.clients(scope_of(second)) == [two._client]
 
 
 def test_another_configuration_gets_another_client(
@@ -69,18 +72,39 @@ def test_another_configuration_gets_another_client(
 
 def test_an_app_that_is_gone_leaves_nothing_behind(fake: FakeAerospike) -> None:
     registry = ClientRegistry()
-    app = App("gone", environ={}, entry_points=False, plugins=["strm_store_aerospike"])
-    AerospikeStore(
-        url="aerospike:///test",
-        app=app,
-        table_name="t",
+    scope = Scope("gone")
+    context = store_context(
+        conf=context_settings("gone", plugins=["strm_store_aerospike"]),
+        scope=scope,
         options={"client_factory": fake},
-        registry=registry,
     )
-    assert len(registry.clients(app)) == 1
-    del app
+    AerospikeStore(url="aerospike:///test", context=context, registry=registry)
+    assert len(registry.clients(scope)) == 1
+    del scope, context
     gc.collect()
-    assert len(registry._by_app) == 0
+    assert len(registry._by_scope) == 0
+
+
+def test_stores_without_an_app_share_a_client_by_scope(fake: FakeAerospike) -> None:
+    conf = context_settings("plain", plugins=["strm_store_aerospike"])
+    scopes = [Scope("plain"), Scope("plain")]
+    stores = [
+        AerospikeStore(
+            url="aerospike:///test",
+            context=store_context(
+                conf=conf, scope=scope, partition=p, options={"client_factory": fake}
+            ),
+        )
+        for scope in scopes
+        for p in range(2)
+    ]
+    try:
+        assert len(fake.clients) == 2
+        assert stores[0]._client is stores[1]._client
+        assert stores[1]._client is not stores[2]._client
+    finally:
+        for store in stores:
+            store.close()
 
 
 def test_the_client_gets_hosts_credentials_and_client_options(
@@ -137,17 +161,12 @@ def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(
         store.get(b"k")
 
 
-def test_a_store_needs_its_app(fake: FakeAerospike) -> None:
-    with pytest.raises(TypeError, match="needs the app"):
-        AerospikeStore(url="aerospike:///test", app=None, table_name="t")
-
-
 def test_without_options_the_official_client_is_used(
     make_app: Callable[..., App], fake: FakeAerospike, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(aerospike, "client", fake)
     store = AerospikeStore(
-        url="aerospike://db:3000/test", app=make_app(), table_name="t", options=None
+        url="aerospike://db:3000/test", context=app_store_context(make_app(), "t", 0)
     )
     try:
         store.set(b"k", b"v")

@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 
 import pytest
 from strm.app import App
+from strm.backend_contexts import store_context as app_store_context
 from strm.cli.main import main
 from strm.errors import StoreError
 from strm.spi import TP, Store
@@ -54,13 +55,8 @@ def test_the_factory_builds_a_store_the_way_strm_calls_it(
 ) -> None:
     app = make_app(store="aerospike://db:3000/test", store_check_exists=False)
     factory = app.resolve_backend("store").factory
-    store = factory(
-        url=app.conf.store,
-        app=app,
-        table_name="counts",
-        partition=2,
-        options={"client_factory": fake},
-    )
+    context = app_store_context(app, "counts", 2, {"client_factory": fake})
+    store = factory(url=app.conf.store, context=context)
     try:
         assert isinstance(store, Store)
         store.write_batch({b"k": b"v"}, {TP("counts-changelog", 2): 0})

@@ -8,7 +8,6 @@ import pytest
 from strm.spi import Store
 from strm.testing.contracts import PersistentStoreContract
 from strm.testing.contracts.store import Reopen
-from strm.testing.pytest_plugin import AppFactory
 from strm_store_leveldb import LevelDBStore
 
 OpenStore = Callable[..., LevelDBStore]
@@ -16,13 +15,12 @@ OpenStore = Callable[..., LevelDBStore]
 
 class TestLevelDBStoreContract(PersistentStoreContract):
     """``PersistentStoreContract``, which extends ``StoreContract``: both suites, on stores built
-    the way strm builds them (under the app's ``tabledir``); a reopen closes the store and opens
+    the way strm builds them (under the context's ``tabledir``); a reopen closes the store and opens
     the same directory again."""
 
     @pytest.fixture
-    def store(self, strm_app_factory: AppFactory, open_store: OpenStore) -> Store:
-        app = strm_app_factory(plugins=["strm_store_leveldb"], store="leveldb://")
-        return open_store(url=app.conf.store, app=app, table_name="contract", partition=3)
+    def store(self, open_store: OpenStore) -> Store:
+        return open_store(url="leveldb://", table_name="contract", partition=3)
 
     @pytest.fixture
     def reopen(self, open_store: OpenStore) -> Reopen:

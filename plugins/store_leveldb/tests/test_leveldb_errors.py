@@ -44,10 +44,12 @@ def test_a_database_held_by_another_process_is_locked(
     script = textwrap.dedent(
         f"""
         import json
+        from strm.testing.contexts import store_context
         from strm_store_leveldb import LevelDBStore
 
         try:
-            LevelDBStore(url={f"leveldb://{leveldb_dir}"!r}, table_name="counts", partition=0)
+            context = store_context(datadir={str(leveldb_dir)!r}, table_name="counts")
+            LevelDBStore(url={f"leveldb://{leveldb_dir}"!r}, context=context)
         except Exception as exc:
             print(json.dumps([type(exc).__name__, str(exc)]))
         else:

@@ -6,6 +6,7 @@ from importlib import metadata
 from pathlib import Path
 
 import strm_store_leveldb
+from strm.backend_contexts import store_context as app_store_context
 from strm.spi import Store
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_leveldb import LevelDBStore
@@ -23,7 +24,7 @@ def test_the_store_scheme_resolves_to_the_plugins_store(strm_app_factory: AppFac
 def test_the_factory_builds_a_store_as_the_kernel_calls_it(strm_app_factory: AppFactory) -> None:
     app = strm_app_factory(plugins=[PLUGIN], store="leveldb://")
     factory = app.resolve_backend("store").factory
-    store = factory(url=app.conf.store, app=app, table_name="t", partition=0, options=None)
+    store = factory(url=app.conf.store, context=app_store_context(app, "t", 0))
     try:
         assert isinstance(store, Store)
         assert isinstance(store, LevelDBStore)
@@ -38,7 +39,8 @@ def test_a_tables_own_url_picks_its_directory(strm_app_factory: AppFactory, tmp_
     app = strm_app_factory(plugins=[PLUGIN])
     url = f"leveldb://{tmp_path / 'own'}"
     factory = app.resolve_backend("store", url=url).factory
-    store = factory(url=url, app=app, table_name="t", partition=1, options={"max_open_files": 50})
+    context = app_store_context(app, "t", 1, {"max_open_files": 50})
+    store = factory(url=url, context=context)
     try:
         assert store.path == tmp_path / "own" / "t-1.leveldb"
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import plyvel  # type: ignore[import-untyped]
 import pytest
+from strm.backend_contexts import store_context as app_store_context
 from strm.errors import StoreError
 from strm.spi import TP
 from strm.testing.pytest_plugin import AppFactory
@@ -26,7 +27,7 @@ def test_each_table_partition_has_its_own_database_under_the_tabledir(
 ) -> None:
     app = strm_app_factory(store="leveldb://", plugins=["strm_store_leveldb"])
     stores = {
-        (name, p): open_store(url="leveldb://", app=app, table_name=name, partition=p)
+        (name, p): open_store(url="leveldb://", context=app_store_context(app, name, p))
         for name in ("counts", "totals")
         for p in (0, 1)
     }
@@ -55,7 +56,6 @@ def test_a_url_with_a_path_puts_the_databases_there(tmp_path: Path, open_store: 
         ("leveldb://somehost/dir", "takes no host, query or fragment"),
         ("leveldb:///dir?lru_cache_size=5", "takes no host, query or fragment"),
         ("leveldb:relative/dir", "must be absolute"),
-        ("leveldb://", "needs an app"),
     ],
 )
 def test_urls_the_store_cannot_place_are_errors(
@@ -144,7 +144,9 @@ def test_a_batch_survives_a_process_that_exits_without_closing(
         from strm.spi import TP
         from strm_store_leveldb import LevelDBStore
 
-        store = LevelDBStore(url={f"leveldb://{leveldb_dir}"!r}, table_name="t", partition=0)
+        from strm.testing.contexts import store_context
+        context = store_context(datadir={str(leveldb_dir)!r})
+        store = LevelDBStore(url={f"leveldb://{leveldb_dir}"!r}, context=context)
         store.write_batch({{b"a": b"1", b"b": b"2"}}, {{TP("t", 0): 41}})
         os._exit(0)
         """

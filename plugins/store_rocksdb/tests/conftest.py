@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from strm.testing.contexts import store_context
 from strm_store_rocksdb import RocksDBStore
 
 
@@ -24,7 +25,7 @@ def tables_url(tables: Path) -> str:
 
 
 @pytest.fixture
-def open_store(tables_url: str) -> Iterator[Callable[..., RocksDBStore]]:
+def open_store(tables_url: str, tmp_path: Path) -> Iterator[Callable[..., RocksDBStore]]:
     """Open a store under ``tables`` (``open_store(table_name='t', partition=0, options=None)``);
     every store opened is closed at teardown."""
     opened: list[RocksDBStore] = []
@@ -32,9 +33,10 @@ def open_store(tables_url: str) -> Iterator[Callable[..., RocksDBStore]]:
     def open_(
         table_name: str = "t", partition: int = 0, options: Mapping[str, Any] | None = None
     ) -> RocksDBStore:
-        store = RocksDBStore(
-            url=tables_url, table_name=table_name, partition=partition, options=options
+        context = store_context(
+            datadir=tmp_path, table_name=table_name, partition=partition, options=options
         )
+        store = RocksDBStore(url=tables_url, context=context)
         opened.append(store)
         return store
 

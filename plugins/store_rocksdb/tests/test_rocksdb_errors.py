@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from strm.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.testing.contexts import store_context
 from strm_store_rocksdb import RocksDBStore
 
 OpenStore = Callable[..., RocksDBStore]
@@ -54,16 +55,18 @@ def test_a_database_open_in_this_process_is_locked(open_store: OpenStore) -> Non
 
 
 def test_a_database_open_in_another_process_is_locked(
-    open_store: OpenStore, tables_url: str
+    open_store: OpenStore, tables_url: str, tmp_path: Path
 ) -> None:
     held = open_store("counts", 2)
     child = textwrap.dedent(
         f"""
         import json
         from strm.errors import StoreError
+        from strm.testing.contexts import store_context
         from strm_store_rocksdb import RocksDBStore
+        context = store_context(datadir={str(tmp_path)!r}, table_name="counts", partition=2)
         try:
-            RocksDBStore(url={tables_url!r}, app=None, table_name="counts", partition=2)
+            RocksDBStore(url={tables_url!r}, context=context)
         except StoreError as exc:
             print(json.dumps([type(exc).__name__, str(exc)]))
         """
@@ -145,27 +148,26 @@ def test_a_database_path_that_is_a_file_is_a_store_error(
 @pytest.mark.parametrize(
     "url", ["rocksdb://localhost/data", "rocksdb:///data?x=1", "rocksdb:///data#frag"]
 )
-def test_a_url_with_a_host_or_query_is_refused(url: str) -> None:
+def test_a_url_with_a_host_or_query_is_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="a rocksdb:// URL names a directory"):
-        RocksDBStore(url=url, table_name="t", partition=0)
+        RocksDBStore(url=url, context=store_context(datadir=tmp_path))
 
 
-def test_a_url_with_a_password_is_refused_without_showing_it() -> None:
+def test_a_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+    context = store_context(datadir=tmp_path)
     with pytest.raises(StoreError, match="names a directory") as info:
-        RocksDBStore(url="rocksdb://u:s3cret@localhost/data", table_name="t", partition=0)
+        RocksDBStore(url="rocksdb://u:s3cret@localhost/data", context=context)
     assert "s3cret" not in str(info.value)
     assert "'rocksdb://u:***@localhost/data'" in str(info.value)
 
 
-def test_a_relative_directory_needs_an_app() -> None:
-    with pytest.raises(StoreError, match="without an app there is no tabledir"):
-        RocksDBStore(url="rocksdb://", table_name="t", partition=0)
-
-
 @pytest.mark.parametrize("name", ["", "a/b", "..", "."])
-def test_a_table_name_that_is_not_a_directory_name_is_refused(tables_url: str, name: str) -> None:
+def test_a_table_name_that_is_not_a_directory_name_is_refused(
+    tables_url: str, name: str, tmp_path: Path
+) -> None:
+    context = store_context(datadir=tmp_path, table_name=name)
     with pytest.raises(StoreError, match="cannot name a table's directory"):
-        RocksDBStore(url=tables_url, table_name=name, partition=0)
+        RocksDBStore(url=tables_url, context=context)
 
 
 def test_a_key_that_is_not_bytes_is_the_callers_error(open_store: OpenStore) -> None:

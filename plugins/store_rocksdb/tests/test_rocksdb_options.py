@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 from strm.errors import StoreError
+from strm.testing.contexts import store_context
 from strm_store_rocksdb import OPTIONS, RocksDBStore
 
 OpenStore = Callable[..., RocksDBStore]
@@ -184,9 +186,10 @@ def test_a_bad_value_is_an_error_naming_the_option(
     assert expected in str(info.value)
 
 
-def test_options_that_are_not_a_mapping_are_an_error(open_store: OpenStore) -> None:
+def test_options_that_are_not_a_mapping_are_an_error(tmp_path: Path) -> None:
+    context = replace(store_context(datadir=tmp_path), options=[("max_open_files", 10)])
     with pytest.raises(StoreError, match="options must be a dict"):
-        open_store(options=[("max_open_files", 10)])
+        RocksDBStore(url="rocksdb://", context=context)
 
 
 def test_the_readme_documents_every_option() -> None:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 import strm_store_rocksdb
+from strm.backend_contexts import store_context as app_store_context
 from strm.errors import StoreLockedError
 from strm.spi import Store
 from strm.testing.pytest_plugin import AppFactory
@@ -45,7 +46,7 @@ def test_the_factory_puts_each_partition_under_tabledir(strm_app_factory: AppFac
     app = strm_app_factory(plugins=[PLUGIN], store="rocksdb://")
     factory = app.resolve_backend("store").factory
     stores = [
-        factory(url=app.conf.store, app=app, table_name=name, partition=p, options=None)
+        factory(url=app.conf.store, context=app_store_context(app, name, p))
         for name, p in [("counts", 0), ("counts", 1), ("totals", 0)]
     ]
     try:
@@ -70,9 +71,7 @@ def test_a_url_with_a_directory_puts_the_partitions_there(
     directory = tmp_path / "elsewhere dir" / "tables"
     url = "rocksdb://" + quote(str(directory))
     app = strm_app_factory(plugins=[PLUGIN], store=url)
-    store = app.resolve_backend("store").factory(
-        url=url, app=app, table_name="t", partition=5, options=None
-    )
+    store = app.resolve_backend("store").factory(url=url, context=app_store_context(app, "t", 5))
     try:
         assert store.path == directory / "t-5.rocksdb"
         assert store.path.is_dir()
@@ -83,7 +82,7 @@ def test_a_url_with_a_directory_puts_the_partitions_there(
 
 def test_a_relative_directory_is_under_tabledir(strm_app_factory: AppFactory) -> None:
     app = strm_app_factory(plugins=[PLUGIN])
-    store = RocksDBStore(url="rocksdb:hot/disk", app=app, table_name="t", partition=0)
+    store = RocksDBStore(url="rocksdb:hot/disk", context=app_store_context(app, "t", 0))
     try:
         assert store.path == app.conf.tabledir / "hot" / "disk" / "t-0.rocksdb"
     finally:
@@ -93,7 +92,7 @@ def test_a_relative_directory_is_under_tabledir(strm_app_factory: AppFactory) ->
 def test_the_factory_takes_keywords_a_later_strm_may_add(strm_app_factory: AppFactory) -> None:
     app = strm_app_factory(plugins=[PLUGIN], store="rocksdb://")
     store = app.resolve_backend("store").factory(
-        url="rocksdb://", app=app, table_name="t", partition=0, options={}, standby=True
+        url="rocksdb://", context=app_store_context(app, "t", 0), standby=True
     )
     store.close()
 
@@ -104,9 +103,9 @@ def test_two_apps_on_one_datadir_collide_with_a_clear_error(
     first = strm_app_factory(plugins=[PLUGIN], store="rocksdb://")
     second = strm_app_factory(plugins=[PLUGIN], store="rocksdb://")
     assert first.conf.tabledir == second.conf.tabledir
-    held = RocksDBStore(url="rocksdb://", app=first, table_name="counts", partition=0)
+    held = RocksDBStore(url="rocksdb://", context=app_store_context(first, "counts", 0))
     try:
         with pytest.raises(StoreLockedError, match="another worker on the same datadir"):
-            RocksDBStore(url="rocksdb://", app=second, table_name="counts", partition=0)
+            RocksDBStore(url="rocksdb://", context=app_store_context(second, "counts", 0))
     finally:
         held.close()

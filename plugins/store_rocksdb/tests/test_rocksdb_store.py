@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rocksdict import Rdict
+from strm.backend_contexts import store_context as app_store_context
 from strm.errors import StoreError
 from strm.spi import TP, Store
 from strm.testing.contracts import PersistentStoreContract, StoreContract
@@ -44,7 +45,7 @@ class TestRocksDBStoreBuiltByTheApp(StoreContract):
     def store(self, strm_app_factory: AppFactory) -> Iterator[Store]:
         app = strm_app_factory(plugins=["strm_store_rocksdb"], store="rocksdb://")
         factory = app.resolve_backend("store").factory
-        store = factory(url=app.conf.store, app=app, table_name="t", partition=0, options=None)
+        store = factory(url=app.conf.store, context=app_store_context(app, "t", 0))
         yield store
         store.close()
 

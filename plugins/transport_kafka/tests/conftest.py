@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.backend_contexts import transport_context as app_transport_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import KafkaTransport
 
@@ -65,6 +66,6 @@ def kafka_transport(kafka_app: Callable[..., App]) -> Callable[..., KafkaTranspo
 
     def make(**settings: Any) -> KafkaTransport:
         app = kafka_app(**settings).configure()
-        return KafkaTransport(app=app, urls=app.conf.broker)
+        return KafkaTransport(context=app_transport_context(app), urls=app.conf.broker)
 
     return make

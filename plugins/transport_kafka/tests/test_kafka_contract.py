@@ -24,7 +24,7 @@ class TestKafkaTransportContract(TransportContract):
         self, kafka_transport: Callable[..., KafkaTransport]
     ) -> Callable[[], KafkaTransport]:
         first = kafka_transport()
-        return lambda: KafkaTransport(app=first.app, urls=first.urls)
+        return lambda: KafkaTransport(context=first.context, urls=first.urls)
 
 
 async def _until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:

@@ -13,6 +13,7 @@ from aiokafka.abc import AbstractTokenProvider  # type: ignore[import-untyped]
 from strm.app import App
 from strm.errors import ConfigurationError
 from strm.settings.conf import Conf
+from strm.testing.contexts import transport_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import (
     KafkaTransport,
@@ -145,7 +146,7 @@ def test_the_client_id_comes_from_broker_client_id(strm_app_factory: AppFactory)
     app = strm_app_factory(
         plugins=["strm_transport_kafka"], broker="kafka://h", broker_client_id="billing"
     ).configure()
-    transport = KafkaTransport(app=app, urls=app.conf.broker)
+    transport = KafkaTransport(context=transport_context(conf=app.conf), urls=app.conf.broker)
     # The kernel passes broker_client_id to create_consumer/create_producer itself.
     assert transport.create_consumer(group_id="g", client_id="billing").client_id == "billing"
     assert admin_options(app.conf)["client_id"] == "billing"
@@ -177,21 +178,12 @@ def test_request_timeout_below_session_timeout_is_refused(conf: Callable[..., Co
     ):
         consumer(bad)
     with pytest.raises(ConfigurationError, match="broker_request_timeout"):
-        KafkaTransport(app=_app_of(bad), urls=["kafka://h"])
+        KafkaTransport(context=transport_context(conf=bad), urls=["kafka://h"])
 
 
 def test_heartbeat_must_be_below_the_session_timeout(conf: Callable[..., Conf]) -> None:
     with pytest.raises(ConfigurationError, match=r"broker_heartbeat_interval .* less than"):
         consumer(conf(broker_heartbeat_interval=10.0, broker_session_timeout=10.0))
-
-
-def _app_of(conf: Conf) -> App:
-    class Holder:
-        pass
-
-    holder = Holder()
-    holder.conf = conf  # type: ignore[attr-defined]
-    return holder  # type: ignore[return-value]
 
 
 # -- producer -------------------------------------------------------------------------------------
@@ -266,7 +258,9 @@ def test_api_versions(conf: Callable[..., Conf]) -> None:
         ("producer_api_version", "0.8", "needs Kafka 0.10 or later"),
     ]:
         with pytest.raises(ConfigurationError, match=f"{setting}=.*{message}"):
-            KafkaTransport(app=_app_of(conf(**{setting: value})), urls=["kafka://h"])
+            KafkaTransport(
+                context=transport_context(conf=conf(**{setting: value})), urls=["kafka://h"]
+            )
 
 
 # -- credentials ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from strm.backend_contexts import store_context
 from strm.errors import StoreError, StrmError
 from strm.redaction import redact_url
 from strm.source_positions import seal_key
@@ -119,13 +120,8 @@ class TableManager:
         url = table.store_url or app.conf.store
         factory = app.resolve_backend("store", url).factory
         try:
-            store: Store = factory(
-                url=url,
-                app=app,
-                table_name=table.name,
-                partition=partition,
-                options=dict(table.options),
-            )
+            context = store_context(app, table.name, partition, table.options)
+            store: Store = factory(url=url, context=context)
         except StoreError:
             raise
         except Exception as exc:

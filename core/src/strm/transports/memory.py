@@ -34,7 +34,6 @@ from strm.assignor import (
     ClusterMap,
     MemberSubscription,
     PartitionAssignor,
-    advertised_url,
     map_cluster,
 )
 from strm.errors import ConfigurationError
@@ -60,7 +59,7 @@ from strm.transports import (
 from strm.transports.record_size import record_size
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.contexts import TransportContext
 
 SCHEME = "memory"
 #: Most records one ``getmany`` returns, shared fairly by the partitions that have records.
@@ -879,9 +878,10 @@ class MemoryAdmin:
 
 
 class MemoryTransport:
-    """The transport plugin's factory: ``MemoryTransport(app=app, urls=['memory://'])``."""
+    """The transport plugin's factory: ``MemoryTransport(context=..., urls=['memory://'])``,
+    the context a :class:`strm.contexts.TransportContext`."""
 
-    def __init__(self, *, app: AppLike, urls: Sequence[str]) -> None:
+    def __init__(self, *, context: TransportContext, urls: Sequence[str], **_: Any) -> None:
         if not urls:
             raise ConfigurationError("the memory transport needs a URL such as 'memory://'")
         keys = {broker_key(url) for url in urls}
@@ -890,14 +890,14 @@ class MemoryTransport:
                 f"the memory transport takes one broker, got URLs of {len(keys)}: "
                 f"{[redact_url(url) for url in urls]!r}"
             )
-        self.app = app
+        self.context = context
         self.url = urls[0]
         self.broker = get_broker(self.url)
         #: Where to kill this worker (tests; strm.testing.faults); set before the app starts.
         self.faults: FaultPlan | None = None
 
     def _topic_partitions(self) -> int:
-        partitions: int = self.app.conf.topic_partitions
+        partitions: int = self.context.conf.topic_partitions
         return partitions
 
     def create_consumer(self, *, group_id: str, client_id: str) -> MemoryConsumer:
@@ -905,23 +905,13 @@ class MemoryTransport:
             self.broker,
             group_id=group_id,
             client_id=client_id,
-            auto_offset_reset=self.app.conf.consumer_auto_offset_reset,
+            auto_offset_reset=self.context.conf.consumer_auto_offset_reset,
             topic_partitions=self._topic_partitions,
-            assignor=self._assignor,
-            changelogs=self._changelogs,
+            assignor=self.context.assignor,
+            changelogs=self.context.changelog_topics,
             faults=self.faults,
-            url=self._advertised_url,
+            url=self.context.advertised_url,
         )
-
-    def _assignor(self) -> PartitionAssignor:
-        cls: type[PartitionAssignor] = self.app.extension_class("PartitionAssignor")
-        return cls(self.app)
-
-    def _changelogs(self) -> set[str]:
-        return self.app.tables.changelog_names
-
-    def _advertised_url(self) -> str:
-        return advertised_url(self.app)
 
     def create_producer(
         self, *, client_id: str, transactional_id: str | None = None
@@ -931,9 +921,9 @@ class MemoryTransport:
             client_id=client_id,
             topic_partitions=self._topic_partitions,
             transactional_id=transactional_id,
-            changelogs=self._changelogs,
+            changelogs=self.context.changelog_topics,
             faults=self.faults,
-            max_request_size=self.app.conf.producer_max_request_size,
+            max_request_size=self.context.conf.producer_max_request_size,
         )
 
     def create_admin(self) -> MemoryAdmin:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from strm.backend_contexts import web_context
 from strm.errors import BackendNotFoundError
 from strm.web import cors
 from strm.web.cors import ResourceOptions
@@ -155,10 +156,11 @@ class Web:
         self._active = active_routes(self.app, self.routes)
         self._views = {}
         driver: WebDriver
+        context = web_context(self.app, self.handle)
         if conf.web_in_thread:
-            driver = ThreadedDriver(lambda: factory(app=self.app, web=self), "strm-web")
+            driver = ThreadedDriver(lambda: factory(context=context), "strm-web")
         else:
-            driver = factory(app=self.app, web=self)
+            driver = factory(context=context)
         try:
             await driver.start()
         except BaseException:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from strm.contexts import StoreContext
 from strm.spi import TP
 
-#: The name of the plugin's setting, read from ``app.conf``.
+#: The name of the plugin's setting, read from the context's ``conf``.
 MAX_KEYS_SETTING = "dictstore_max_keys"
 
 
@@ -22,30 +23,26 @@ class DictStoreFullError(RuntimeError):
 class DictStore:
     """One table partition in a dict, holding at most ``max_keys`` keys.
 
-    Built by strm as ``DictStore(url=..., app=..., table_name=..., partition=..., options=...)``;
-    the cap comes from the app's ``dictstore_max_keys`` setting unless ``max_keys`` is given.
+    Built by strm as ``DictStore(url=..., context=...)`` (a
+    :class:`strm.contexts.StoreContext`); the cap comes from the context's
+    ``dictstore_max_keys`` setting unless ``max_keys`` is given.
     """
 
     def __init__(
         self,
         *,
         url: str = "dictstore://",
-        app: Any = None,
-        table_name: str = "",
-        partition: int = 0,
-        options: Mapping[str, Any] | None = None,
+        context: StoreContext,
         max_keys: int | None = None,
         **_: Any,
     ) -> None:
         if max_keys is None:
-            if app is None:
-                raise TypeError("DictStore needs an app (for dictstore_max_keys) or max_keys=")
-            max_keys = int(getattr(app.conf, MAX_KEYS_SETTING))
+            max_keys = int(getattr(context.conf, MAX_KEYS_SETTING))
         if max_keys < 1:
             raise ValueError(f"max_keys must be at least 1, got {max_keys}")
         self.url = url
-        self.table_name = table_name
-        self.partition = partition
+        self.table_name = context.table_name
+        self.partition = context.partition
         self.max_keys = max_keys
         self._data: dict[bytes, bytes] = {}
         self._offsets: dict[TP, int] = {}

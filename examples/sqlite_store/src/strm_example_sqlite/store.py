@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from strm.contexts import StoreContext
 from strm.errors import StoreError
 from strm.redaction import redact_url
 from strm.spi import TP
@@ -31,7 +32,7 @@ SCHEMA = (
 )
 
 
-def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
+def database_path(url: str, tabledir: Path, table_name: str, partition: int) -> Path:
     """``<dir>/<table>-<partition>.sqlite3``, where ``<dir>`` is the URL's absolute path
     (``sqlite:///var/lib/tables``) or, for ``sqlite://``, the app's ``tabledir``."""
     parts = urlsplit(url)
@@ -45,10 +46,8 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
         base = Path(unquote(parts.path))
         if not base.is_absolute():
             raise StoreError(f"store {shown!r}: the directory of a sqlite URL must be absolute")
-    elif app is not None:
-        base = Path(app.conf.tabledir)
     else:
-        raise StoreError(f"store {shown!r}: without a directory in the URL the store needs an app")
+        base = Path(tabledir)
     if not table_name or table_name in {".", ".."} or "/" in table_name or "\\" in table_name:
         raise StoreError(
             f"store {shown!r}: table name {table_name!r} cannot name a file; it must be "
@@ -60,26 +59,23 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
 class SQLiteStore:
     """One table partition in its own SQLite file.
 
-    Built by strm as ``SQLiteStore(url=..., app=..., table_name=..., partition=...,
-    options=...)``; ``options`` may hold ``timeout`` (seconds to wait for a lock held by another
-    connection, default 5).
+    Built by strm as ``SQLiteStore(url=..., context=...)`` (a
+    :class:`strm.contexts.StoreContext`); the table's ``options`` may hold ``timeout`` (seconds
+    to wait for a lock held by another connection, default 5).
     """
 
     def __init__(
         self,
         *,
         url: str = "sqlite://",
-        app: Any = None,
-        table_name: str = "",
-        partition: int = 0,
-        options: Mapping[str, Any] | None = None,
+        context: StoreContext,
         **_: Any,
     ) -> None:
         self.url = url
-        self.table_name = table_name
-        self.partition = partition
-        self.path = database_path(url, app, table_name, partition)
-        timeout = float((options or {}).get("timeout", 5.0))
+        self.table_name = table_name = context.table_name
+        self.partition = partition = context.partition
+        self.path = database_path(url, context.tabledir, table_name, partition)
+        timeout = float(context.options.get("timeout", 5.0))
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
 from redis.asyncio import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from strm.contexts import CacheContext
 from strm.spi import CacheUnavailable
 
 from strm_cache_redis.url import RedisURL, parse
@@ -52,9 +53,20 @@ def _one_retry() -> Retry:
 
 
 class RedisCache:
-    """A cache on one Redis server or a Redis Cluster, named by its URL (see the README)."""
+    """A cache on one Redis server or a Redis Cluster, named by its URL (see the README).
 
-    def __init__(self, url: str, *, app: Any = None, call_timeout: float = CALL_TIMEOUT) -> None:
+    strm builds it as ``RedisCache(url=..., context=...)``; everything it needs is in the URL,
+    so it reads nothing of the :class:`strm.contexts.CacheContext`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        context: CacheContext | None = None,
+        call_timeout: float = CALL_TIMEOUT,
+        **_: Any,
+    ) -> None:
         self.config: RedisURL = parse(url)
         self.call_timeout = call_timeout
         self._client: AiocacheRedis = self._new_client()

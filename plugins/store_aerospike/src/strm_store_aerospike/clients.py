@@ -1,10 +1,10 @@
 """One Aerospike client per app and configuration, shared by that app's stores.
 
 An Aerospike client is heavy (a connection pool per node and a cluster-tending thread), so the
-partitions of every table of an app share one. The registry keys clients by app (weakly: an app
-that is gone takes its entry with it) and by the client configuration, counts the stores using
-each, and closes a client when its last store closes. Two apps in one process never share a
-client.
+partitions of every table of an app share one. The registry keys clients by the app's scope
+(``context.scope`` of :class:`strm.contexts.StoreContext`, weakly: an app that is gone takes its
+entry with it) and by the client configuration, counts the stores using each, and closes a
+client when its last store closes. Two apps in one process never share a client.
 """
 
 from __future__ import annotations
@@ -26,28 +26,28 @@ class _Lease:
 
 
 class ClientRegistry:
-    """Clients by app and identity, with the number of stores using each."""
+    """Clients by app scope and identity, with the number of stores using each."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_app: weakref.WeakKeyDictionary[Any, dict[Hashable, _Lease]] = (
+        self._by_scope: weakref.WeakKeyDictionary[object, dict[Hashable, _Lease]] = (
             weakref.WeakKeyDictionary()
         )
 
-    def acquire(self, app: Any, identity: Hashable, connect: Callable[[], Any]) -> Any:
-        """The app's client for ``identity``, made by ``connect()`` the first time."""
+    def acquire(self, scope: object, identity: Hashable, connect: Callable[[], Any]) -> Any:
+        """The scope's client for ``identity``, made by ``connect()`` the first time."""
         with self._lock:
-            leases = self._by_app.setdefault(app, {})
+            leases = self._by_scope.setdefault(scope, {})
             lease = leases.get(identity)
             if lease is None:
                 lease = leases[identity] = _Lease(connect(), 0)
             lease.users += 1
             return lease.client
 
-    def release(self, app: Any, identity: Hashable) -> None:
+    def release(self, scope: object, identity: Hashable) -> None:
         """One store stopped using the client; the last one closes it."""
         with self._lock:
-            leases = self._by_app.get(app)
+            leases = self._by_scope.get(scope)
             lease = leases.get(identity) if leases is not None else None
             if lease is None or leases is None:
                 return
@@ -56,16 +56,16 @@ class ClientRegistry:
                 return
             del leases[identity]
             if not leases:
-                del self._by_app[app]
+                del self._by_scope[scope]
         try:
             lease.client.close()
         except Exception as exc:  # closing must not fail a store's close()
             logger.warning("closing an Aerospike client failed: %s: %s", type(exc).__name__, exc)
 
-    def clients(self, app: Any) -> list[Any]:
-        """The clients the app's stores hold now (for tests and diagnostics)."""
+    def clients(self, scope: object) -> list[Any]:
+        """The clients the stores of a scope hold now (for tests and diagnostics)."""
         with self._lock:
-            return [lease.client for lease in self._by_app.get(app, {}).values()]
+            return [lease.client for lease in self._by_scope.get(scope, {}).values()]
 
 
 #: The plugin's registry: holds nothing but what open stores use.

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import aerospike
 from aerospike import exception as ex
 from aerospike_helpers.operations import map_operations  # type: ignore[import-untyped]
+from strm.contexts import StoreContext
 from strm.errors import StoreError
 from strm.spi import TP
 
@@ -83,32 +84,27 @@ def offsets_key(tp: TP) -> str:
 class AerospikeStore:
     """One table partition in an Aerospike set, implementing :class:`strm.spi.Store`.
 
-    strm builds it as ``AerospikeStore(url=..., app=..., table_name=..., partition=...,
-    options=...)``; the app's client for the URL and options is shared with the app's other
-    stores and closed with the last of them.
+    strm builds it as ``AerospikeStore(url=..., context=...)`` (a
+    :class:`strm.contexts.StoreContext`); the client for the URL and options is shared with the
+    other stores of the context's scope (its app) and closed with the last of them.
     """
 
     def __init__(
         self,
         *,
         url: str,
-        app: Any,
-        table_name: str,
-        partition: int = 0,
-        options: Mapping[str, Any] | None = None,
+        context: StoreContext,
         registry: ClientRegistry = REGISTRY,
         **_: Any,
     ) -> None:
-        if app is None:
-            raise TypeError("AerospikeStore needs the app: its settings and client live there")
-        self.table_name = table_name
-        self.partition = partition
-        self._app = app
+        self.table_name = table_name = context.table_name
+        self.partition = partition = context.partition
+        self._context = context
         self._where = f"table {table_name!r} partition {partition}"
-        self._policy = ErrorPolicy.from_conf(app.conf)
+        self._policy = ErrorPolicy.from_conf(context.conf)
         try:
             self.location: Location = parse_location(
-                url, options, table=table_name, partition=partition, app=str(app.conf.id)
+                url, context.options, table=table_name, partition=partition, app=context.app_id
             )
         except LocationError as exc:
             raise StoreError(f"{self._where}: bad aerospike:// store: {exc}") from None
@@ -119,7 +115,7 @@ class AerospikeStore:
         loc = self.location
         self._data_key = (loc.namespace, loc.set_name)
         self._offsets_key = (loc.namespace, loc.offsets_set, loc.set_name)
-        self._client: Any = registry.acquire(app, self._identity, self._connect)
+        self._client: Any = registry.acquire(context.scope, self._identity, self._connect)
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -165,7 +161,7 @@ class AerospikeStore:
         )
         if self._policy.crash_app:
             logger.error("%s; crashing the app (%s is true)", error, CRASH_APP)
-            self._app.crash(error)
+            self._context.crash(error)
         return error
 
     def _live_client(self) -> Any:
@@ -316,9 +312,9 @@ class AerospikeStore:
     # -- close -----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop using the app's client (the last store to close closes it); harmless twice."""
+        """Stop using the shared client (the last store to close closes it); harmless twice."""
         with self._close_lock:
             if self._closed:
                 return
             self._closed = True
-        self._registry.release(self._app, self._identity)
+        self._registry.release(self._context.scope, self._identity)

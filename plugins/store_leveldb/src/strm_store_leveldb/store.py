@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import plyvel  # type: ignore[import-untyped]
+from strm.contexts import StoreContext
 from strm.errors import StoreCorruptError, StoreError, StoreLockedError
 from strm.redaction import redact_url
 from strm.spi import TP
@@ -52,7 +53,7 @@ def decode_offset(data: bytes) -> int:
     return int.from_bytes(data, "big", signed=True)
 
 
-def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
+def database_path(url: str, tabledir: Path, table_name: str, partition: int) -> Path:
     """Where a table partition's database lives: ``<dir>/<table>-<partition>.leveldb``.
 
     ``<dir>`` is the absolute path of the URL (``leveldb:///var/lib/tables``), or the app's
@@ -73,13 +74,8 @@ def database_path(url: str, app: Any, table_name: str, partition: int) -> Path:
                 f"store {shown!r}: the directory of a leveldb URL must be absolute, as in "
                 "'leveldb:///var/lib/tables'; use 'leveldb://' for the app's tabledir"
             )
-    elif app is not None:
-        base = Path(app.conf.tabledir)
     else:
-        raise StoreError(
-            f"store {shown!r}: without a directory in the URL the store needs an app (for its "
-            "tabledir)"
-        )
+        base = Path(tabledir)
     if not table_name or table_name in {".", ".."} or "/" in table_name or "\\" in table_name:
         raise StoreError(
             f"store {shown!r}: table name {table_name!r} cannot name a directory; it must be "
@@ -99,27 +95,24 @@ def _leveldb_message(exc: BaseException) -> str:
 class LevelDBStore:
     """One table partition in its own LevelDB database.
 
-    Built by strm as ``LevelDBStore(url=..., app=..., table_name=..., partition=...,
-    options=...)``; ``options`` are keyword arguments of ``plyvel.DB`` and default to
-    ``create_if_missing=True``.
+    Built by strm as ``LevelDBStore(url=..., context=...)`` (a
+    :class:`strm.contexts.StoreContext`); the table's ``options`` are keyword arguments of
+    ``plyvel.DB`` and default to ``create_if_missing=True``.
     """
 
     def __init__(
         self,
         *,
         url: str = "leveldb://",
-        app: Any = None,
-        table_name: str = "",
-        partition: int = 0,
-        options: Mapping[str, Any] | None = None,
+        context: StoreContext,
         **_: Any,
     ) -> None:
         self.url = url
-        self.table_name = table_name
-        self.partition = partition
-        self.path = database_path(url, app, table_name, partition)
+        self.table_name = table_name = context.table_name
+        self.partition = partition = context.partition
+        self.path = database_path(url, context.tabledir, table_name, partition)
         #: What is passed to ``plyvel.DB``: a copy, never the caller's mapping.
-        self.options = plyvel_kwargs(options, where=self._where)
+        self.options = plyvel_kwargs(context.options, where=self._where)
         self._db: Any = None  # set before opening: error translation asks whether it is closed
         self._db = self._open()
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from rocksdict import ColumnFamily, Options, Rdict, WriteBatch
+from strm.contexts import StoreContext
 from strm.errors import StoreCorruptError, StoreError, StoreLockedError
 from strm.redaction import redact_url
 from strm.spi import TP
@@ -35,7 +36,7 @@ SUFFIX = ".rocksdb"
 ITEMS_CHUNK = 1024
 
 
-def store_path(url: str, app: Any, table_name: str, partition: int) -> Path:
+def store_path(url: str, tabledir: Path, table_name: str, partition: int) -> Path:
     """Where one table partition's database lives: ``<dir>/<table_name>-<partition>.rocksdb``.
 
     ``rocksdb://`` puts it under the app's ``tabledir``, ``rocksdb:///abs/dir`` under that
@@ -51,12 +52,7 @@ def store_path(url: str, app: Any, table_name: str, partition: int) -> Path:
         raise StoreError(f"rocksdb store: {table_name!r} cannot name a table's directory")
     directory = Path(unquote(parts.path))
     if not directory.is_absolute():
-        if app is None:
-            raise StoreError(
-                f"store URL {redact_url(url)!r}: without an app there is no tabledir; "
-                "give an absolute directory ('rocksdb:///abs/dir')"
-            )
-        directory = Path(app.conf.tabledir) / directory
+        directory = Path(tabledir) / directory
     return directory / f"{table_name}-{partition}{SUFFIX}"
 
 
@@ -87,27 +83,26 @@ class _Closed:
 class RocksDBStore:
     """One table partition in its own RocksDB database.
 
-    Built by strm as ``RocksDBStore(url=..., app=..., table_name=..., partition=...,
-    options=...)``. Opening fails with :class:`~strm.errors.StoreLockedError` when another worker
-    holds the database and with :class:`~strm.errors.StoreCorruptError` when its files cannot be
-    read; a corrupt block found later raises ``StoreCorruptError`` too, and any other RocksDB
-    failure is a :class:`~strm.errors.StoreError` naming the store.
+    Built by strm as ``RocksDBStore(url=..., context=...)``, the context a
+    :class:`strm.contexts.StoreContext` naming the table partition and its options. Opening
+    fails with :class:`~strm.errors.StoreLockedError` when another worker holds the database
+    and with :class:`~strm.errors.StoreCorruptError` when its files cannot be read; a corrupt
+    block found later raises ``StoreCorruptError`` too, and any other RocksDB failure is a
+    :class:`~strm.errors.StoreError` naming the store.
     """
 
     def __init__(
         self,
         *,
         url: str = "rocksdb://",
-        app: Any = None,
-        table_name: str,
-        partition: int,
-        options: Mapping[str, Any] | None = None,
+        context: StoreContext,
         **_: Any,
     ) -> None:
         self.url = url
-        self.table_name = table_name
-        self.partition = partition
-        self.path = store_path(url, app, table_name, partition)
+        self.table_name = table_name = context.table_name
+        self.partition = partition = context.partition
+        options: Mapping[str, Any] | None = context.options
+        self.path = store_path(url, context.tabledir, table_name, partition)
         rocksdb_options = build_options(options, self._where)
         if options is None or options.get("create_if_missing", True):
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """The aiohttp driver: one catch-all route that hands every request to the kernel.
 
-Matching, CORS and errors are the kernel's (``app.web.handle``), so a view behaves the same on
-any driver; this module only translates requests and responses and enforces the body limit.
+Matching, CORS and errors are the kernel's (``context.handle``, the app's ``web.handle``), so a
+view behaves the same on any driver; this module only translates requests and responses and
+enforces the body limit.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ from strm.web import Headers, MultiMapping, PayloadTooLarge, Request, Response, 
 from strm_web_aiohttp.transports import Listener
 
 if TYPE_CHECKING:
-    from strm.app import App
-    from strm.web import Web
+    from strm.contexts import WebContext
 
 
 class AiohttpDriver:
     """``web='aiohttp://'``: an aiohttp server on the ``web_transport``'s listener."""
 
-    def __init__(self, *, app: App, web: Web, **_: Any) -> None:
-        self.app = app
-        self.web = web
-        self.max_body_size: int = app.conf.web_max_body_size
+    def __init__(self, *, context: WebContext, **_: Any) -> None:
+        self.context = context
+        self.max_body_size: int = context.conf.web_max_body_size
         self.addresses: list[str] = []
         self._runner: aioweb.AppRunner | None = None
         self._listener: Listener | None = None
@@ -36,8 +35,9 @@ class AiohttpDriver:
         runner = aioweb.AppRunner(application, handle_signals=False)
         await runner.setup()
         try:
-            make = self.app.resolve_backend("web_transport").factory
-            listener: Listener = make(runner=runner, app=self.app, url=self.app.conf.web_transport)
+            make = self.context.listener_factory()
+            url = self.context.conf.web_transport
+            listener: Listener = make(runner=runner, context=self.context, url=url)
             await listener.start()
         except BaseException:
             await runner.cleanup()
@@ -57,7 +57,7 @@ class AiohttpDriver:
         length = request.content_length
         if length is not None and length > self.max_body_size:
             return _to_aiohttp(_too_large(self.max_body_size))
-        response = await self.web.handle(self._request(request))
+        response = await self.context.handle(self._request(request))
         return _to_aiohttp(response)
 
     def _request(self, request: aioweb.Request) -> Request:

@@ -2,7 +2,8 @@
 
 ``tcp://`` listens on ``web_bind:web_port``; ``unix:///path/to.sock`` on a Unix domain socket,
 for a proxy on the same machine (no port, file permissions decide who may connect). Each
-factory is called as ``factory(runner=, app=, url=)`` and returns a :class:`Listener`.
+factory is called as ``factory(runner=, context=, url=)`` (a
+:class:`strm.contexts.WebContext`) and returns a :class:`Listener`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aiohttp import web
 from strm.web import WebServerError
 
 if TYPE_CHECKING:
-    from strm.app import App
+    from strm.contexts import WebContext
 
 
 @dataclass
@@ -44,8 +45,8 @@ class Listener:
                 os.unlink(self.socket_path)
 
 
-def tcp_site(*, runner: web.AppRunner, app: App, url: str, **_: Any) -> Listener:
-    conf = app.conf
+def tcp_site(*, runner: web.AppRunner, context: WebContext, url: str, **_: Any) -> Listener:
+    conf = context.conf
     ssl_context = conf.web_ssl_context
     scheme = "https" if ssl_context is not None else "http"
     host = conf.web_bind
@@ -54,10 +55,10 @@ def tcp_site(*, runner: web.AppRunner, app: App, url: str, **_: Any) -> Listener
     return Listener(site, f"{scheme}://{shown}:{conf.web_port}")
 
 
-def unix_site(*, runner: web.AppRunner, app: App, url: str, **_: Any) -> Listener:
+def unix_site(*, runner: web.AppRunner, context: WebContext, url: str, **_: Any) -> Listener:
     path = socket_path(url)
     _check_socket_path(path)
-    site = web.UnixSite(runner, path, ssl_context=app.conf.web_ssl_context)
+    site = web.UnixSite(runner, path, ssl_context=context.conf.web_ssl_context)
     return Listener(site, f"unix://{path}", socket_path=path)
 
 

@@ -4,13 +4,13 @@ Each suite is a class of pytest tests; subclass it in your plugin's tests and gi
 it asks for::
 
     import pytest
+    from strm.testing.contexts import store_context
     from strm.testing.contracts import StoreContract
 
     class TestMyStore(StoreContract):
         @pytest.fixture
-        def store(self, strm_app_factory):
-            app = strm_app_factory(plugins=["strm_mystore"], store="mystore://")
-            store = MyStore(url="mystore://", app=app, table_name="t", partition=0, options={})
+        def store(self, tmp_path):
+            store = MyStore(url="mystore://", context=store_context(datadir=tmp_path))
             yield store
             store.close()
 

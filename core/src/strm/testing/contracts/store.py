@@ -1,13 +1,13 @@
 """The contract every table store meets: :class:`strm.spi.Store`, bytes in and bytes out.
 
 :class:`StoreContract` asks for a ``store`` fixture that returns a new, empty store for one table
-partition, built the way strm builds it (``factory(url=..., app=..., table_name=...,
-partition=..., options=...)``); it may close the store again at teardown (``close()`` must be
-harmless twice). It includes the threads strm calls a store from: ``write_batch`` on a worker
-thread, everything else on the thread that opened the store. Stores that keep their data across
-processes also pass :class:`PersistentStoreContract`, which asks in addition for a ``reopen``
-fixture, and stores that keep files pass :class:`StoreFilesContract` (files under ``tabledir``,
-one set per table partition, damaged files reported as :class:`strm.StoreCorruptError`).
+partition, built the way strm builds it (``factory(url=..., context=...)``, the context from
+:func:`strm.testing.contexts.store_context`); it may close the store again at teardown (``close()``
+must be harmless twice). It includes the threads strm calls a store from: ``write_batch`` on a
+worker thread, everything else on the thread that opened the store. Stores that keep their data
+across processes also pass :class:`PersistentStoreContract`, which asks in addition for a ``reopen``
+fixture, and stores that keep files pass :class:`StoreFilesContract` (files under ``tabledir``, one
+set per table partition, damaged files reported as :class:`strm.StoreCorruptError`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from typing import Any
 
 import pytest
 
+from strm.backend_contexts import Scope
 from strm.errors import StoreCorruptError
+from strm.settings.conf import Conf
 from strm.spi import TP, Store
+from strm.testing.contexts import backend_factory, context_settings, store_context
 
 #: Every byte value, NUL and bytes that are not UTF-8 included.
 ALL_BYTES = bytes(range(256))
@@ -413,8 +416,8 @@ class StoreFilesContract:
     ``plugins`` (what ``App(plugins=...)`` needs to provide it), and define a ``damage`` fixture:
     a function that spoils every file of a closed store under the directory it is given, so
     that opening it again must raise :class:`strm.StoreCorruptError`. The suite builds stores
-    as strm does, through the provision of ``url``'s scheme, on an app whose ``datadir`` is in
-    the test's temporary directory; it needs strm's pytest plugin (``strm_app_factory``).
+    as strm does, through the provision of ``url``'s scheme, with contexts whose ``datadir`` is
+    in the test's temporary directory (:mod:`strm.testing.contexts`; no app is built).
     """
 
     url: str = ""
@@ -428,28 +431,26 @@ class StoreFilesContract:
         )
 
     @pytest.fixture
-    def app(self, strm_app_factory: Callable[..., Any], tmp_path: Path) -> Any:
+    def conf(self, tmp_path: Path) -> Conf:
+        """The settings every store of a test shares, as one app's stores do."""
         if not self.url:
             raise NotImplementedError("subclass StoreFilesContract and set url = 'scheme://'")
-        return strm_app_factory(
+        return context_settings(
             plugins=list(self.plugins), store=self.url, datadir=str(tmp_path / "data")
         )
 
     @pytest.fixture
-    def open_store(self, app: Any) -> Iterator[OpenStore]:
+    def open_store(self, conf: Conf) -> Iterator[OpenStore]:
         """Opens stores the way the kernel does, and closes them at teardown."""
-        factory = app.resolve_backend("store").factory
+        factory = backend_factory("store", self.url, plugins=self.plugins)
+        scope = Scope(str(conf.id))
         opened: list[Store] = []
 
         def open_(table_name: str = "t", partition: int = 0, **extra: Any) -> Store:
-            store: Store = factory(
-                url=self.url,
-                app=app,
-                table_name=table_name,
-                partition=partition,
-                options={},
-                **extra,
+            context = store_context(
+                conf=conf, scope=scope, table_name=table_name, partition=partition
             )
+            store: Store = factory(url=self.url, context=context, **extra)
             opened.append(store)
             return store
 
@@ -474,7 +475,7 @@ class StoreFilesContract:
         assert stores["u", 0].applied_offset(TP("c", 0)) == 5
 
     def test_files_go_under_the_apps_tabledir_only(
-        self, app: Any, open_store: OpenStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, conf: Conf, open_store: OpenStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         cwd = tmp_path / "cwd"
         cwd.mkdir()
@@ -482,7 +483,7 @@ class StoreFilesContract:
         store = open_store("files", 2)
         store.write_batch({b"k": b"v"}, {TP("c", 2): 1})
         store.close()
-        tabledir = Path(app.conf.tabledir).resolve()
+        tabledir = Path(conf.tabledir).resolve()
         written = [p for p in tmp_path.rglob("*") if p.is_file()]
         assert written, f"the store wrote no file under {tmp_path}"
         outside = [p for p in written if not p.resolve().is_relative_to(tabledir)]
@@ -499,12 +500,12 @@ class StoreFilesContract:
         assert again.applied_offset(TP("c", 0)) == 41
 
     def test_damaged_files_are_a_store_corrupt_error(
-        self, app: Any, open_store: OpenStore, damage: Callable[[Path], None]
+        self, conf: Conf, open_store: OpenStore, damage: Callable[[Path], None]
     ) -> None:
         store = open_store("damaged", 0)
         store.write_batch({b"k": b"v"}, {TP("c", 0): 1})
         store.close()
-        damage(Path(app.conf.tabledir))
+        damage(Path(conf.tabledir))
         with pytest.raises(StoreCorruptError) as info:
             reopened = open_store("damaged", 0)
             list(reopened.items())

@@ -4,7 +4,8 @@ and admin.
 :class:`TransportContract` asks for a ``transport_factory`` fixture: a function that returns a
 new :class:`strm.spi.Transport` connected to one broker (or namespace) that is fresh for the test;
 the suite calls it several times in one test, one transport per group member, as separate apps
-would. The transports' apps keep the default settings (``consumer_auto_offset_reset='earliest'``).
+would. Build each with a context of its own from :func:`strm.testing.contexts.transport_context`
+(no app needed); keep the default settings (``consumer_auto_offset_reset='earliest'``).
 Topic names and group ids come from the ``topic_name`` and ``group_id`` fixtures, unique per test
 unless overridden.
 
@@ -12,11 +13,13 @@ Only the :mod:`strm.spi` methods are used and every wait is bounded by :attr:`ti
 networked broker can run the suite too: raise :attr:`timeout` where rebalances take seconds.
 The tests are ``async`` and need ``pytest-asyncio``::
 
+    from strm.testing.contexts import transport_context
+
     class TestMyTransport(TransportContract):
         @pytest.fixture
-        def transport_factory(self, strm_app_factory):
-            app = strm_app_factory(broker="mine://localhost")
-            return lambda: MyTransport(app=app, urls=app.conf.broker)
+        def transport_factory(self):
+            urls = ["mine://localhost"]
+            return lambda: MyTransport(context=transport_context(), urls=urls)
 """
 
 from __future__ import annotations
