@@ -23,9 +23,9 @@ from strm.auth import (
     SASLCredentials,
     SSLCredentials,
 )
+from strm.contexts import SettingsView
 from strm.errors import ConfigurationError
 from strm.redaction import redact_url
-from strm.settings.conf import Conf
 
 SCHEMES = ("kafka", "aiokafka")
 DEFAULT_PORT = 9092
@@ -87,7 +87,7 @@ def bootstrap_servers(urls: Sequence[str]) -> list[str]:
 # -- protocol versions ---------------------------------------------------------------------------
 
 
-def api_version(conf: Conf, setting: str) -> tuple[int, ...] | None:
+def api_version(conf: SettingsView, setting: str) -> tuple[int, ...] | None:
     """The version a ``*_api_version`` setting names, ``None`` for ``'auto'``."""
     value: str = getattr(conf, setting)
     if value.strip().lower() == "auto":
@@ -106,7 +106,7 @@ def api_version(conf: Conf, setting: str) -> tuple[int, ...] | None:
     return version
 
 
-def producer_sends_headers(conf: Conf) -> bool:
+def producer_sends_headers(conf: SettingsView) -> bool:
     """Whether produced records keep their headers: not when ``producer_api_version`` names a
     broker older than 0.11, which has no record headers."""
     version = api_version(conf, "producer_api_version")
@@ -135,7 +135,7 @@ class TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
         return f"<TokenProvider of {type(self.provider).__name__}>"
 
 
-def auth_options(conf: Conf) -> dict[str, Any]:
+def auth_options(conf: SettingsView) -> dict[str, Any]:
     """``security_protocol`` and the SSL/SASL options of ``broker_credentials`` and
     ``ssl_context``. The result holds secrets: never log it."""
     credentials: Credentials | ssl.SSLContext | None = conf.broker_credentials
@@ -193,7 +193,7 @@ def _sasl(context: ssl.SSLContext | None, mechanism: str) -> dict[str, Any]:
 # -- clients -------------------------------------------------------------------------------------
 
 
-def check_timeouts(conf: Conf) -> None:
+def check_timeouts(conf: SettingsView) -> None:
     """The group timeouts must fit together, as the broker and aiokafka require."""
     session: float = conf.broker_session_timeout
     request: float = conf.broker_request_timeout
@@ -215,7 +215,7 @@ def check_timeouts(conf: Conf) -> None:
         )
 
 
-def consumer_options(conf: Conf, *, group_id: str, client_id: str) -> dict[str, Any]:
+def consumer_options(conf: SettingsView, *, group_id: str, client_id: str) -> dict[str, Any]:
     """Keyword arguments of ``aiokafka.AIOKafkaConsumer`` (without ``bootstrap_servers``).
 
     Offsets are only committed by strm (``enable_auto_commit=False``). The assignment strategy
@@ -249,7 +249,7 @@ def consumer_options(conf: Conf, *, group_id: str, client_id: str) -> dict[str, 
     }
 
 
-def producer_options(conf: Conf, *, client_id: str) -> dict[str, Any]:
+def producer_options(conf: SettingsView, *, client_id: str) -> dict[str, Any]:
     """Keyword arguments of ``aiokafka.AIOKafkaProducer`` (without ``bootstrap_servers``)."""
     api_version(conf, "producer_api_version")
     acks: int = conf.producer_acks
@@ -273,7 +273,7 @@ def producer_options(conf: Conf, *, client_id: str) -> dict[str, Any]:
     }
 
 
-def admin_options(conf: Conf) -> dict[str, Any]:
+def admin_options(conf: SettingsView) -> dict[str, Any]:
     """Keyword arguments of ``aiokafka.admin.AIOKafkaAdminClient`` (without
     ``bootstrap_servers``)."""
     return {
