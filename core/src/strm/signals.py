@@ -103,6 +103,13 @@ class BaseSignal(Generic[T]):
         """Cheap enough for a per-message path: skip building the call when nobody listens."""
         return bool(self._receivers) or any(self._by_sender.values())
 
+    def _log_failure(self, receiver: Receiver) -> None:
+        logger.exception(
+            "a receiver of %s (%s) raised; the worker goes on",
+            self.label,
+            getattr(receiver, "__qualname__", repr(receiver)),
+        )
+
     def _sender_and_args(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         if self.default_sender is not None:
             return self.default_sender, args
@@ -131,11 +138,7 @@ class Signal(BaseSignal[T]):
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception(
-                    "a receiver of %s (%s) raised; the worker goes on",
-                    self.label,
-                    getattr(receiver, "__qualname__", repr(receiver)),
-                )
+                self._log_failure(receiver)
 
     __call__ = send
 
@@ -154,11 +157,7 @@ class SyncSignal(BaseSignal[T]):
             try:
                 receiver(sender, *args, signal=self, **kwargs)
             except Exception:
-                logger.exception(
-                    "a receiver of %s (%s) raised; the worker goes on",
-                    self.label,
-                    getattr(receiver, "__qualname__", repr(receiver)),
-                )
+                self._log_failure(receiver)
 
     __call__ = send
 

@@ -562,7 +562,10 @@ class Stream:
                     yield event
                     continue
                 try:
-                    new_key = await _new_key(key_of, event.value)
+                    # No coroutine per event for a plain key function: await only what is.
+                    new_key = key_of(event.value)
+                    if inspect.isawaitable(new_key):
+                        new_key = await new_key
                 except Exception:
                     logger.exception("group_by: no key for %r; the event is skipped", event)
                     event.ack()
@@ -582,7 +585,9 @@ class Stream:
                     new_key = event.key
                 else:
                     try:
-                        new_key = await _new_key(key_of, event.value)
+                        new_key = key_of(event.value)
+                        if inspect.isawaitable(new_key):
+                            new_key = await new_key
                     except Exception:
                         logger.exception("group_by: no key for %r; the event is skipped", event)
                         continue
@@ -695,13 +700,6 @@ def _seconds(duration: Seconds | None) -> float | None:
     if isinstance(duration, timedelta):
         duration = duration.total_seconds()
     return duration or None
-
-
-async def _new_key(key_of: Callable[[Any], Any], value: Any) -> Any:
-    key = key_of(value)
-    if inspect.isawaitable(key):
-        key = await key
-    return key
 
 
 def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], str]:
