@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "strm.errors", "strm.flow_control", "strm.hookspecs", "strm.ids", "strm.model_types",
             "strm.plugins.known", "strm.records", "strm.redaction", "strm.settings",
             "strm.signals", "strm.source_positions", "strm.spi", "strm.suggestions",
+            "strm.tracing",
         ),
     ),
     ("data", ("strm.codecs", "strm.models", "strm.schema", "strm.serializers")),

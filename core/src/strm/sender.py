@@ -57,6 +57,7 @@ class Sender:
         self._sending = 0
         self._sends_done: asyncio.Future[None] | None = None
         self._produce_signal = app.on_produce_message
+        self._tracer = app.sensors.event_tracer
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -81,6 +82,8 @@ class Sender:
         if partition is None:
             partitions = await self.partitions(topic)
             partition = self.partitioner(key, partitions, partitions)
+        if self._tracer is not None:
+            headers = self._tracer.headers_out(topic, headers)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
         if self._produce_signal.has_receivers:  # Faust's on_produce_message

@@ -12,15 +12,21 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from strm.errors import ConfigurationError
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
+    from strm.tracing import EventTracer
     from strm.tables.recovery_progress import RecoveryProgress
 
 
 class Sensor:
     """Base class: override the notifications you need; each default does nothing."""
+
+    #: A sensor that follows single events (a span per record) offers a tracer here; see
+    #: :mod:`strm.tracing`. At most one sensor of an app may.
+    event_tracer: EventTracer | None = None
 
     def on_batch_in(self, tp: TP, count: int) -> None:
         """``count`` records of ``tp`` were fetched and handed to the streams reading them."""
@@ -50,6 +56,13 @@ class SensorSet(Sensor):
 
     def __init__(self, sensors: Iterable[Sensor]) -> None:
         self.sensors = list(sensors)
+        tracers = [s for s in self.sensors if s.event_tracer is not None]
+        if len(tracers) > 1:
+            raise ConfigurationError(
+                f"two sensors trace each event ({tracers[0]!r} and {tracers[1]!r}); "
+                "disable the per-event tracing of one of them"
+            )
+        self.event_tracer = tracers[0].event_tracer if tracers else None
 
     def add(self, sensor: Sensor) -> None:
         """Attach one more sensor, such as the worker's recovery display on a terminal."""

@@ -216,6 +216,7 @@ class Stream:
         dead_letters = self.app.dead_letters
         gate = self.app.conductor.gate
         positions = sub.source_positions
+        tracer = self.app.sensors.event_tracer  # None unless a sensor traces each event
         clock = time.monotonic
         turn_ends = clock() + STREAM_TURN
         while True:
@@ -283,7 +284,14 @@ class Stream:
                     if acks is not None:
                         acks.deliver(message)
                         event._progress = acks
-                    yield event
+                    if tracer is None:
+                        yield event
+                    else:
+                        traced = tracer.event_in(message)
+                        try:
+                            yield event
+                        finally:
+                            tracer.event_out(traced)
                     self.busy_message = None
                     if acks is None:
                         done[part] = message.offset
