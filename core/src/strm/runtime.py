@@ -296,6 +296,9 @@ class Runtime:
         """Producers (stopped last), tables, agents, the web server, the consumer and
         recovery, then the timers and tasks, then the services."""
         app = self.app
+        # Sensors first and stopped last: they hear of the first fetch and of the last commit.
+        await app.sensors.start()
+        stack.push_async_callback(app.sensors.stop)
         stack.push_async_callback(self._stop_producing)
         if self._tables is not None:
             await self._tables.start()

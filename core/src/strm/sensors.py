@@ -14,6 +14,7 @@ batch callback that replaces it (docs/monitoring.md, "Coming from Faust").
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.tables.recovery_progress import RecoveryProgress
     from strm.tracing import EventTracer
+
+logger = logging.getLogger(__name__)
 
 #: Faust's per-event (or stateful) callbacks and what a strm sensor overrides instead.
 FAUST_CALLBACKS: Mapping[str, str] = {
@@ -82,6 +85,14 @@ class Sensor:
     #: A sensor that follows single events (a span per record) offers a tracer here; see
     #: :mod:`strm.tracing`. At most one sensor of an app may.
     event_tracer: EventTracer | None = None
+
+    async def start(self) -> None:
+        """The app is starting, before its producers, tables and consumer: open what the
+        sensor sends through (an error here stops the start). Not called for a sensor added
+        while the app runs."""
+
+    async def stop(self) -> None:
+        """The app has stopped everything else (the last commit was reported): flush, close."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -166,6 +177,7 @@ class SensorSet(Sensor):
         self._targets: dict[str, list[Callable[..., None]]] = {name: [] for name in CALLBACKS}
         #: The one sensor's tracer of single events, if a sensor has one (strm.tracing).
         self.event_tracer: EventTracer | None = None
+        self._started: list[Sensor] = []
         for sensor in sensors:
             self.add(sensor)
 
@@ -195,6 +207,24 @@ class SensorSet(Sensor):
             self.event_tracer = None
         for targets in self._targets.values():
             targets[:] = [t for t in targets if getattr(t, "__self__", None) is not sensor]
+
+    async def start(self) -> None:
+        """Start the sensors that have a start, in order; stop those started if one fails."""
+        started: list[Sensor] = []
+        try:
+            for sensor in self.sensors:
+                if type(sensor).start is not Sensor.start:
+                    await sensor.start()
+                    started.append(sensor)
+        except BaseException:
+            await _stop_all(started)
+            raise
+        self._started = started
+
+    async def stop(self) -> None:
+        """Stop the started sensors, last started first."""
+        started, self._started = self._started, []
+        await _stop_all(started)
 
     def wants(self, name: str) -> bool:
         """Whether some sensor overrides callback ``name`` (callers may skip gathering its
@@ -260,6 +290,15 @@ class SensorSet(Sensor):
     def on_loop_lag(self, seconds: float) -> None:
         for target in self._targets["on_loop_lag"]:
             target(seconds)
+
+
+async def _stop_all(sensors: list[Sensor]) -> None:
+    """Stop each sensor, last first; one failing to stop does not keep the others open."""
+    for sensor in reversed(sensors):
+        try:
+            await sensor.stop()
+        except Exception:
+            logger.exception("sensor %r failed to stop", sensor)
 
 
 class Monitor(Sensor):

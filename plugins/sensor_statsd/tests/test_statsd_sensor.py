@@ -1,0 +1,214 @@
+"""The statsd sensor in a running app on ``memory://``, heard by a UDP socket on 127.0.0.1.
+
+The app reads a known number of records; the lines that reach the socket are checked exactly
+(names, values, types), one line per batch and not one per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from strm.app import App
+from strm.errors import ConfigurationError
+from strm.spi import ProducerRecord, TopicSpec
+from strm.testing import eventually
+from strm.testing.pytest_plugin import AppFactory
+from strm.transports.memory import drop_broker, get_broker, unique_url
+
+from strm_sensor_statsd.client import MAX_PACKET, StatsdClient
+from strm_sensor_statsd.testing import UdpListener
+
+PLUGIN = "strm_sensor_statsd"
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    url = unique_url("statsd")
+    yield url
+    drop_broker(url)
+
+
+def preload(url: str, topic: str, partitions: int, count: int) -> None:
+    """``count`` records on ``topic``, spread over its partitions in turn, before the app runs:
+    each partition is then fetched in one batch."""
+    broker = get_broker(url)
+    broker.create_topic(TopicSpec(topic, partitions))
+    log = broker.topic(topic, lambda: partitions)
+    for i in range(count):
+        log.append(ProducerRecord(topic, i % partitions, b"k", b'{"n": %d}' % i))
+
+
+def counted(lines: list[str], name: str) -> int:
+    """The sum of the counter lines of ``name``."""
+    total = 0
+    for line in lines:
+        metric, _, rest = line.partition(":")
+        if metric == name:
+            value, kind = rest.split("|")[:2]
+            assert kind == "c", line
+            total += int(value)
+    return total
+
+
+def make(factory: AppFactory, url: str, port: int, **settings: Any) -> App:
+    return factory(
+        "statsd-app",
+        plugins=[PLUGIN],
+        broker=url,
+        statsd_host="127.0.0.1",
+        statsd_port=port,
+        **settings,
+    )
+
+
+async def test_a_batch_of_records_is_one_counter_line_per_partition(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    """120 records on 3 partitions, read in one fetch each: three ``messages_received`` lines
+    of 40 and three ``topic.orders.messages_received`` lines, nothing per record."""
+    preload(broker_url, "orders", 3, 120)
+    seen = 0
+    async with UdpListener.bound() as listener:
+        app = make(strm_app_factory, broker_url, listener.port, topic_partitions=3)
+
+        @app.agent(app.topic("orders"))
+        async def consume(stream: Any) -> None:
+            nonlocal seen
+            async for _ in stream:
+                seen += 1
+
+        async with app.running():
+            await eventually(lambda: seen == 120, timeout=20)
+            lines = await listener.wait_for(
+                lambda got: counted(got, "faust-app.messages_received") == 120
+            )
+    received = [line for line in lines if line.startswith("faust-app.messages_received:")]
+    assert received == ["faust-app.messages_received:40|c"] * 3
+    per_topic = [line for line in lines if line.startswith("faust-app.topic.orders.")]
+    assert per_topic == ["faust-app.topic.orders.messages_received:40|c"] * 3
+    # One notification, one datagram: the two lines of a batch travel together.
+    assert b"faust-app.messages_received:40|c\nfaust-app.topic.orders.messages_received:40|c" in (
+        listener.datagrams
+    )
+
+
+async def test_commits_send_their_latency_and_offsets(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    preload(broker_url, "orders", 2, 10)
+    seen = 0
+    async with UdpListener.bound() as listener:
+        app = make(
+            strm_app_factory, broker_url, listener.port, topic_partitions=2, statsd_prefix="shop"
+        )
+
+        @app.agent(app.topic("orders"))
+        async def consume(stream: Any) -> None:
+            nonlocal seen
+            async for _ in stream:
+                seen += 1
+
+        async with app.running():
+            await eventually(lambda: seen == 10, timeout=20)
+            lines = await listener.wait_for(
+                lambda got: {
+                    "shop.committed_offset.orders.0:5|g",
+                    "shop.committed_offset.orders.1:5|g",
+                }
+                <= set(got)
+            )
+    latencies = [line for line in lines if line.startswith("shop.commit_latency:")]
+    assert latencies and all(line.endswith("|ms") for line in latencies), lines
+
+
+async def test_gauges_report_the_offsets_read(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    preload(broker_url, "orders", 1, 7)
+    seen = 0
+    async with UdpListener.bound() as listener:
+        app = make(
+            strm_app_factory, broker_url, listener.port, statsd_gauge_interval=0.05,
+            topic_partitions=1,
+        )  # fmt: skip
+
+        @app.agent(app.topic("orders"))
+        async def consume(stream: Any) -> None:
+            nonlocal seen
+            async for _ in stream:
+                seen += 1
+
+        async with app.running():
+            await eventually(lambda: seen == 7, timeout=20)
+            await listener.wait_for(
+                lambda got: "faust-app.read_offset.orders.0:7|g" in got
+                and "faust-app.assigned_partitions:1|g" in got
+            )
+
+
+async def test_a_host_that_cannot_be_resolved_stops_the_start(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    app = strm_app_factory(
+        "statsd-app", plugins=[PLUGIN], broker=broker_url, statsd_host="no-such-host.invalid"
+    )
+    with pytest.raises(ConfigurationError, match=r"statsd_host='no-such-host.invalid'.*resolved"):
+        await app.start()
+    assert not app.is_running
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("statsd_host", "udp://collector:8125", "expected a host name"),
+        ("statsd_port", 70000, "65535"),
+        ("statsd_rate", 0, "between 0"),
+        ("statsd_rate", 1.5, "between 0"),
+        ("statsd_prefix", "my app", "letters, digits"),
+    ],
+)
+def test_bad_settings_name_the_setting(
+    strm_app_factory: AppFactory, setting: str, value: object, expected: str
+) -> None:
+    app = strm_app_factory("statsd-app", plugins=[PLUGIN], **{setting: value})
+    with pytest.raises(ConfigurationError) as info:
+        app.configure()
+    assert setting in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_settings_come_from_the_environment(strm_app_factory: AppFactory) -> None:
+    app = strm_app_factory(
+        "statsd-app",
+        plugins=[PLUGIN],
+        environ={"STATSD_HOST": "10.0.0.9", "STATSD_PORT": "9125", "STATSD_RATE": "0.5"},
+    )
+    conf = app.configure().conf
+    assert (conf.statsd_host, conf.statsd_port, conf.statsd_rate) == ("10.0.0.9", 9125, 0.5)
+    assert conf.statsd_prefix == "faust-app"
+
+
+async def test_lines_are_packed_into_datagrams_below_the_packet_size() -> None:
+    async with UdpListener.bound() as listener:
+        client = StatsdClient("127.0.0.1", listener.port, prefix="p")
+        await client.open()
+        try:
+            lines = [client.gauge(f"metric_{i:04d}", i) for i in range(300)]
+            client.send(lines)
+            await listener.wait_for(lambda got: len(got) == 300)
+        finally:
+            client.close()
+    assert listener.lines == lines
+    assert all(len(data) <= MAX_PACKET for data in listener.datagrams)
+    assert 1 < len(listener.datagrams) < 10
+
+
+async def test_sampling_marks_the_rate_and_keeps_gauges() -> None:
+    client = StatsdClient("127.0.0.1", 8125, prefix="p", rate=0.25)
+    counts = [client.count("c", 3) for _ in range(400)]
+    kept = [line for line in counts if line is not None]
+    assert set(kept) == {"p.c:3|c|@0.25"}
+    assert 40 < len(kept) < 160  # a quarter of 400, with a wide margin
+    assert client.gauge("g", 1.5) == "p.g:1.5|g"
