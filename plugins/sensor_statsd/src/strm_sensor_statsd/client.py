@@ -124,7 +124,7 @@ class StatsdClient:
     def _line(self, name: str, value: float, kind: str, rate: float, tags: Tags | None) -> str:
         text = f"{self.prefix}{name}:{_number(value)}|{kind}"
         if rate < 1.0:
-            text += f"|@{_number(rate)}"
+            text += f"|@{float(rate)!r}"
         if tags or self.constant_tags:
             pairs = [tag(k, v) for k, v in tags.items()] if tags else []
             text += "|#" + ",".join([*self.constant_tags, *pairs])
@@ -202,7 +202,8 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 def _number(value: float) -> str:
-    """``3`` for whole numbers, else the shortest exact decimal: ``12.5``, ``0.25``."""
+    """``3`` for whole numbers, else at most three decimals (a microsecond of a timing in
+    milliseconds): ``12.5``, ``4.928``."""
     if isinstance(value, int) or float(value).is_integer():
         return str(int(value))
-    return repr(float(value))
+    return f"{value:.3f}".rstrip("0").rstrip(".")
