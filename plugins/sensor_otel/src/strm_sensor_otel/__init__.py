@@ -1,1 +1,29 @@
-"""placeholder"""
+"""strm plugin: OpenTelemetry metrics of the app and, with ``otel_event_spans``, a span per
+event (the ``otel`` sensor)."""
+
+from __future__ import annotations
+
+import strm
+from strm import records
+from strm.records import Provision
+from strm.settings.setting import Setting
+
+from strm_sensor_otel.sensor import OtelSensor
+from strm_sensor_otel.settings import SETTINGS
+from strm_sensor_otel.spans import OtelEventTracer
+
+__all__ = ["OtelEventTracer", "OtelSensor", "strm_sensors", "strm_settings"]
+
+
+@strm.hookimpl
+def strm_sensors() -> list[Provision]:
+    return [
+        records.sensor(
+            "otel", OtelSensor, description="OpenTelemetry metrics and, optionally, event spans"
+        )
+    ]
+
+
+@strm.hookimpl
+def strm_settings() -> list[Setting]:
+    return list(SETTINGS)
