@@ -76,9 +76,10 @@ async def test_batches_are_tagged_with_topic_and_partition(
     received = [line for line in lines if line.startswith("faust-app.messages_received:")]
     assert len(received) == 2, received
     per_topic = [line for line in lines if line.startswith("faust-app.topic_messages_received:")]
-    assert sorted(per_topic) == [
-        "faust-app.topic_messages_received:15|c|#env:test,team:orders,topic:orders"
-    ] * 2
+    assert (
+        sorted(per_topic)
+        == ["faust-app.topic_messages_received:15|c|#env:test,team:orders,topic:orders"] * 2
+    )
 
 
 async def test_tables_and_partitions_are_tags_of_the_gauges(
@@ -105,8 +106,10 @@ async def test_tables_and_partitions_are_tags_of_the_gauges(
         async with app.running():
             await eventually(lambda: seen == 12, timeout=20)
             await listener.wait_for(
-                lambda got: "faust-app.table_keys:1|g|#table:counts" in got
-                and "faust-app.read_offset:12|g|#topic:clicks,partition:0" in got
+                lambda got: (
+                    "faust-app.table_keys:1|g|#table:counts" in got
+                    and "faust-app.read_offset:12|g|#topic:clicks,partition:0" in got
+                )
             )
 
 

@@ -95,9 +95,7 @@ async def test_consumed_records_are_counted_by_partition(
     assert commits and all(point.count >= 1 for point in commits.values())
 
 
-async def test_the_instruments_have_units(
-    strm_app_factory: AppFactory, broker_url: str
-) -> None:
+async def test_the_instruments_have_units(strm_app_factory: AppFactory, broker_url: str) -> None:
     reader = InMemoryMetricReader()
     app = strm_app_factory(
         "otel-app",
@@ -192,7 +190,5 @@ def test_a_provider_of_the_wrong_kind_is_refused(strm_app_factory: AppFactory) -
 
 
 def test_spans_from_the_environment(strm_app_factory: AppFactory) -> None:
-    app: App = strm_app_factory(
-        "otel-app", plugins=[PLUGIN], environ={"OTEL_EVENT_SPANS": "true"}
-    )
+    app: App = strm_app_factory("otel-app", plugins=[PLUGIN], environ={"OTEL_EVENT_SPANS": "true"})
     assert app.configure().sensors.event_tracer is not None

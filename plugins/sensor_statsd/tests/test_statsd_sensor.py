@@ -16,7 +16,6 @@ from strm.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
-
 from strm_sensor_statsd.client import MAX_PACKET, StatsdClient
 from strm_sensor_statsd.testing import UdpListener
 
@@ -113,11 +112,13 @@ async def test_commits_send_their_latency_and_offsets(
         async with app.running():
             await eventually(lambda: seen == 10, timeout=20)
             lines = await listener.wait_for(
-                lambda got: {
-                    "shop.committed_offset.orders.0:5|g",
-                    "shop.committed_offset.orders.1:5|g",
-                }
-                <= set(got)
+                lambda got: (
+                    {
+                        "shop.committed_offset.orders.0:5|g",
+                        "shop.committed_offset.orders.1:5|g",
+                    }
+                    <= set(got)
+                )
             )
     latencies = [line for line in lines if line.startswith("shop.commit_latency:")]
     assert latencies and all(line.endswith("|ms") for line in latencies), lines
@@ -143,8 +144,10 @@ async def test_gauges_report_the_offsets_read(
         async with app.running():
             await eventually(lambda: seen == 7, timeout=20)
             await listener.wait_for(
-                lambda got: "faust-app.read_offset.orders.0:7|g" in got
-                and "faust-app.assigned_partitions:1|g" in got
+                lambda got: (
+                    "faust-app.read_offset.orders.0:7|g" in got
+                    and "faust-app.assigned_partitions:1|g" in got
+                )
             )
 
 

@@ -14,8 +14,11 @@ Attribute names follow OpenTelemetry's semantic conventions for messaging.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import Token
+from typing import cast
 
 from opentelemetry import context, propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Tracer
 from strm.spi import Headers, Message
@@ -65,8 +68,7 @@ class OtelEventTracer:
         return span, token
 
     def event_out(self, token: object) -> None:
-        span, attached = token  # type: ignore[misc]
-        assert isinstance(span, Span)
+        span, attached = cast("tuple[Span, Token[Context]]", token)
         span.end()
         context.detach(attached)
 

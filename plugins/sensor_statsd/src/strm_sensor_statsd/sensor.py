@@ -5,8 +5,8 @@ Each notification becomes a handful of lines that leave in one datagram: a fetch
 (end offsets, lag, table sizes) are read with :func:`strm.gauges.read_gauges` every
 ``<prefix>_gauge_interval`` seconds while the app runs.
 
-Public: ``strm-sensor-datadog`` is this sensor with another :data:`~strm_sensor_statsd.naming.Naming`
-and other settings.
+Public: ``strm-sensor-datadog`` is this sensor with another naming
+(:data:`strm_sensor_statsd.naming.Naming`) and other settings.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ class UdpMetricsSensor(Sensor):
     def on_batch_in(self, tp: TP, count: int) -> None:
         self.client.send(
             [
-                self._line("messages_received", count, {"topic": tp.topic, "partition": tp.partition}),
+                self._line(
+                    "messages_received", count, {"topic": tp.topic, "partition": tp.partition}
+                ),
                 self._line("topic_messages_received", count, {"topic": tp.topic}),
             ]
         )

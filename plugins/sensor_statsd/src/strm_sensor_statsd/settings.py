@@ -41,7 +41,9 @@ class SampleRate(SettingType):
         try:
             rate = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"expected a number between 0 (excluded) and 1, got {value!r}") from None
+            raise ValueError(
+                f"expected a number between 0 (excluded) and 1, got {value!r}"
+            ) from None
         if isinstance(value, bool) or not 0.0 < rate <= 1.0:
             raise ValueError(f"expected a number between 0 (excluded) and 1, got {value!r}")
         return rate
@@ -54,9 +56,7 @@ class MetricPrefix(SettingType):
 
     def coerce(self, value: Any) -> str:
         if not isinstance(value, str) or not _PREFIX.fullmatch(value):
-            raise ValueError(
-                f"expected letters, digits, '_', '-' and '.' only, got {value!r}"
-            )
+            raise ValueError(f"expected letters, digits, '_', '-' and '.' only, got {value!r}")
         return value.strip(".")
 
 
