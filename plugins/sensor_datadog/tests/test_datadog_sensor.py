@@ -37,6 +37,7 @@ def make(factory: AppFactory, url: str, port: int, **settings: Any) -> App:
     return factory(
         "dd-app",
         plugins=[PLUGIN],
+        datadog_enabled=True,
         broker=url,
         datadog_host="127.0.0.1",
         datadog_port=port,
@@ -117,7 +118,11 @@ async def test_a_host_that_cannot_be_resolved_stops_the_start(
     strm_app_factory: AppFactory, broker_url: str
 ) -> None:
     app = strm_app_factory(
-        "dd-app", plugins=[PLUGIN], broker=broker_url, datadog_host="no-such-agent.invalid"
+        "dd-app",
+        plugins=[PLUGIN],
+        datadog_enabled=True,
+        broker=broker_url,
+        datadog_host="no-such-agent.invalid",
     )
     with pytest.raises(ConfigurationError, match=r"datadog_host='no-such-agent.invalid'"):
         await app.start()
@@ -127,6 +132,7 @@ def test_tags_from_the_environment(strm_app_factory: AppFactory) -> None:
     app = strm_app_factory(
         "dd-app",
         plugins=[PLUGIN],
+        datadog_enabled=True,
         environ={"DATADOG_TAGS": "env:prod, service:shop", "DD_AGENT_HOST": "10.1.2.3"},
     )
     conf = app.configure().conf
@@ -136,6 +142,6 @@ def test_tags_from_the_environment(strm_app_factory: AppFactory) -> None:
 
 @pytest.mark.parametrize("value", [["bad tag"], "a|b", 3])
 def test_bad_tags_name_the_setting(strm_app_factory: AppFactory, value: object) -> None:
-    app = strm_app_factory("dd-app", plugins=[PLUGIN], datadog_tags=value)
+    app = strm_app_factory("dd-app", plugins=[PLUGIN], datadog_enabled=True, datadog_tags=value)
     with pytest.raises(ConfigurationError, match="datadog_tags"):
         app.configure()

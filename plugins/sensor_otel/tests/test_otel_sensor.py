@@ -19,6 +19,7 @@ from strm.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
+from strm_sensor_otel import OtelSensor
 
 PLUGIN = "strm_sensor_otel"
 
@@ -65,6 +66,7 @@ async def test_consumed_records_are_counted_by_partition(
     app = strm_app_factory(
         "otel-app",
         plugins=[PLUGIN],
+        otel_enabled=True,
         broker=broker_url,
         topic_partitions=2,
         otel_meter_provider=MeterProvider(metric_readers=[reader]),
@@ -100,6 +102,7 @@ async def test_the_instruments_have_units(strm_app_factory: AppFactory, broker_u
     app = strm_app_factory(
         "otel-app",
         plugins=[PLUGIN],
+        otel_enabled=True,
         broker=broker_url,
         otel_meter_provider=MeterProvider(metric_readers=[reader]),
     )
@@ -133,6 +136,7 @@ async def test_a_trace_crosses_a_send_and_a_receive(
     app = strm_app_factory(
         "otel-app",
         plugins=[PLUGIN],
+        otel_enabled=True,
         broker=broker_url,
         topic_partitions=1,
         otel_meter_provider=MeterProvider(),
@@ -179,16 +183,29 @@ async def test_a_trace_crosses_a_send_and_a_receive(
 async def test_without_event_spans_no_tracer_is_installed(
     strm_app_factory: AppFactory, broker_url: str
 ) -> None:
-    app = strm_app_factory("otel-app", plugins=[PLUGIN], broker=broker_url)
+    app = strm_app_factory("otel-app", plugins=[PLUGIN], otel_enabled=True, broker=broker_url)
     assert app.configure().sensors.event_tracer is None
 
 
 def test_a_provider_of_the_wrong_kind_is_refused(strm_app_factory: AppFactory) -> None:
-    app = strm_app_factory("otel-app", plugins=[PLUGIN], otel_meter_provider=object())
+    app = strm_app_factory(
+        "otel-app", plugins=[PLUGIN], otel_enabled=True, otel_meter_provider=object()
+    )
     with pytest.raises(ConfigurationError, match="otel_meter_provider"):
         app.configure()
 
 
 def test_spans_from_the_environment(strm_app_factory: AppFactory) -> None:
-    app: App = strm_app_factory("otel-app", plugins=[PLUGIN], environ={"OTEL_EVENT_SPANS": "true"})
+    app: App = strm_app_factory(
+        "otel-app",
+        plugins=[PLUGIN],
+        environ={"STRM_OTEL_ENABLED": "1", "STRM_OTEL_EVENT_SPANS": "true"},
+    )
     assert app.configure().sensors.event_tracer is not None
+
+
+def test_installed_but_not_enabled_it_records_nothing(strm_app_factory: AppFactory) -> None:
+    app = strm_app_factory("otel-app", plugins=[PLUGIN], otel_event_spans=True)
+    sensors = app.configure().sensors
+    assert not any(isinstance(sensor, OtelSensor) for sensor in sensors.sensors)
+    assert sensors.event_tracer is None

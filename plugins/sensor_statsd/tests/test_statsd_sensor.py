@@ -16,6 +16,7 @@ from strm.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
+from strm_sensor_statsd import StatsdSensor
 from strm_sensor_statsd.client import MAX_PACKET, StatsdClient
 from strm_sensor_statsd.testing import UdpListener
 
@@ -55,6 +56,7 @@ def make(factory: AppFactory, url: str, port: int, **settings: Any) -> App:
     return factory(
         "statsd-app",
         plugins=[PLUGIN],
+        statsd_enabled=True,
         broker=url,
         statsd_host="127.0.0.1",
         statsd_port=port,
@@ -155,7 +157,11 @@ async def test_a_host_that_cannot_be_resolved_stops_the_start(
     strm_app_factory: AppFactory, broker_url: str
 ) -> None:
     app = strm_app_factory(
-        "statsd-app", plugins=[PLUGIN], broker=broker_url, statsd_host="no-such-host.invalid"
+        "statsd-app",
+        plugins=[PLUGIN],
+        statsd_enabled=True,
+        broker=broker_url,
+        statsd_host="no-such-host.invalid",
     )
     with pytest.raises(ConfigurationError, match=r"statsd_host='no-such-host.invalid'.*resolved"):
         await app.start()
@@ -175,7 +181,7 @@ async def test_a_host_that_cannot_be_resolved_stops_the_start(
 def test_bad_settings_name_the_setting(
     strm_app_factory: AppFactory, setting: str, value: object, expected: str
 ) -> None:
-    app = strm_app_factory("statsd-app", plugins=[PLUGIN], **{setting: value})
+    app = strm_app_factory("statsd-app", plugins=[PLUGIN], statsd_enabled=True, **{setting: value})
     with pytest.raises(ConfigurationError) as info:
         app.configure()
     assert setting in str(info.value)
@@ -186,6 +192,7 @@ def test_settings_come_from_the_environment(strm_app_factory: AppFactory) -> Non
     app = strm_app_factory(
         "statsd-app",
         plugins=[PLUGIN],
+        statsd_enabled=True,
         environ={"STATSD_HOST": "10.0.0.9", "STATSD_PORT": "9125", "STATSD_RATE": "0.5"},
     )
     conf = app.configure().conf
@@ -215,3 +222,10 @@ async def test_sampling_marks_the_rate_and_keeps_gauges() -> None:
     assert set(kept) == {"p.c:3|c|@0.25"}
     assert 40 < len(kept) < 160  # a quarter of 400, with a wide margin
     assert client.gauge("g", 1.5) == "p.g:1.5|g"
+
+
+def test_installed_but_not_enabled_it_sends_nothing(strm_app_factory: AppFactory) -> None:
+    """Installing the plugin attaches no sending sensor: ``statsd_enabled`` is off."""
+    sensors = strm_app_factory("statsd-app", plugins=[PLUGIN]).configure().sensors
+    assert not any(isinstance(sensor, StatsdSensor) for sensor in sensors.sensors)
+    assert {type(sensor).__name__ for sensor in sensors.sensors} == {"Monitor", "Sensor"}

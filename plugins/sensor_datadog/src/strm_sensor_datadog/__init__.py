@@ -7,7 +7,7 @@ from strm import records
 from strm.records import Provision
 from strm.settings.setting import Setting
 
-from strm_sensor_datadog.sensor import DatadogSensor
+from strm_sensor_datadog.sensor import DatadogSensor, datadog_sensor
 from strm_sensor_datadog.settings import SETTINGS
 
 __all__ = ["DatadogSensor", "strm_sensors", "strm_settings"]
@@ -15,7 +15,7 @@ __all__ = ["DatadogSensor", "strm_sensors", "strm_settings"]
 
 @strm.hookimpl
 def strm_sensors() -> list[Provision]:
-    return [records.sensor("datadog", DatadogSensor, description="DogStatsD over UDP, with tags")]
+    return [records.sensor("datadog", datadog_sensor, description="DogStatsD over UDP, with tags")]
 
 
 @strm.hookimpl

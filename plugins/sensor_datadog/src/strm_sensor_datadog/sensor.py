@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from strm.sensors import Sensor
 from strm_sensor_statsd.client import StatsdClient
 from strm_sensor_statsd.naming import tagged_naming
 from strm_sensor_statsd.sensor import UdpMetricsSensor
@@ -32,3 +33,9 @@ class DatadogSensor(UdpMetricsSensor):
             setting_prefix="datadog",
         )
         super().__init__(app, client, tagged_naming, conf.datadog_gauge_interval)
+
+
+def datadog_sensor(app: AppLike) -> Sensor:
+    """The ``datadog`` sensor when ``datadog_enabled`` is on; otherwise a sensor that overrides
+    nothing, which strm never calls."""
+    return DatadogSensor(app) if app.conf.datadog_enabled else Sensor()

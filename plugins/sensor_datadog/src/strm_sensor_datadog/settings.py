@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
         "datadog",
         "Datadog",
         env={
+            "enabled": "DATADOG_ENABLED",
             "host": "DD_AGENT_HOST",
             "port": "DD_DOGSTATSD_PORT",
             "prefix": "DATADOG_PREFIX",

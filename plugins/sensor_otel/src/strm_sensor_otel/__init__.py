@@ -8,7 +8,7 @@ from strm import records
 from strm.records import Provision
 from strm.settings.setting import Setting
 
-from strm_sensor_otel.sensor import OtelSensor
+from strm_sensor_otel.sensor import OtelSensor, otel_sensor
 from strm_sensor_otel.settings import SETTINGS
 from strm_sensor_otel.spans import OtelEventTracer
 
@@ -19,7 +19,7 @@ __all__ = ["OtelEventTracer", "OtelSensor", "strm_sensors", "strm_settings"]
 def strm_sensors() -> list[Provision]:
     return [
         records.sensor(
-            "otel", OtelSensor, description="OpenTelemetry metrics and, optionally, event spans"
+            "otel", otel_sensor, description="OpenTelemetry metrics and, optionally, event spans"
         )
     ]
 

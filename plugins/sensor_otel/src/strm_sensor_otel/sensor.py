@@ -256,3 +256,9 @@ class OtelSensor(Sensor):
 
     def on_recovery_progress(self, progress: RecoveryProgress) -> None:
         self._recovery = progress
+
+
+def otel_sensor(app: AppLike) -> Sensor:
+    """The ``otel`` sensor when ``otel_enabled`` is on; otherwise a sensor that overrides
+    nothing, which strm never calls."""
+    return OtelSensor(app) if app.conf.otel_enabled else Sensor()

@@ -8,7 +8,7 @@ from strm.records import Provision
 from strm.settings.setting import Setting
 
 from strm_sensor_statsd.client import StatsdClient
-from strm_sensor_statsd.sensor import StatsdSensor, UdpMetricsSensor
+from strm_sensor_statsd.sensor import StatsdSensor, UdpMetricsSensor, statsd_sensor
 from strm_sensor_statsd.settings import SETTINGS
 
 __all__ = ["StatsdClient", "StatsdSensor", "UdpMetricsSensor", "strm_sensors", "strm_settings"]
@@ -16,7 +16,7 @@ __all__ = ["StatsdClient", "StatsdSensor", "UdpMetricsSensor", "strm_sensors", "
 
 @strm.hookimpl
 def strm_sensors() -> list[Provision]:
-    return [records.sensor("statsd", StatsdSensor, description="StatsD over UDP")]
+    return [records.sensor("statsd", statsd_sensor, description="StatsD over UDP")]
 
 
 @strm.hookimpl

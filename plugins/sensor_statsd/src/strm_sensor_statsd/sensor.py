@@ -208,3 +208,9 @@ class StatsdSensor(UdpMetricsSensor):
             setting_prefix="statsd",
         )
         super().__init__(app, client, statsd_naming, conf.statsd_gauge_interval)
+
+
+def statsd_sensor(app: AppLike) -> Sensor:
+    """The ``statsd`` sensor when ``statsd_enabled`` is on; otherwise a sensor that overrides
+    nothing, which strm never calls."""
+    return StatsdSensor(app) if app.conf.statsd_enabled else Sensor()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from strm.settings.setting import Setting
-from strm.settings.types import Int, Seconds, SettingType
+from strm.settings.types import Bool, Int, Seconds, SettingType
 
 _HOST = re.compile(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+")
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-]*")
@@ -63,10 +63,19 @@ class MetricPrefix(SettingType):
 def udp_settings(
     prefix: str, section: str, *, env: Mapping[str, str], metric_prefix: str
 ) -> tuple[Setting, ...]:
-    """The settings of a sensor that sends to a StatsD-speaking daemon: ``<prefix>_host``,
-    ``_port``, ``_prefix``, ``_rate`` and ``_gauge_interval``, with the environment variables
-    ``env`` names (by the part after the prefix: ``{"host": "STATSD_HOST", ...}``)."""
+    """The settings of a sensor that sends to a StatsD-speaking daemon: ``<prefix>_enabled``,
+    ``_host``, ``_port``, ``_prefix``, ``_rate`` and ``_gauge_interval``, with the environment
+    variables ``env`` names (by the part after the prefix: ``{"host": "STATSD_HOST", ...}``)."""
     return (
+        Setting(
+            f"{prefix}_enabled",
+            Bool(),
+            f"Send the app's metrics with the {prefix} sensor. Off by default: installing the "
+            "plugin alone sends nothing.",
+            default=False,
+            env=env["enabled"],
+            section=section,
+        ),
         Setting(
             f"{prefix}_host",
             Host(),
@@ -114,6 +123,7 @@ SETTINGS: tuple[Setting, ...] = udp_settings(
     "statsd",
     "StatsD",
     env={
+        "enabled": "STATSD_ENABLED",
         "host": "STATSD_HOST",
         "port": "STATSD_PORT",
         "prefix": "STATSD_PREFIX",
