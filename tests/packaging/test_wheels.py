@@ -51,6 +51,9 @@ FIRST_PARTY_PLUGINS = {
     "web_aiohttp",
     "cache_redis",
     "schema_marshmallow",
+    "sensor_statsd",
+    "sensor_datadog",
+    "sensor_otel",
 }
 PYTHONS = ("3.11", "3.12", "3.13")
 NO_SKIP = "STRM_TESTS_NO_SKIP"

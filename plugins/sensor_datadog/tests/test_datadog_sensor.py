@@ -4,6 +4,7 @@ DogStatsD lines with the topic, partition, agent and table as tags."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from strm.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
+from strm_sensor_datadog.settings import SETTINGS
+from strm_sensor_statsd.naming import METRICS
 from strm_sensor_statsd.testing import UdpListener
 
 PLUGIN = "strm_sensor_datadog"
@@ -145,3 +148,11 @@ def test_bad_tags_name_the_setting(strm_app_factory: AppFactory, value: object) 
     app = strm_app_factory("dd-app", plugins=[PLUGIN], datadog_enabled=True, datadog_tags=value)
     with pytest.raises(ConfigurationError, match="datadog_tags"):
         app.configure()
+
+
+def test_the_readme_lists_every_metric_and_setting() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for metric in METRICS:
+        assert f"| `{metric}` |" in readme, metric
+    for spec in SETTINGS:
+        assert f"| `{spec.name}` | `{spec.env}` |" in readme, spec.name

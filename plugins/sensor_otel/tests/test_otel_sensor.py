@@ -3,10 +3,13 @@ reader and span exporter."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.metrics import NoOpMeter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -20,6 +23,7 @@ from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_sensor_otel import OtelSensor
+from strm_sensor_otel.settings import SETTINGS
 
 PLUGIN = "strm_sensor_otel"
 
@@ -209,3 +213,45 @@ def test_installed_but_not_enabled_it_records_nothing(strm_app_factory: AppFacto
     sensors = app.configure().sensors
     assert not any(isinstance(sensor, OtelSensor) for sensor in sensors.sensors)
     assert sensors.event_tracer is None
+
+
+class _Names(NoOpMeter):
+    """A meter that keeps the name and unit of every instrument created with it."""
+
+    def __init__(self) -> None:
+        super().__init__("names")
+        self.units: dict[str, str] = {}
+
+    def _keep(self, name: str, unit: str) -> None:
+        self.units[name] = unit
+
+    def create_counter(self, name: str, unit: str = "", description: str = "") -> Any:
+        self._keep(name, unit)
+        return super().create_counter(name, unit, description)
+
+    def create_histogram(self, name: str, unit: str = "", description: str = "", **kw: Any) -> Any:
+        self._keep(name, unit)
+        return super().create_histogram(name, unit, description, **kw)
+
+    def create_observable_gauge(
+        self, name: str, callbacks: Any = None, unit: str = "", description: str = ""
+    ) -> Any:
+        self._keep(name, unit)
+        return super().create_observable_gauge(name, callbacks, unit, description)
+
+
+def test_the_readme_lists_every_instrument_with_its_unit_and_every_setting(
+    strm_app_factory: AppFactory,
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    app = strm_app_factory("otel-app", plugins=[PLUGIN]).configure()
+    meter = _Names()
+    OtelSensor(app)._define(meter)
+    assert len(meter.units) == 21
+    for name, unit in meter.units.items():
+        assert unit, name
+        assert re.search(rf"\| `{re.escape(name)}` \| [a-z ]+ \| `{re.escape(unit)}` \|", readme), (
+            name
+        )
+    for spec in SETTINGS:
+        assert f"| `{spec.name}` |" in readme, spec.name

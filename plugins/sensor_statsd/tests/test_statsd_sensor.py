@@ -7,6 +7,7 @@ The app reads a known number of records; the lines that reach the socket are che
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from strm.testing.pytest_plugin import AppFactory
 from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_sensor_statsd import StatsdSensor
 from strm_sensor_statsd.client import MAX_PACKET, StatsdClient
+from strm_sensor_statsd.naming import METRICS
+from strm_sensor_statsd.settings import SETTINGS
 from strm_sensor_statsd.testing import UdpListener
 
 PLUGIN = "strm_sensor_statsd"
@@ -229,3 +232,11 @@ def test_installed_but_not_enabled_it_sends_nothing(strm_app_factory: AppFactory
     sensors = strm_app_factory("statsd-app", plugins=[PLUGIN]).configure().sensors
     assert not any(isinstance(sensor, StatsdSensor) for sensor in sensors.sensors)
     assert {type(sensor).__name__ for sensor in sensors.sensors} == {"Monitor", "Sensor"}
+
+
+def test_the_readme_lists_every_metric_and_setting() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for _, _, template in METRICS.values():
+        assert f"| `{template}` |" in readme, template
+    for spec in SETTINGS:
+        assert f"| `{spec.name}` | `{spec.env}` |" in readme, spec.name

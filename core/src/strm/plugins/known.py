@@ -14,6 +14,9 @@ FIRST_PARTY_PROVISIONS: dict[tuple[str, str], str] = {
     ("web", "aiohttp"): "strm-web-aiohttp",
     ("web_transport", "tcp"): "strm-web-aiohttp",
     ("web_transport", "unix"): "strm-web-aiohttp",
+    ("sensor", "statsd"): "strm-sensor-statsd",
+    ("sensor", "datadog"): "strm-sensor-datadog",
+    ("sensor", "otel"): "strm-sensor-otel",
 }
 
 #: Settings of the configuration reference that belong to a first-party plugin.
