@@ -86,11 +86,12 @@ async def test_batches_are_tagged_with_topic_and_partition(
     )
 
 
-async def test_tables_and_partitions_are_tags_of_the_gauges(
+async def test_tables_agents_and_partitions_are_tags(
     strm_app_factory: AppFactory, broker_url: str
 ) -> None:
-    """An agent counting into a table: the gauges read while the app runs give the table's
-    keys tagged with the table, and the offsets read tagged with the partition."""
+    """An agent counting into a table: its events are tagged with the agent, the checkpoint's
+    changelog records with the table and the changelog partition, the table's keys (a gauge)
+    with the table, and the offsets read with the partition."""
     preload(broker_url, "clicks", 1, 12)
     seen = 0
     async with UdpListener.bound() as listener:
@@ -100,7 +101,7 @@ async def test_tables_and_partitions_are_tags_of_the_gauges(
         )  # fmt: skip
         counts = app.Table("counts", default=int, partitions=1)
 
-        @app.agent(app.topic("clicks"))
+        @app.agent(app.topic("clicks"), name="count")
         async def count(stream: Any) -> None:
             nonlocal seen
             async for _ in stream:
@@ -109,12 +110,21 @@ async def test_tables_and_partitions_are_tags_of_the_gauges(
 
         async with app.running():
             await eventually(lambda: seen == 12, timeout=20)
-            await listener.wait_for(
+            lines = await listener.wait_for(
                 lambda got: (
                     "faust-app.table_keys:1|g|#table:counts" in got
                     and "faust-app.read_offset:12|g|#topic:clicks,partition:0" in got
+                    and any(line.startswith("faust-app.changelog_records:") for line in got)
                 )
             )
+    changelog = [line for line in lines if line.startswith("faust-app.changelog_records:")]
+    assert all(
+        line.endswith("|c|#table:counts,topic:dd-app-counts-changelog,partition:0")
+        for line in changelog
+    ), changelog
+    events = [line for line in lines if line.startswith("faust-app.events:")]
+    assert events == ["faust-app.events:12|c|#agent:count,topic:clicks,partition:0"]
+    assert "faust-app.agent_events:12|c|#agent:count" in lines
 
 
 async def test_a_host_that_cannot_be_resolved_stops_the_start(

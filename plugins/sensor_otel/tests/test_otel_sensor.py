@@ -62,7 +62,7 @@ def total(reader: InMemoryMetricReader, name: str) -> int:
     return sum(point.value for point in points(reader, name).values())
 
 
-async def test_consumed_records_are_counted_by_partition(
+async def test_records_in_and_out_are_counted_by_partition(
     strm_app_factory: AppFactory, broker_url: str
 ) -> None:
     preload(broker_url, "orders", 2, 50)
@@ -78,14 +78,16 @@ async def test_consumed_records_are_counted_by_partition(
     )
     seen = 0
 
-    @app.agent(app.topic("orders"))
+    @app.agent(app.topic("orders"), name="consume")
     async def consume(stream: Any) -> None:
         nonlocal seen
-        async for _ in stream:
+        async for value in stream:
+            await app.topic("copies").send(value=value)
             seen += 1
 
     async with app.running():
         await eventually(lambda: seen == 50, timeout=20)
+        await eventually(lambda: total(reader, "messaging.client.sent.messages") == 50, timeout=10)
         await eventually(lambda: total(reader, "strm.consumer.read_offset") == 50, timeout=10)
     consumed = points(reader, "messaging.client.consumed.messages")
     common = (
@@ -97,6 +99,11 @@ async def test_consumed_records_are_counted_by_partition(
                       ("messaging.system", "memory")))): 25
         for p in ("0", "1")
     }  # fmt: skip
+    processed = points(reader, "strm.agent.processed.events")
+    assert {dict(key)["strm.agent"] for key in processed} == {"consume"}
+    assert sum(point.value for point in processed.values()) == 50
+    sent = points(reader, "messaging.client.sent.messages")
+    assert {dict(key)["messaging.destination.name"] for key in sent} == {"copies"}
     commits = points(reader, "strm.commit.duration")
     assert commits and all(point.count >= 1 for point in commits.values())
 

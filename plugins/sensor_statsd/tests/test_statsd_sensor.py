@@ -77,7 +77,7 @@ async def test_a_batch_of_records_is_one_counter_line_per_partition(
     async with UdpListener.bound() as listener:
         app = make(strm_app_factory, broker_url, listener.port, topic_partitions=3)
 
-        @app.agent(app.topic("orders"))
+        @app.agent(app.topic("orders"), name="counter")
         async def consume(stream: Any) -> None:
             nonlocal seen
             async for _ in stream:
@@ -85,6 +85,7 @@ async def test_a_batch_of_records_is_one_counter_line_per_partition(
 
         async with app.running():
             await eventually(lambda: seen == 120, timeout=20)
+            await listener.wait_for(lambda got: counted(got, "faust-app.events") == 120)
             lines = await listener.wait_for(
                 lambda got: counted(got, "faust-app.messages_received") == 120
             )
@@ -92,6 +93,14 @@ async def test_a_batch_of_records_is_one_counter_line_per_partition(
     assert received == ["faust-app.messages_received:40|c"] * 3
     per_topic = [line for line in lines if line.startswith("faust-app.topic.orders.")]
     assert per_topic == ["faust-app.topic.orders.messages_received:40|c"] * 3
+    assert [line for line in lines if line.startswith("faust-app.events:")] == [
+        "faust-app.events:40|c"
+    ] * 3
+    assert [line for line in lines if line.startswith("faust-app.agent.counter.events:")] == [
+        "faust-app.agent.counter.events:40|c"
+    ] * 3
+    runtimes = [line for line in lines if line.startswith("faust-app.events_runtime:")]
+    assert len(runtimes) == 3 and all(line.endswith("|ms") for line in runtimes), runtimes
     # One notification, one datagram: the two lines of a batch travel together.
     assert b"faust-app.messages_received:40|c\nfaust-app.topic.orders.messages_received:40|c" in (
         listener.datagrams
@@ -127,6 +136,31 @@ async def test_commits_send_their_latency_and_offsets(
             )
     latencies = [line for line in lines if line.startswith("shop.commit_latency:")]
     assert latencies and all(line.endswith("|ms") for line in latencies), lines
+
+
+async def test_sends_are_counted_by_topic_per_flush(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    """An agent forwarding 50 records to ``orders.out``: the flushes count 50 records sent,
+    by partition and by topic (the dot of the topic name becomes ``_``), with their bytes."""
+    preload(broker_url, "orders", 1, 50)
+    async with UdpListener.bound() as listener:
+        app = make(strm_app_factory, broker_url, listener.port, topic_partitions=1)
+        out = app.topic("orders.out")
+
+        @app.agent(app.topic("orders"))
+        async def forward(stream: Any) -> None:
+            async for value in stream:
+                await out.send(value=value)
+
+        async with app.running():
+            lines = await listener.wait_for(
+                lambda got: counted(got, "faust-app.topic.orders_out.messages_sent") == 50
+            )
+    assert counted(lines, "faust-app.messages_sent") == 50
+    payload = sum(len(b'{"n":%d}' % i) for i in range(50))  # re-encoded compactly
+    assert counted(lines, "faust-app.topic.orders_out.bytes_sent") == payload
+    assert any(line.startswith("faust-app.send_latency:") for line in lines)
 
 
 async def test_gauges_report_the_offsets_read(

@@ -32,16 +32,18 @@ MAX_PACKET = 1432
 #: Lines kept while the endpoint is not open yet; older ones are dropped past it.
 MAX_PENDING = 10_000
 
-#: Characters StatsD daemons read as structure: ``:`` ``|`` ``@`` ``#`` ``,`` and whitespace.
-_UNSAFE_NAME = re.compile(r"[:|@#,\s]")
+#: In a name's component: all but letters, digits, ``_`` and ``-`` (a dot would add a level of
+#: the metric tree, ``:``, ``|``, ``@``, ``#`` break the line).
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_\-]")
+#: In a tag: the characters DogStatsD reads as structure, ``|``, ``#``, ``,`` and whitespace.
 _UNSAFE_TAG = re.compile(r"[|#,\s]")
 
 Tags = Mapping[str, object]
 
 
 def metric_name(part: object) -> str:
-    """One component of a metric name (a topic, a table, an agent) with the characters the
-    protocol reserves replaced by ``_``."""
+    """One component of a metric name (a topic, a table, an agent): every character but letters,
+    digits, ``_`` and ``-`` replaced by ``_`` (``orders.v1`` is ``orders_v1``)."""
     return _UNSAFE_NAME.sub("_", str(part))
 
 
