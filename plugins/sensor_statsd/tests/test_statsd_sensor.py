@@ -6,6 +6,8 @@ The app reads a known number of records; the lines that reach the socket are che
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -274,3 +276,28 @@ def test_the_readme_lists_every_metric_and_setting() -> None:
         assert f"| `{template}` |" in readme, template
     for spec in SETTINGS:
         assert f"| `{spec.name}` | `{spec.env}` |" in readme, spec.name
+
+
+async def test_a_daemon_that_does_not_listen_is_reported_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nobody on the port: the ICMP errors UDP reports are one WARNING, never an exception."""
+    async with UdpListener.bound() as listener:
+        port = listener.port  # free once the listener is closed
+    client = StatsdClient("127.0.0.1", port, prefix="p")
+    await client.open()
+    try:
+        with caplog.at_level(logging.WARNING, logger="strm_sensor_statsd.client"):
+            for i in range(20):
+                client.send([client.count("c", i)])
+                await asyncio.sleep(0)  # the loop reads the socket's errors between sends
+            await eventually(lambda: bool(caplog.records), timeout=5)
+            for _ in range(20):
+                client.send([client.count("c")])
+                await asyncio.sleep(0)
+    finally:
+        client.close()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, warnings
+    assert f"statsd_host='127.0.0.1', statsd_port={port}" in warnings[0]
+    assert "does not receive" in warnings[0]
