@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ from strm_sensor_otel.spans import OtelEventTracer
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.tables.recovery_progress import RecoveryProgress
+
+logger = logging.getLogger(__name__)
 
 #: The instrumentation scope: this distribution.
 SCOPE = "strm-sensor-otel"
@@ -144,7 +147,10 @@ class OtelSensor(Sensor):
 
     async def _read_gauges_forever(self) -> None:
         while True:
-            self.refresh_gauges()
+            try:
+                self.refresh_gauges()
+            except Exception:  # metrics must not stop the app: log, try again next time
+                logger.exception("the otel sensor could not read the gauges")
             await asyncio.sleep(self.gauge_interval)
 
     def refresh_gauges(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from strm_sensor_statsd.naming import METRICS, Naming, statsd_naming
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.tables.recovery_progress import RecoveryProgress
+
+logger = logging.getLogger(__name__)
 
 
 class UdpMetricsSensor(Sensor):
@@ -68,7 +71,10 @@ class UdpMetricsSensor(Sensor):
     async def _read_gauges_forever(self) -> None:
         while True:
             await asyncio.sleep(self.gauge_interval)
-            self.send_gauges()
+            try:
+                self.send_gauges()
+            except Exception:  # metrics must not stop the app: log, try again next time
+                logger.exception("%r could not read the gauges", self)
 
     def send_gauges(self) -> None:
         """Lag, offsets and table sizes now, in one datagram (or a few)."""
