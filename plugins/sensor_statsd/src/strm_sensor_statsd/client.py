@@ -1,16 +1,17 @@
 """The StatsD line protocol over an asyncio datagram endpoint, with DogStatsD's tags.
 
 Public: ``strm-sensor-datadog`` builds on it. A metric is one line, ``name:value|type``, with
-``|@rate`` when sampled and ``|#k:v,...`` when tagged (DogStatsD); the lines of one sensor
-notification leave in one datagram (several only past :data:`MAX_PACKET` bytes), so a batch of
-records costs one ``sendto`` however many lines it makes. Writing to a UDP transport never
-blocks the event loop, and the host is resolved by the loop's resolver (in its executor) when
-the client opens.
+``|@rate`` when sampled and ``|#k:v,...`` when tagged (DogStatsD). Lines wait at most
+:data:`FLUSH_INTERVAL` in a buffer and leave packed into datagrams of at most
+:data:`MAX_PACKET` bytes, so the number of ``sendto`` calls is bounded by time and size, not by
+how often the kernel notifies (with ``concurrency > 1`` an agent's batch is one event). Writing
+to a UDP transport never blocks the event loop, and the host is resolved by the loop's resolver
+(in its executor) when the client opens.
 
 Lines made before the endpoint is open (the sensor hears about the first batches while the app
-starts) wait in a bounded queue and leave when it opens; a StatsD daemon that is not there
-costs nothing but the ``sendto``: UDP reports it, at most, as an ICMP error, which is logged
-once per start of the app and never raised.
+starts) wait in the same bounded buffer; a StatsD daemon that is not there costs nothing but
+the ``sendto``: UDP reports it, at most, as an ICMP error, which is logged once per start of
+the app and never raised.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 MAX_PACKET = 1432
 #: Lines kept while the endpoint is not open yet; older ones are dropped past it.
 MAX_PENDING = 10_000
+#: Longest a line waits in the buffer, in seconds.
+FLUSH_INTERVAL = 0.1
+#: Lines that make the buffer leave at once, without waiting for the interval.
+FLUSH_LINES = 200
 
 #: In a name's component: all but letters, digits, ``_`` and ``-`` (a dot would add a level of
 #: the metric tree, ``:``, ``|``, ``@``, ``#`` break the line).
@@ -81,6 +86,8 @@ class StatsdClient:
         self._protocol: _Protocol | None = None
         self._pending: list[str] = []
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._flush_at: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} udp://{self.host}:{self.port} prefix={self.prefix!r}>"
@@ -110,11 +117,12 @@ class StatsdClient:
             ) from None
         self._transport, self._protocol = transport, protocol
         self._closed = False
-        pending, self._pending = self._pending, []
-        self.send(pending)
+        self._loop = loop
+        self.flush()
 
     def close(self) -> None:
-        """Close the socket; lines sent afterwards are dropped."""
+        """Send what the buffer holds and close the socket; lines sent afterwards are dropped."""
+        self.flush()
         self._closed = True
         self._pending = []
         transport, self._transport = self._transport, None
@@ -152,21 +160,32 @@ class StatsdClient:
         return self._line(name, milliseconds, "ms", self.rate, tags)
 
     def send(self, lines: Iterable[str | None]) -> None:
-        """Write ``lines`` (``None`` entries are sampled-out lines) in as few datagrams as fit
-        :data:`MAX_PACKET`; keep them for later while the endpoint is not open."""
+        """Buffer ``lines`` (``None`` entries are sampled-out lines) to leave within
+        :data:`FLUSH_INTERVAL`, or at once past :data:`FLUSH_LINES`."""
         if self._closed:
             return
+        pending = self._pending
+        pending.extend(line for line in lines if line is not None)
+        if self._transport is None:
+            if len(pending) > MAX_PENDING:
+                del pending[: len(pending) - MAX_PENDING]
+        elif len(pending) >= FLUSH_LINES:
+            self.flush()
+        elif self._flush_at is None and pending and self._loop is not None:
+            self._flush_at = self._loop.call_later(FLUSH_INTERVAL, self.flush)
+
+    def flush(self) -> None:
+        """Write the buffered lines now, in as few datagrams as fit :data:`MAX_PACKET`."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
         transport = self._transport
-        if transport is None:
-            self._pending.extend(line for line in lines if line is not None)
-            if len(self._pending) > MAX_PENDING:
-                del self._pending[: len(self._pending) - MAX_PENDING]
+        if transport is None or not self._pending:
             return
+        lines, self._pending = self._pending, []
         packet: list[bytes] = []
         size = 0
         for line in lines:
-            if line is None:
-                continue
             data = line.encode()
             if packet and size + 1 + len(data) > MAX_PACKET:
                 transport.sendto(b"\n".join(packet))
