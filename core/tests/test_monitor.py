@@ -72,6 +72,7 @@ async def test_counts_are_exact_per_topic_partition_and_agent(
         assert (count, snap.bytes_sent_by_tp[tp]) == _log_bytes(broker_url, tp)
     assert sum(sent.values()) == 300
     assert snap.send_latency.count >= 1 and snap.commits >= 1
+    assert snap.messages_s_by_topic["numbers"] > 0 and snap.messages_sent_s_by_topic["doubled"] > 0
     assert snap.commit_latency.count == snap.commits
     as_json = app.monitor.asdict()
     assert as_json["messages_received_by_tp"] == {f"numbers[{tp.partition}]": n
@@ -345,6 +346,8 @@ async def test_no_monitor_turns_it_off(make_app: Callable[..., App]) -> None:
         await source.send(value=1)
         await eventually(lambda: app.monitor.asdict()["partitions"]["quiet[0]"]["lag"] == 0)
         assert app.monitor.asdict()["monitor"] == "off"
+        sender = await app.get_sender()
+        assert not sender._counting and not sender._unflushed  # no per-record count either
         with pytest.raises(strm.StrmError, match="Monitor is off"):
             app.monitor.snapshot()
     assert app.monitor.messages_received_total == 0

@@ -112,7 +112,9 @@ class Sensor:
     def on_send_batch(self, sent: Mapping[TP, tuple[int, int]], seconds: float) -> None:
         """A producer flush made these records durable: ``(records, bytes)`` by partition
         (bytes of keys and values), sent since the previous flush; the flush waited
-        ``seconds`` for the broker (an upper bound of each record's send latency)."""
+        ``seconds`` for the broker (an upper bound of each record's send latency). Records are
+        counted only while some sensor overrides this (the producer asks at each flush, so a
+        sensor added while the app runs hears from the flush after next)."""
 
     def on_send_failed(self, topic: str, count: int, error: BaseException) -> None:
         """``count`` records for ``topic`` could not be sent (a failed send or flush)."""
@@ -418,6 +420,8 @@ class Monitor(Sensor):
             "messages": self.messages_received_total,
             "events": self.events_total,
             **{f"agent:{name}": n for name, n in self.events_by_agent.items()},
+            **{f"in:{topic}": n for topic, n in self.messages_received_by_topic.items()},
+            **{f"out:{topic}": n for topic, n in self.app.sent_by_topic().items()},
         }
 
     def snapshot(self) -> MonitorSnapshot:
@@ -473,11 +477,17 @@ class Monitor(Sensor):
             loop_lag=self.loop_lag,
             loop_lag_window=self.loop_lag_window.distribution(),
             gauges=read_gauges(self.app, self.recovery),
+            messages_s_by_topic=_by_prefix(rates, "in:"),
+            messages_sent_s_by_topic=_by_prefix(rates, "out:"),
         )
 
     def asdict(self) -> dict[str, Any]:
         """:meth:`snapshot` as plain JSON values (``/stats/`` serves it)."""
         return self.snapshot().asdict()
+
+
+def _by_prefix(rates: Mapping[str, float], prefix: str) -> dict[str, float]:
+    return {name[len(prefix) :]: rate for name, rate in rates.items() if name.startswith(prefix)}
 
 
 class NoMonitor(Monitor):
