@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from strm.app import App
 from strm.errors import ConfigurationError
 from strm.spi import ProducerRecord, TopicSpec
@@ -189,6 +189,45 @@ async def test_a_trace_crosses_a_send_and_a_receive(
         assert span.attributes["messaging.destination.name"] == "out"
         assert span.attributes["messaging.operation.type"] == "process"
     assert len({span.context.trace_id for span in received}) == 3
+
+
+async def test_the_span_of_an_event_an_agent_fails_on_is_an_error(
+    strm_app_factory: AppFactory, broker_url: str
+) -> None:
+    preload(broker_url, "in", 1, 3)
+    exporter = InMemorySpanExporter()
+    tracers = TracerProvider()
+    tracers.add_span_processor(SimpleSpanProcessor(exporter))
+    app = strm_app_factory(
+        "otel-app",
+        plugins=[PLUGIN],
+        otel_enabled=True,
+        broker=broker_url,
+        topic_partitions=1,
+        otel_meter_provider=MeterProvider(),
+        otel_event_spans=True,
+        otel_tracer_provider=tracers,
+    )
+    seen: list[int] = []
+
+    @app.agent(app.topic("in"))
+    async def picky(stream: Any) -> None:
+        async for value in stream:
+            seen.append(value["n"])
+            if value["n"] == 1:
+                raise ValueError("no ones")
+
+    async with app.running():
+        await eventually(lambda: seen[-1:] == [2], timeout=20)
+        await eventually(lambda: len(spans_named(exporter, "process in")) >= 2, timeout=10)
+    spans = spans_named(exporter, "process in")
+    failed = [span for span in spans if span.status.status_code is StatusCode.ERROR]
+    assert len(failed) == 1
+    (span,) = failed
+    assert span.attributes is not None
+    assert span.attributes["messaging.kafka.offset"] == 1
+    assert span.attributes["error.type"] == "ValueError"
+    assert [event.name for event in span.events] == ["exception"]
 
 
 async def test_without_event_spans_no_tracer_is_installed(

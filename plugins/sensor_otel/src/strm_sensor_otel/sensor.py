@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.trace import StatusCode
 from strm.gauges import read_gauges
 from strm.monitor_snapshot import Gauges
 from strm.sensors import Sensor
@@ -253,6 +254,14 @@ class OtelSensor(Sensor):
         self.agent_errors.add(
             1, {**self.base, "strm.agent": agent, "error.type": type(error).__qualname__}
         )
+        if self.event_tracer is not None:
+            # Called in the agent's task before its stream is closed: the event's span is
+            # still the current one.
+            span = trace.get_current_span()
+            if span.is_recording():
+                span.record_exception(error)
+                span.set_attribute("error.type", type(error).__qualname__)
+                span.set_status(StatusCode.ERROR, str(error))
 
     def on_agent_restart(self, agent: str, instances: int) -> None:
         self.agent_restarts.add(instances, {**self.base, "strm.agent": agent})
