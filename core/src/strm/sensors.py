@@ -214,11 +214,13 @@ class SensorSet(Sensor):
             targets[:] = [t for t in targets if getattr(t, "__self__", None) is not sensor]
 
     async def start(self) -> None:
-        """Start the sensors that have a start, in order; stop those started if one fails."""
+        """Start the sensors that have a start or a stop, in order; stop those started if one
+        fails."""
         started: list[Sensor] = []
         try:
             for sensor in self.sensors:
-                if type(sensor).start is not Sensor.start:
+                kind = type(sensor)
+                if kind.start is not Sensor.start or kind.stop is not Sensor.stop:
                     await sensor.start()
                     started.append(sensor)
         except BaseException:
