@@ -143,6 +143,8 @@ def strm_sensors() -> list[Provision]:
 
     Every sensor provided by an enabled plugin is attached to ``app.sensors`` when the app is
     configured; the factory is called with the app and returns a :class:`strm.sensors.Sensor`.
+    Its callbacks come once per batch (docs/monitoring.md); pulled figures (lag, table sizes)
+    come from :func:`strm.gauges.read_gauges`.
     """
 
 

@@ -1,15 +1,22 @@
 """Sensors: observers of what an app does, and the Monitor that keeps its statistics.
 
-Sensors hear about batches, commits, rebalances, dead letters and agent crashes — never about
-single events on the hot path, so observing costs nothing per record. Plugins add sensors
-through the ``strm_sensors`` hook; the ``Monitor`` setting picks the class of ``app.monitor``.
+Sensors hear about batches — a fetched batch, the events an agent's stream took from one
+batch, a producer flush, a checkpoint's changelog records, a commit, a rebalance — never about
+single events on the hot path, so observing costs one call per batch, not per record. Plugins
+add sensors through the ``strm_sensors`` hook (``app.sensors.add`` adds one at run time); the
+``Monitor`` setting picks the class of ``app.monitor``. Figures that are cheap to read when asked
+(lag, table sizes, recovery) are not pushed: :func:`strm.gauges.read_gauges` pulls them.
+
+Faust's per-event callbacks (``on_message_in``, ``on_stream_event_in``, ``on_table_get``, ...)
+do not exist here: a sensor class that defines one is refused when it is defined, with the
+batch callback that replaces it (docs/monitoring.md, "Coming from Faust").
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from strm.spi import TP, Message
@@ -18,15 +25,94 @@ if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.tables.recovery_progress import RecoveryProgress
 
+#: Faust's per-event (or stateful) callbacks and what a strm sensor overrides instead.
+FAUST_CALLBACKS: Mapping[str, str] = {
+    "on_message_in": "on_batch_in(tp, count): once per fetched batch of a partition",
+    "on_stream_event_in": "on_agent_batch(agent, tp, count, seconds): once per batch an agent's "
+    "stream took",
+    "on_stream_event_out": "on_agent_batch(agent, tp, count, seconds): once per batch an "
+    "agent's stream took",
+    "on_message_out": "on_agent_batch(agent, tp, count, seconds), and on_commit for offsets",
+    "on_topic_buffer_full": "nothing: a full stream buffer pauses its partitions; lag shows it "
+    "(strm.gauges.read_gauges)",
+    "on_table_get": "nothing: table reads are not observed; table sizes are pulled "
+    "(strm.gauges.read_gauges)",
+    "on_table_set": "on_changelog(table, tp, count, nbytes): once per table partition a "
+    "checkpoint writes",
+    "on_table_del": "on_changelog(table, tp, count, nbytes): once per table partition a "
+    "checkpoint writes",
+    "on_commit_initiated": "on_commit(offsets, seconds): once per commit, with its duration",
+    "on_commit_completed": "on_commit(offsets, seconds): once per commit, with its duration",
+    "on_send_initiated": "on_send_batch(sent, seconds): once per producer flush",
+    "on_send_completed": "on_send_batch(sent, seconds): once per producer flush",
+    "on_send_error": "on_send_failed(topic, count, error)",
+    "on_assignment_start": "on_rebalance_started()",
+    "on_assignment_error": "on_rebalance_finished(seconds) (a failed assignment stops the worker)",
+    "on_assignment_completed": "on_partitions_assigned(assigned)",
+    "on_rebalance_start": "on_rebalance_started()",
+    "on_rebalance_return": "on_partitions_assigned(assigned)",
+    "on_rebalance_end": "on_rebalance_finished(seconds)",
+    "on_web_request_start": "nothing yet: web requests are not observed by sensors",
+    "on_web_request_end": "nothing yet: web requests are not observed by sensors",
+    "on_threaded_producer_buffer_processed": "on_send_batch(sent, seconds)",
+}
+
 
 class Sensor:
-    """Base class: override the notifications you need; each default does nothing."""
+    """Base class: override the notifications you need; each default does nothing.
+
+    Every callback runs on the event loop, inside the kernel's own code, once per batch: keep it
+    short and never let it raise (an exception propagates into the fetch loop, the stream or the
+    checkpoint that called it). Only the callbacks a sensor overrides are called at all
+    (:class:`SensorSet` skips the others), so a sensor pays for what it observes.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, instead in FAUST_CALLBACKS.items():
+            if name in vars(cls):
+                raise TypeError(
+                    f"{cls.__qualname__}.{name}: strm sensors are called once per batch, not "
+                    f"per event, and have no {name}; override {instead} "
+                    "(docs/monitoring.md, 'Coming from Faust')"
+                )
+
+    # -- reading -----------------------------------------------------------------------------
 
     def on_batch_in(self, tp: TP, count: int) -> None:
         """``count`` records of ``tp`` were fetched and handed to the streams reading them."""
 
+    def on_agent_batch(self, agent: str, tp: TP, count: int, seconds: float) -> None:
+        """An instance of ``agent`` went through ``count`` events of ``tp`` taken from its
+        buffer in one go, in ``seconds`` (from taking the batch to finishing its last event,
+        awaits inside the agent included). With ``concurrency > 1`` a batch is one event."""
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def on_send_batch(self, sent: Mapping[TP, tuple[int, int]], seconds: float) -> None:
+        """A producer flush made these records durable: ``(records, bytes)`` by partition
+        (bytes of keys and values), sent since the previous flush; the flush waited
+        ``seconds`` for the broker (an upper bound of each record's send latency)."""
+
+    def on_send_failed(self, topic: str, count: int, error: BaseException) -> None:
+        """``count`` records for ``topic`` could not be sent (a failed send or flush)."""
+
+    def on_changelog(self, table: str, tp: TP, count: int, nbytes: int) -> None:
+        """A checkpoint wrote ``count`` changelog records (``nbytes`` of keys and values) for
+        the changes of ``table`` in changelog partition ``tp``."""
+
     def on_commit(self, offsets: Mapping[TP, int], seconds: float) -> None:
         """Offsets were committed; the checkpoint (flush and commit) took ``seconds``."""
+
+    # -- group membership --------------------------------------------------------------------
+
+    def on_rebalance_started(self) -> None:
+        """The group is rebalancing: this worker's partitions are being revoked (or, at
+        start, it is joining)."""
+
+    def on_rebalance_finished(self, seconds: float) -> None:
+        """The new assignment is in place (the worker reads again); the rebalance took
+        ``seconds`` from its start."""
 
     def on_partitions_assigned(self, assigned: set[TP]) -> None:
         """The worker got these partitions."""
@@ -34,54 +120,129 @@ class Sensor:
     def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """The worker lost these partitions."""
 
+    # -- failures ----------------------------------------------------------------------------
+
     def on_dead_letter(self, message: Message, error: BaseException, stage: str) -> None:
         """A record could not be decoded (``stage='decode'``) or processed (``'process'``)."""
 
     def on_agent_error(self, agent: str, error: BaseException) -> None:
         """An agent instance raised."""
 
+    def on_agent_restart(self, agent: str, instances: int) -> None:
+        """The supervisor of ``agent`` restarted ``instances`` of its instances."""
+
+    # -- the worker ----------------------------------------------------------------------------
+
     def on_recovery_progress(self, progress: RecoveryProgress) -> None:
         """Tables are being recovered from their changelogs: called every second while they
         are, and once with ``progress.finished`` set when they are up to date."""
 
+    def on_loop_lag(self, seconds: float) -> None:
+        """A sample of the event loop's lag: how late a timer of the runtime fired (every
+        ``LOOP_LAG_INTERVAL`` seconds while the app runs). Large values mean something blocks
+        the loop."""
+
+
+#: The callbacks :class:`SensorSet` forwards.
+CALLBACKS: tuple[str, ...] = tuple(
+    name for name in vars(Sensor) if name.startswith("on_") and callable(vars(Sensor)[name])
+)
+
 
 class SensorSet(Sensor):
-    """Forwards every notification to each sensor of the app."""
+    """Forwards every notification to each sensor of the app that overrides it.
+
+    For each callback it keeps the bound methods of the sensors overriding it, so a callback no
+    sensor overrides costs one loop over an empty list."""
 
     def __init__(self, sensors: Iterable[Sensor]) -> None:
-        self.sensors = list(sensors)
+        self.sensors: list[Sensor] = []
+        self._targets: dict[str, list[Callable[..., None]]] = {name: [] for name in CALLBACKS}
+        for sensor in sensors:
+            self.add(sensor)
 
     def add(self, sensor: Sensor) -> None:
-        """Attach one more sensor, such as the worker's recovery display on a terminal."""
+        """Attach one more sensor (a plugin's, a test's, the worker's recovery display)."""
+        if not isinstance(sensor, Sensor):
+            raise TypeError(
+                f"app.sensors.add({sensor!r}): a sensor is an instance of strm.Sensor, "
+                f"not {type(sensor).__name__}"
+            )
         self.sensors.append(sensor)
+        for name, targets in self._targets.items():
+            if getattr(type(sensor), name) is not getattr(Sensor, name):
+                targets.append(getattr(sensor, name))
+
+    def remove(self, sensor: Sensor) -> None:
+        """Detach a sensor added before."""
+        self.sensors.remove(sensor)
+        for targets in self._targets.values():
+            targets[:] = [t for t in targets if getattr(t, "__self__", None) is not sensor]
+
+    def wants(self, name: str) -> bool:
+        """Whether some sensor overrides callback ``name`` (callers may skip gathering its
+        arguments when none does)."""
+        return bool(self._targets[name])
 
     def on_batch_in(self, tp: TP, count: int) -> None:
-        for sensor in self.sensors:
-            sensor.on_batch_in(tp, count)
+        for target in self._targets["on_batch_in"]:
+            target(tp, count)
+
+    def on_agent_batch(self, agent: str, tp: TP, count: int, seconds: float) -> None:
+        for target in self._targets["on_agent_batch"]:
+            target(agent, tp, count, seconds)
+
+    def on_send_batch(self, sent: Mapping[TP, tuple[int, int]], seconds: float) -> None:
+        for target in self._targets["on_send_batch"]:
+            target(sent, seconds)
+
+    def on_send_failed(self, topic: str, count: int, error: BaseException) -> None:
+        for target in self._targets["on_send_failed"]:
+            target(topic, count, error)
+
+    def on_changelog(self, table: str, tp: TP, count: int, nbytes: int) -> None:
+        for target in self._targets["on_changelog"]:
+            target(table, tp, count, nbytes)
 
     def on_commit(self, offsets: Mapping[TP, int], seconds: float) -> None:
-        for sensor in self.sensors:
-            sensor.on_commit(offsets, seconds)
+        for target in self._targets["on_commit"]:
+            target(offsets, seconds)
+
+    def on_rebalance_started(self) -> None:
+        for target in self._targets["on_rebalance_started"]:
+            target()
+
+    def on_rebalance_finished(self, seconds: float) -> None:
+        for target in self._targets["on_rebalance_finished"]:
+            target(seconds)
 
     def on_partitions_assigned(self, assigned: set[TP]) -> None:
-        for sensor in self.sensors:
-            sensor.on_partitions_assigned(assigned)
+        for target in self._targets["on_partitions_assigned"]:
+            target(assigned)
 
     def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        for sensor in self.sensors:
-            sensor.on_partitions_revoked(revoked)
+        for target in self._targets["on_partitions_revoked"]:
+            target(revoked)
 
     def on_dead_letter(self, message: Message, error: BaseException, stage: str) -> None:
-        for sensor in self.sensors:
-            sensor.on_dead_letter(message, error, stage)
+        for target in self._targets["on_dead_letter"]:
+            target(message, error, stage)
 
     def on_agent_error(self, agent: str, error: BaseException) -> None:
-        for sensor in self.sensors:
-            sensor.on_agent_error(agent, error)
+        for target in self._targets["on_agent_error"]:
+            target(agent, error)
+
+    def on_agent_restart(self, agent: str, instances: int) -> None:
+        for target in self._targets["on_agent_restart"]:
+            target(agent, instances)
 
     def on_recovery_progress(self, progress: RecoveryProgress) -> None:
-        for sensor in self.sensors:
-            sensor.on_recovery_progress(progress)
+        for target in self._targets["on_recovery_progress"]:
+            target(progress)
+
+    def on_loop_lag(self, seconds: float) -> None:
+        for target in self._targets["on_loop_lag"]:
+            target(seconds)
 
 
 class Monitor(Sensor):

@@ -375,6 +375,14 @@ class Collection(MutableMapping[Any, Any]):
         tables = self.app.tables
         return sorted(p for p in self._shards if self.is_global or tables.owns(self, p))
 
+    def stored_size(self) -> tuple[int, int]:
+        """``(keys, partitions)`` in the stores of the local partitions: the Monitor's table
+        size, read from :meth:`strm.spi.Store.size` rather than by walking the keys (changes
+        since the last checkpoint are not in it yet; a windowed table's few bookkeeping keys
+        are)."""
+        partitions = self.local_partitions
+        return sum(self._shards[p].store.size() for p in partitions), len(partitions)
+
     # -- the mapping -----------------------------------------------------------------------------
 
     def on_key_get(self, key: Any) -> None:
