@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import Gauge
 from prometheus_client.core import GaugeMetricFamily
@@ -32,6 +32,7 @@ logger = logging.getLogger("strm_sensor_prometheus")
 REFRESH_SECONDS = 1.0
 
 Row = tuple[tuple[str, ...], float]
+Mode = Literal["livemostrecent", "livesum", "livemin"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Pulled:
     name: str
     documentation: str
     labels: tuple[str, ...]
-    multiprocess_mode: str
+    multiprocess_mode: Mode
     rows: Callable[[Gauges], Iterator[Row]]
 
 

@@ -21,15 +21,14 @@ from strm_sensor_prometheus.metrics import PushedMetrics
 from strm_sensor_prometheus.pulled import GaugeCollector, GaugeWriter
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.app import App
     from strm.tables.recovery_progress import RecoveryProgress
-
 
 
 class PrometheusSensor(Sensor):
     """strm's sensor for Prometheus (``app.sensors``); ``render()`` is the exposition text."""
 
-    def __init__(self, app: AppLike) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.multiprocess = multiprocess.enabled()
         self.recovery: RecoveryProgress | None = None
@@ -66,7 +65,7 @@ class PrometheusSensor(Sensor):
         registry = self.registry
         if registry is None:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=str(multiprocess.directory()))
+            MultiProcessCollector(registry, path=str(multiprocess.directory()))  # type: ignore[no-untyped-call]
         return generate_latest(registry)
 
     # -- reading -----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CONTENT_TYPE_LATEST
 from strm.web import Request, Response, View
 
@@ -30,7 +32,7 @@ class Metrics(View):
         return response
 
 
-def find_sensor(sensors: list[object]) -> PrometheusSensor | None:
+def find_sensor(sensors: Iterable[object]) -> PrometheusSensor | None:
     for sensor in sensors:
         if isinstance(sensor, PrometheusSensor):
             return sensor

@@ -1,0 +1,86 @@
+"""The sensor in one process on ``memory://``: ``/metrics`` on the app's web server counts what
+was sent and read, exactly, and shows the pulled gauges."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from scrape import Scrape, scrape
+from strm.app import App
+from strm.transports.memory import drop_broker, unique_url
+
+from strm_sensor_prometheus import PrometheusSensor
+
+EVENTS = 300
+PARTITIONS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def poll(url: str, condition: Callable[[Scrape], bool], timeout: float) -> Scrape:
+    """As scrape.poll, without blocking the app's loop between scrapes."""
+    async with asyncio.timeout(timeout):
+        while True:
+            found = await asyncio.to_thread(scrape, url)
+            if condition(found):
+                return found
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def app(strm_app_factory: Callable[..., App]) -> Any:
+    broker = unique_url("prom")
+    app = strm_app_factory(
+        "prom-memory",
+        plugins=["strm_web_aiohttp", "strm_sensor_prometheus"],
+        broker=broker,
+        web_bind="127.0.0.1",
+        web_port=free_port(),
+    )
+    yield app
+    drop_broker(broker)
+
+
+async def test_metrics_count_every_event_and_lag_reaches_zero(app: App) -> None:
+    topic = app.topic("orders", partitions=PARTITIONS, key_type=str, value_type=int)
+    table = app.Table("totals", default=int, partitions=PARTITIONS)
+
+    @app.agent(topic)
+    async def totals(stream: Any) -> None:
+        async for key, value in stream.items():
+            table[key] += value
+
+    async with app.running():
+        (address,) = app.web.addresses
+        url = address + "/metrics"
+        for i in range(EVENTS):
+            await topic.send(key=f"k{i % 10}", value=1)
+
+        def settled(s: Scrape) -> bool:
+            lag = s.series("strm_consumer_lag")
+            received = s.total("strm_messages_received_total", topic="orders")
+            return received == EVENTS and len(lag) == PARTITIONS and not any(lag.values())
+
+        found = await poll(url, settled, timeout=20)
+        assert found.content_type.startswith("text/plain")
+        per_partition = found.series("strm_messages_received_total")
+        assert {dict(ls)["partition"] for ls in per_partition} <= {"0", "1", "2", "3"}
+        assert found.total("strm_agent_events_total", topic="orders") == EVENTS
+        assert found.total("strm_messages_sent_total", topic="orders") == EVENTS
+        assert found.total("strm_assigned_partitions") >= PARTITIONS
+        keys = await poll(url, lambda s: s.total("strm_table_keys", table="totals") == 10, 20)
+        assert keys.total("strm_table_recovered", table="totals") == 1
+
+
+def test_the_sensor_is_attached_to_every_app(app: App) -> None:
+    app.configure()
+    assert any(isinstance(s, PrometheusSensor) for s in app.sensors.sensors)
