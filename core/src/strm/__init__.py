@@ -40,7 +40,7 @@ from strm.ids import uuid
 from strm.models import FieldDescriptor, Model, ModelOptions, Record
 from strm.records import Provision
 from strm.schema import Schema
-from strm.sensors import Monitor, Sensor
+from strm.sensors import Monitor, NoMonitor, Sensor
 from strm.services import Service, ServiceT
 from strm.settings.catalogue import ProcessingGuarantee
 from strm.settings.conf import Conf as Settings
@@ -90,6 +90,7 @@ __all__ = [
     "ModelOptions",
     "ModelT",
     "Monitor",
+    "NoMonitor",
     "OAuthCredentials",
     "PluginError",
     "ProcessingGuarantee",

@@ -22,6 +22,7 @@ from strm.checkpoint_gate import CheckpointGate
 from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
+from strm.rebalance_clock import RebalanceClock
 from strm.spi import TP, Admin, Consumer, Message
 from strm.structured_logs import log_position
 from strm.transports import TransportError
@@ -56,22 +57,20 @@ class Conductor:
         self.consumer: Consumer | None = None
         self.assignment: set[TP] = set()
         self.committed: dict[TP, int] = {}
-        self._full: set[Inbox] = set()
-        self._paused: set[TP] = set()
+        self._full, self._paused = set[Inbox](), set[TP]()
         self._room = asyncio.Event()  # set when a full stream buffer has drained
         self._fetched_since_commit = 0
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[BaseException | None]] = []
-        self._declared: set[str] = set()
-        self._checked: set[str] = set()
+        self._declared, self._checked = set[str](), set[str]()
         #: Partition counts of the topics read, as the broker reported them (tables compare
         #: theirs with the topics that update them).
         self.partition_counts: dict[str, int] = {}
         self._fetched_upto: dict[TP, int] = {}
         self._stalled_since: dict[TP, float] = {}
-        self.needs_leader = False
-        self.running = False
+        self.rebalance = RebalanceClock(app)
+        self.needs_leader = self.running = False
         self.partition_listeners: list[PartitionListener] = []
         self.pattern_subscriptions: list[Subscription] = []
         self.changelogs: dict[str, ChangelogReader] = {}
@@ -80,8 +79,7 @@ class Conductor:
         self.suspended = False
         # stream_recovery_delay: assigned partitions waiting for the group to settle, and those
         # whose listeners are being told; both stay paused.
-        self._delayed: set[TP] = set()
-        self._announcing: set[TP] = set()
+        self._delayed, self._announcing = set[TP](), set[TP]()
         self._delay_timer: asyncio.Task[BaseException | None] | None = None
         self._settled = asyncio.Event()
         self._settled.set()
@@ -619,6 +617,7 @@ class Conductor:
     # -- rebalances (called by the consumer) ------------------------------------------------------
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.rebalance.start()
         if not revoked:
             return
         for subs in self.subscriptions.values():
@@ -649,6 +648,7 @@ class Conductor:
         await self.app.notify_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP]) -> None:
+        self.rebalance.start()
         self._route_pattern_topics(assigned)
         await self._learn_partition_counts(assigned)
         self.assignment |= assigned
@@ -684,7 +684,7 @@ class Conductor:
         self._update_paused()
         for listener in self.partition_listeners:
             await listener.on_partitions_assigned(assigned)
-        self.app.sensors.on_partitions_assigned(assigned)
+        self.rebalance.announced(assigned)  # the sensors' on_partitions_assigned, then the end
         await self.app.notify_partitions_assigned(assigned)
 
     async def wait_settled(self) -> None:

@@ -29,6 +29,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from strm.conductor import Conductor
+from strm.loop_lag import sampling_loop_lag
 from strm.producing import Producers
 
 if TYPE_CHECKING:
@@ -121,6 +122,11 @@ class Runtime:
                     raise failure
         tables, producers = self._tables, self.producers
         written = await tables.send_changes(changes or []) if tables is not None else []
+        sensors = self.app.sensors
+        if written and sensors.wants("on_changelog"):
+            for w in written:
+                nbytes = sum(len(key) + len(value or b"") for key, value in w.puts.items())
+                sensors.on_changelog(w.change.table.name, w.tp, len(w.puts), nbytes)
         if self.app.exactly_once:
             seals = (
                 await tables.send_seals(offsets, written, positions) if tables is not None else []
@@ -297,6 +303,7 @@ class Runtime:
         recovery, then the timers and tasks, then the services."""
         app = self.app
         stack.push_async_callback(self._stop_producing)
+        await stack.enter_async_context(sampling_loop_lag(app))
         if self._tables is not None:
             await self._tables.start()
             stack.push_async_callback(self._tables.stop)

@@ -8,10 +8,11 @@ on the broker before that event counts as done — without a future per send.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import Headers, Producer, ProducerRecord, RecordMetadata, TransactionalProducer
+from strm.spi import TP, Headers, Producer, ProducerRecord, RecordMetadata, TransactionalProducer
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -57,6 +58,9 @@ class Sender:
         self._sending = 0
         self._sends_done: asyncio.Future[None] | None = None
         self._produce_signal = app.on_produce_message
+        #: ``[records, bytes]`` by ``(topic, partition)`` since the last flush: the sensors'
+        #: ``on_send_batch`` (a plain tuple key and a list: the cheapest count per record).
+        self._unflushed: dict[tuple[str, int], list[int]] = {}
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -83,6 +87,11 @@ class Sender:
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
+        counts = self._unflushed.get((topic, partition))
+        if counts is None:
+            counts = self._unflushed[topic, partition] = [0, 0]
+        counts[0] += 1
+        counts[1] += (len(key) if key else 0) + (len(value) if value else 0)
         if self._produce_signal.has_receivers:  # Faust's on_produce_message
             self._produce_signal.send_supervised(
                 key=key, value=value, partition=partition, timestamp=timestamp, headers=headers
@@ -91,9 +100,13 @@ class Sender:
             future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
             self._held.append((source[0], source[1], record, future))
             return future
-        if self.transactional:
-            return await self._send_in_transaction(record)
-        return await self.producer.send(record)
+        try:
+            if self.transactional:
+                return await self._send_in_transaction(record)
+            return await self.producer.send(record)
+        except Exception as exc:
+            self.app.sensors.on_send_failed(topic, 1, exc)
+            raise
 
     async def _send_in_transaction(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
         """Send into the open transaction, beginning one if none is; a commit under way is
@@ -134,7 +147,24 @@ class Sender:
         self._held = kept
 
     async def flush(self) -> None:
-        await self.producer.flush()
+        """Wait until the broker has every record sent so far; tell the sensors how many went
+        to each partition, and how long the wait was (``on_send_batch``)."""
+        sent, self._unflushed = self._unflushed, {}
+        started = time.monotonic()
+        try:
+            await self.producer.flush()
+        except Exception as exc:
+            by_topic: dict[str, int] = {}
+            for (topic, _), (count, _) in sent.items():
+                by_topic[topic] = by_topic.get(topic, 0) + count
+            for topic, count in by_topic.items():
+                self.app.sensors.on_send_failed(topic, count, exc)
+            raise
+        if sent:
+            self.app.sensors.on_send_batch(
+                {TP(*tp): (count, nbytes) for tp, (count, nbytes) in sent.items()},
+                time.monotonic() - started,
+            )
 
     async def _begin(self) -> None:
         """Begin a transaction, one at a time: concurrent senders wait for the one begun (or

@@ -19,6 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from strm.errors import StrmError
+from strm.gauges import read_gauges
+from strm.monitor_figures import Rates, Window
+from strm.monitor_snapshot import EMPTY_DISTRIBUTION, AgentFigures, MonitorSnapshot
 from strm.spi import TP, Message
 
 if TYPE_CHECKING:
@@ -246,29 +250,90 @@ class SensorSet(Sensor):
 
 
 class Monitor(Sensor):
-    """Counts what the app did; ``asdict()`` is a snapshot for logs, dashboards and tests."""
+    """Keeps the app's figures; :meth:`snapshot` (typed) and :meth:`asdict` (JSON) read them.
+
+    Counters grow by one addition per batch; durations go to bounded windows
+    (:class:`strm.monitor_figures.Window`); rates are taken over the last
+    ``RATE_WINDOW`` seconds from samples made at each event-loop lag sample. Pulled gauges (lag,
+    table sizes) are read when a snapshot is taken. Turn it off with ``Monitor=strm.NoMonitor``.
+    """
 
     def __init__(self, app: AppLike) -> None:
         self.app = app
         self.started = time.monotonic()
         self.messages_received_total = 0
-        self.messages_received_by_topic: Counter[str] = Counter()
+        self.messages_received_by_tp: Counter[TP] = Counter()
+        self.events_total = 0
+        self.events_by_agent: Counter[str] = Counter()
+        self.runtime_by_agent: dict[str, Window] = {}
+        self.runtime_seconds_total = 0.0
+        self.messages_sent_by_tp: Counter[TP] = Counter()
+        self.bytes_sent_by_tp: Counter[TP] = Counter()
+        self.send_latency = Window()
+        self.send_errors: Counter[str] = Counter()
         self.commits = 0
-        self.commit_seconds_total = 0.0
-        self.committed_offsets: dict[TP, int] = {}
+        self.commit_latency = Window()
+        self.tp_committed_offsets: dict[TP, int] = {}
+        self.changelog_records_by_table: Counter[str] = Counter()
+        self.changelog_bytes_by_table: Counter[str] = Counter()
+        self.rebalances = 0
+        self.rebalancing = False
+        self.rebalance_end_latency = Window()
         self.assignments = 0
         self.revocations = 0
         self.dead_letters: Counter[str] = Counter()
         self.agent_errors: Counter[str] = Counter()
+        self.agent_restarts: Counter[str] = Counter()
+        self.loop_lag = 0.0
+        self.loop_lag_window = Window()
+        self.recovery: RecoveryProgress | None = None
+        self.rates = Rates()
+
+    @property
+    def messages_received_by_topic(self) -> Counter[str]:
+        by_topic: Counter[str] = Counter()
+        for tp, count in self.messages_received_by_tp.items():
+            by_topic[tp.topic] += count
+        return by_topic
 
     def on_batch_in(self, tp: TP, count: int) -> None:
         self.messages_received_total += count
-        self.messages_received_by_topic[tp.topic] += count
+        self.messages_received_by_tp[tp] += count
+
+    def on_agent_batch(self, agent: str, tp: TP, count: int, seconds: float) -> None:
+        self.events_total += count
+        self.events_by_agent[agent] += count
+        self.runtime_seconds_total += seconds
+        window = self.runtime_by_agent.get(agent)
+        if window is None:
+            window = self.runtime_by_agent[agent] = Window()
+        window.add(seconds / count)
+
+    def on_send_batch(self, sent: Mapping[TP, tuple[int, int]], seconds: float) -> None:
+        for tp, (count, nbytes) in sent.items():
+            self.messages_sent_by_tp[tp] += count
+            self.bytes_sent_by_tp[tp] += nbytes
+        self.send_latency.add(seconds)
+
+    def on_send_failed(self, topic: str, count: int, error: BaseException) -> None:
+        self.send_errors[topic] += count
+
+    def on_changelog(self, table: str, tp: TP, count: int, nbytes: int) -> None:
+        self.changelog_records_by_table[table] += count
+        self.changelog_bytes_by_table[table] += nbytes
 
     def on_commit(self, offsets: Mapping[TP, int], seconds: float) -> None:
         self.commits += 1
-        self.commit_seconds_total += seconds
-        self.committed_offsets.update(offsets)
+        self.commit_latency.add(seconds)
+        self.tp_committed_offsets.update(offsets)
+
+    def on_rebalance_started(self) -> None:
+        self.rebalances += 1
+        self.rebalancing = True
+
+    def on_rebalance_finished(self, seconds: float) -> None:
+        self.rebalancing = False
+        self.rebalance_end_latency.add(seconds)
 
     def on_partitions_assigned(self, assigned: set[TP]) -> None:
         self.assignments += 1
@@ -282,23 +347,110 @@ class Monitor(Sensor):
     def on_agent_error(self, agent: str, error: BaseException) -> None:
         self.agent_errors[agent] += 1
 
-    def asdict(self) -> dict[str, Any]:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        sent = self.app.sent_by_topic()
+    def on_agent_restart(self, agent: str, instances: int) -> None:
+        self.agent_restarts[agent] += instances
+
+    def on_recovery_progress(self, progress: RecoveryProgress) -> None:
+        self.recovery = progress
+
+    def on_loop_lag(self, seconds: float) -> None:
+        self.loop_lag = seconds
+        self.loop_lag_window.add(seconds)
+        self.rates.sample(self._totals())
+
+    def _totals(self) -> dict[str, int]:
         return {
-            "uptime_seconds": elapsed,
-            "messages_received_total": self.messages_received_total,
-            "messages_received_by_topic": dict(self.messages_received_by_topic),
-            "messages_received_per_second": self.messages_received_total / elapsed,
-            "messages_sent_total": sum(sent.values()),
-            "messages_sent_by_topic": sent,
-            "commits": self.commits,
-            "commit_latency_avg": self.commit_seconds_total / self.commits if self.commits else 0.0,
-            "committed_offsets": {
-                f"{tp.topic}[{tp.partition}]": o for tp, o in self.committed_offsets.items()
-            },
-            "assignments": self.assignments,
-            "revocations": self.revocations,
-            "dead_letters": dict(self.dead_letters),
-            "agent_errors": dict(self.agent_errors),
+            "messages": self.messages_received_total,
+            "events": self.events_total,
+            **{f"agent:{name}": n for name, n in self.events_by_agent.items()},
         }
+
+    def snapshot(self) -> MonitorSnapshot:
+        """The figures now, pulled gauges included."""
+        rates = self.rates.per_second(self._totals())
+        sent_by_topic = self.app.sent_by_topic()
+        agents = {
+            name: AgentFigures(
+                name=name,
+                events_total=self.events_by_agent[name],
+                events_per_second=rates.get(f"agent:{name}", 0.0),
+                runtime=window.distribution(),
+                errors=self.agent_errors[name],
+                restarts=self.agent_restarts[name],
+            )
+            for name, window in self.runtime_by_agent.items()
+        }
+        for name in set(self.agent_errors) | set(self.agent_restarts):
+            if name not in agents:
+                agents[name] = AgentFigures(
+                    name, 0, 0.0, EMPTY_DISTRIBUTION, self.agent_errors[name],
+                    self.agent_restarts[name],
+                )  # fmt: skip
+        return MonitorSnapshot(
+            uptime_seconds=time.monotonic() - self.started,
+            messages_received_total=self.messages_received_total,
+            messages_received_by_topic=dict(self.messages_received_by_topic),
+            messages_received_by_tp=dict(self.messages_received_by_tp),
+            messages_s=rates["messages"],
+            events_total=self.events_total,
+            events_s=rates["events"],
+            events_runtime_avg=self.runtime_seconds_total / max(self.events_total, 1),
+            agents=agents,
+            messages_sent=sum(sent_by_topic.values()),
+            messages_sent_by_topic=sent_by_topic,
+            messages_sent_by_tp=dict(self.messages_sent_by_tp),
+            bytes_sent_by_tp=dict(self.bytes_sent_by_tp),
+            send_latency=self.send_latency.distribution(),
+            send_errors=dict(self.send_errors),
+            commits=self.commits,
+            commit_latency=self.commit_latency.distribution(),
+            tp_committed_offsets=dict(self.tp_committed_offsets),
+            changelog_records_by_table=dict(self.changelog_records_by_table),
+            changelog_bytes_by_table=dict(self.changelog_bytes_by_table),
+            rebalances=self.rebalances,
+            rebalancing=self.rebalancing,
+            rebalance_end_latency=self.rebalance_end_latency.distribution(),
+            assignments=self.assignments,
+            revocations=self.revocations,
+            dead_letters=dict(self.dead_letters),
+            agent_errors=dict(self.agent_errors),
+            agent_restarts=dict(self.agent_restarts),
+            loop_lag=self.loop_lag,
+            loop_lag_window=self.loop_lag_window.distribution(),
+            gauges=read_gauges(self.app, self.recovery),
+        )
+
+    def asdict(self) -> dict[str, Any]:
+        """:meth:`snapshot` as plain JSON values (``/stats/`` serves it)."""
+        return self.snapshot().asdict()
+
+
+class NoMonitor(Monitor):
+    """The Monitor turned off (``Monitor=strm.NoMonitor``): it overrides no callback, so the
+    kernel never calls it and keeps nothing; :meth:`asdict` gives only the pulled gauges (they
+    cost nothing until asked) and :meth:`snapshot` refuses."""
+
+    on_batch_in = Sensor.on_batch_in
+    on_agent_batch = Sensor.on_agent_batch
+    on_send_batch = Sensor.on_send_batch
+    on_send_failed = Sensor.on_send_failed
+    on_changelog = Sensor.on_changelog
+    on_commit = Sensor.on_commit
+    on_rebalance_started = Sensor.on_rebalance_started
+    on_rebalance_finished = Sensor.on_rebalance_finished
+    on_partitions_assigned = Sensor.on_partitions_assigned
+    on_partitions_revoked = Sensor.on_partitions_revoked
+    on_dead_letter = Sensor.on_dead_letter
+    on_agent_error = Sensor.on_agent_error
+    on_agent_restart = Sensor.on_agent_restart
+    on_recovery_progress = Sensor.on_recovery_progress
+    on_loop_lag = Sensor.on_loop_lag
+
+    def snapshot(self) -> MonitorSnapshot:
+        raise StrmError(
+            "the Monitor is off (Monitor=strm.NoMonitor): it keeps no figures; remove the "
+            "setting to keep them, or read the pulled ones with strm.gauges.read_gauges(app)"
+        )
+
+    def asdict(self) -> dict[str, Any]:
+        return {"monitor": "off", **read_gauges(self.app).asdict()}

@@ -87,6 +87,7 @@ class Stream:
         self.shared = shared
         self.current_event: Event | None = None
         self.busy_message: Message | None = None
+        self.owner: str | None = None  # the agent reading it: sensors hear of its batches
         self.explicit_acks = False
         self._stream_acks: _StreamAcks | None = None
         self.deadline: float | None = None
@@ -212,11 +213,9 @@ class Stream:
         sub = self.subscription
         assert sub is not None
         inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
-        done = progress.done
-        dead_letters = self.app.dead_letters
-        gate = self.app.conductor.gate
-        positions = sub.source_positions
-        clock = time.monotonic
+        done, sensors = progress.done, self.app.sensors
+        dead_letters, gate = self.app.dead_letters, self.app.conductor.gate
+        positions, clock = sub.source_positions, time.monotonic
         turn_ends = clock() + STREAM_TURN
         while True:
             deadline = self.deadline
@@ -235,7 +234,7 @@ class Stream:
             explicit = self.explicit_acks
             acks = self._acks(progress) if progress.manual else None
             part = cast(TP, tp)  # a partition whenever the items are records (make_event)
-            count, index = len(items), 0
+            count, index, started = len(items), 0, clock()
             try:
                 while index < count:
                     if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
@@ -296,6 +295,8 @@ class Stream:
                 inbox.release(index)
                 if index < count:
                     inbox.put_front(tp, items[index:])
+                if index and self.owner is not None:  # one call per batch, never per event
+                    sensors.on_agent_batch(self.owner, part, index, clock() - started)
 
     def _acks(self, progress: Progress) -> _StreamAcks:
         acks = self._stream_acks

@@ -274,7 +274,7 @@ async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
     stats = app.monitor.asdict()
     assert stats["messages_received_by_topic"] == {"observed": 5}
     assert stats["messages_sent_by_topic"]["observed-out"] == 4
-    assert stats["commits"] >= 1 and stats["committed_offsets"]["observed[0]"] == 5
+    assert stats["commits"] >= 1 and stats["tp_committed_offsets"]["observed[0]"] == 5
     assert stats["dead_letters"] == {"process": 1}
     assert sum(stats["agent_errors"].values()) == 1
     assert app.counting.batches >= 1 and app.counting.commits >= 1  # type: ignore[attr-defined]

@@ -382,8 +382,7 @@ class Agent:
         for tp in sorted(assigned):
             if tp.topic in self.channel.topics and tp not in self._isolated:
                 sub = self.channel.new_subscription(partition=tp.partition)
-                stream = self.app.stream_over(sub)
-                actor = _Actor(self, 0, stream)
+                actor = _Actor(self, 0, self.app.stream_over(sub))
                 self._isolated[tp] = (actor, sub)
                 actor.task = self.app.runtime.spawn(
                     actor.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
@@ -403,8 +402,7 @@ class Agent:
         sub = self._subscription
         assert sub is not None
         stream = self.app.stream_over(sub, shared=self.concurrency > 1)
-        actor = _Actor(self, index, stream)
-        self._actors[index] = actor
+        actor = self._actors[index] = _Actor(self, index, stream)
         actor.task = self.app.runtime.spawn(actor.run(), name=f"strm-agent-{self.name}-{index}")
 
     async def _deliver(self, value: Any, event: Event | None) -> None:
@@ -469,6 +467,9 @@ class Agent:
         if self._stopping:
             return
         isolated = next((tp for tp, (a, _) in self._isolated.items() if a is actor), None)
+        if decision in (Decision.RESTART_ONE, Decision.RESTART_ALL):
+            n = self.concurrency if decision is Decision.RESTART_ALL and isolated is None else 1
+            self.app.sensors.on_agent_restart(self.name, n)
         if isolated is not None:
             await self._restart_isolated(isolated, actor, decision)
             return
@@ -504,9 +505,8 @@ class _Actor:
     """One running instance of an agent: a task over its own stream."""
 
     def __init__(self, agent: Agent, index: int, stream: Stream) -> None:
-        self.agent = agent
-        self.index = index
-        self.stream = stream
+        self.agent, self.index, self.stream = agent, index, stream
+        stream.owner = agent.name  # the sensors' on_agent_batch names it
         self.task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:

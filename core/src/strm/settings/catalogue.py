@@ -593,5 +593,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     _class("Router", "Finds the worker that holds a table key or topic key (app.router)."),
     _class("Topic", "Class made by app.topic."),
     _class("HttpClient", "Class of app.http_client (a web driver plugin provides one)."),
-    _class("Monitor", "The main sensor collecting the app's statistics (app.monitor)."),
+    _class(
+        "Monitor",
+        "The main sensor collecting the app's statistics (app.monitor); strm.NoMonitor turns "
+        "it off (docs/monitoring.md).",
+    ),
 )

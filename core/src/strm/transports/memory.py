@@ -86,10 +86,9 @@ def broker_key(url: str) -> str:
 def get_broker(url: str) -> MemoryBroker:
     """The broker of a URL, created on first use."""
     key = broker_key(url)
-    broker = _BROKERS.get(key)
-    if broker is None:
-        broker = _BROKERS[key] = MemoryBroker(key)
-    return broker
+    if key not in _BROKERS:
+        _BROKERS[key] = MemoryBroker(key)
+    return _BROKERS[key]
 
 
 def drop_broker(url: str) -> None:
@@ -152,8 +151,7 @@ class MemoryBroker:
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.topics: dict[str, _Topic] = {}
-        self.groups: dict[str, _Group] = {}
+        self.topics, self.groups = dict[str, _Topic](), dict[str, _Group]()
 
     def __repr__(self) -> str:
         return f"<MemoryBroker {redact_url(self.key)!r}: {len(self.topics)} topics>"
@@ -476,8 +474,7 @@ class MemoryConsumer:
         #: The whole group's plan by URL, as of this member's current assignment.
         self._cluster: ClusterMap | None = None
         self._standby: set[TP] = set()
-        self._last_active: set[TP] = set()
-        self._last_standby: set[TP] = set()
+        self._last_active, self._last_standby = set[TP](), set[TP]()
         self._broker = broker
         self._group = broker.group(group_id)
         self._auto_offset_reset = auto_offset_reset
@@ -848,6 +845,9 @@ class MemoryConsumer:
 
     async def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         return {tp: len(self._broker.log(tp)) for tp in tps}
+
+    def highwater(self, tp: TP) -> int:  # strm.spi.HighwaterConsumer: the log's length
+        return len(self._broker.log(tp))
 
     async def beginning_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         result: dict[TP, int] = {}

@@ -501,6 +501,14 @@ class KafkaConsumer:
     async def beginning_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         return await self._offsets(tps, "beginning_offsets")
 
+    def highwater(self, tp: TP) -> int | None:
+        """The highwater mark of ``tp`` from the last fetch response (strm's Monitor reads it
+        for lag at each snapshot: no request), ``None`` before one came or when not live."""
+        if not self._live():
+            return None
+        highwater: int | None = self._client.highwater(self._ktp(tp))
+        return highwater
+
     async def _offsets(self, tps: Iterable[TP], which: str) -> dict[TP, int]:
         wanted = list(tps)
         if not wanted:
