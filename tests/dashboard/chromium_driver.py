@@ -95,7 +95,8 @@ class Browser:
                     "args": [*FLAGS, f"--user-data-dir={self.profile}"],
                 },
             }
-            answer = self._command("POST", "/session", {"capabilities": {"alwaysMatch": capabilities}})
+            wanted = {"capabilities": {"alwaysMatch": capabilities}}
+            answer = self._command("POST", "/session", wanted)
             self.session = answer["sessionId"]
         except BaseException:
             self.close()

@@ -73,8 +73,8 @@ def test_the_page_shows_the_agents_and_its_figures_change_while_events_flow(
     assert sorted(partitions) == ["orders/0", "orders/1"]
     browser.wait_for(
         "return [...document.querySelectorAll('#tables tbody tr')]"
-        ".some(r => r.cells[0].textContent.endsWith('counts') && r.cells[1].textContent === '7');",
-        20, "the table counts with its 7 keys",
+        ".some(r => r.cells[0].textContent.endsWith('counts') && r.cells[1].textContent === '8');",
+        20, "the table counts with its 8 keys (k0 to k6, and the bad record's)",
     )  # fmt: skip
     browser.wait_for(
         "return document.querySelector('#errors tbody').textContent.includes("

@@ -12,11 +12,12 @@ import pytest
 from scrape import Scrape, scrape
 from strm.app import App
 from strm.transports.memory import drop_broker, unique_url
-
 from strm_sensor_prometheus import PrometheusSensor
 
 EVENTS = 300
 PARTITIONS = 4
+#: Enough keys that every partition gets some.
+KEYS = 50
 
 
 def free_port() -> int:
@@ -28,12 +29,14 @@ def free_port() -> int:
 
 async def poll(url: str, condition: Callable[[Scrape], bool], timeout: float) -> Scrape:
     """As scrape.poll, without blocking the app's loop between scrapes."""
-    async with asyncio.timeout(timeout):
-        while True:
-            found = await asyncio.to_thread(scrape, url)
-            if condition(found):
-                return found
-            await asyncio.sleep(0.05)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await asyncio.to_thread(scrape, url)
+        if condition(found):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout:g} s; last scrape:\n{found.text}")
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -63,21 +66,23 @@ async def test_metrics_count_every_event_and_lag_reaches_zero(app: App) -> None:
         (address,) = app.web.addresses
         url = address + "/metrics"
         for i in range(EVENTS):
-            await topic.send(key=f"k{i % 10}", value=1)
+            await topic.send(key=f"k{i % KEYS}", value=1)
 
         def settled(s: Scrape) -> bool:
             lag = s.series("strm_consumer_lag")
             received = s.total("strm_messages_received_total", topic="orders")
-            return received == EVENTS and len(lag) == PARTITIONS and not any(lag.values())
+            sent = s.total("strm_messages_sent_total", topic="orders")  # counted at a flush
+            settled = len(lag) == PARTITIONS and not any(lag.values())
+            return received == EVENTS and sent == EVENTS and settled
 
         found = await poll(url, settled, timeout=20)
         assert found.content_type.startswith("text/plain")
         per_partition = found.series("strm_messages_received_total")
-        assert {dict(ls)["partition"] for ls in per_partition} <= {"0", "1", "2", "3"}
+        assert {dict(ls)["partition"] for ls in per_partition} == {"0", "1", "2", "3"}
         assert found.total("strm_agent_events_total", topic="orders") == EVENTS
-        assert found.total("strm_messages_sent_total", topic="orders") == EVENTS
+        assert found.total("strm_commit_duration_seconds_count") >= 1
         assert found.total("strm_assigned_partitions") >= PARTITIONS
-        keys = await poll(url, lambda s: s.total("strm_table_keys", table="totals") == 10, 20)
+        keys = await poll(url, lambda s: s.total("strm_table_keys", table="totals") == KEYS, 20)
         assert keys.total("strm_table_recovered", table="totals") == 1
 
 
