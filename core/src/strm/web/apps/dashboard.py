@@ -52,6 +52,15 @@ class DashboardFile(View):
         return response
 
 
+class DashboardRedirect(View):
+    """``/dashboard`` to ``/dashboard/``: the page's files are named relative to the latter."""
+
+    async def get(self, request: Request) -> Response:
+        response = self.text("", status=308)
+        response.headers["Location"] = PREFIX
+        return response
+
+
 class DashboardSnapshot(View):
     """The figures the page draws, as JSON."""
 
@@ -66,10 +75,18 @@ def strm_web_routes(app: App) -> list[WebRoute]:
     server starts before the consumer joins the group, so no rebalance is missed)."""
     recent_log(app)
     return [
+        WebRoute(PREFIX.rstrip("/"), DashboardRedirect, name="dashboard-redirect"),
         WebRoute(PREFIX, DashboardFile, name="dashboard"),
         WebRoute(PREFIX + "snapshot.json", DashboardSnapshot, name="dashboard-snapshot"),
-        WebRoute(PREFIX + "{name:[a-z]+\\.(?:css|js)}", DashboardFile, name="dashboard-file"),
+        WebRoute(PREFIX + "{name:[a-z]+\\.(?:html|css|js)}", DashboardFile, name="dashboard-file"),
     ]
 
 
-__all__ = ["FILES", "PREFIX", "DashboardFile", "DashboardSnapshot", "strm_web_routes"]
+__all__ = [
+    "FILES",
+    "PREFIX",
+    "DashboardFile",
+    "DashboardRedirect",
+    "DashboardSnapshot",
+    "strm_web_routes",
+]
