@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from strm.app import App
 from strm.errors import StrmError
-
 from strm_sensor_prometheus.multiprocess import DIRNAME, ENV
 
 
