@@ -12,10 +12,14 @@ starts:
   4. table recovery: a fresh worker with an empty store replaying a changelog of M records
      (clock: app start, which returns once the tables are recovered);
   5. when ``uv`` can install faust-streaming into a throwaway virtual environment: a faust
-     agent counting the N records, in a subprocess (clock: from the worker's start).
+     agent counting the N records, in a subprocess (clock: from the worker's start);
+  6. the stateless agent with the Monitor on and off (``Monitor=strm.NoMonitor``) in
+     ``--monitor-rounds`` interleaved pairs, each run a group of its own: the median ratio of
+     the pairs' steady rates (after the first event) is the Monitor's overhead.
 Usage::
 
     uv run python bench/kafka.py [--events 200000] [--changelog 200000] [--bootstrap HOST:PORT]
+                                 [--monitor-rounds 5]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -197,8 +202,12 @@ def make_app(app_id: str, bootstrap: str, **options: Any) -> strm.App:
     )
 
 
-async def strm_stateless(bootstrap: str, topic_name: str, n: int) -> Rate:
-    app = make_app(f"bench-stateless-{RUN}", bootstrap, broker_commit_every=100_000)
+async def strm_stateless(
+    bootstrap: str, topic_name: str, n: int, group: str = "", **options: Any
+) -> Rate:
+    app = make_app(
+        f"bench-stateless-{RUN}{group}", bootstrap, broker_commit_every=100_000, **options
+    )
     topic = app.topic(topic_name)
     done = asyncio.Event()
     count = 0
@@ -376,7 +385,36 @@ def line(name: str, rate: Rate, floor: Rate, unit: str = "events/s") -> None:
     )
 
 
-async def measure(bootstrap: str, n: int, m: int, workdir: str, faust: bool) -> None:
+async def monitor_pairs(bootstrap: str, topic: str, n: int, rounds: int) -> None:
+    """Monitor on / off in interleaved pairs (the order alternating), each run a new group."""
+    on, off, ratios = [], [], []
+    for i in range(rounds):
+        runs = [("on", {}), ("off", {"Monitor": strm.NoMonitor})]
+        rates = {}
+        for label, options in runs if i % 2 == 0 else runs[::-1]:
+            rate = await strm_stateless(bootstrap, topic, n, f"-{label}-{i}", **options)
+            rates[label] = rate.steady
+        on.append(rates["on"])
+        off.append(rates["off"])
+        ratios.append(rates["on"] / rates["off"])
+    print(
+        f"stateless agent, Monitor on / off, {rounds} interleaved pairs (after the 1st event): "
+        f"on {statistics.median(on):,.0f}, off {statistics.median(off):,.0f} events/s (medians); "
+        f"median ratio {statistics.median(ratios):.3f} (pairs: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + ")"
+    )
+
+
+async def measure(
+    bootstrap: str,
+    n: int,
+    m: int,
+    workdir: str,
+    faust: bool,
+    monitor_rounds: int = 0,
+    only_monitor: bool = False,
+) -> None:
     topic = f"bench-input-{RUN}"
     words_topic = f"bench-words-{RUN}"
     recovery_ids = {
@@ -416,6 +454,10 @@ async def measure(bootstrap: str, n: int, m: int, workdir: str, faust: bool) -> 
     floor = await raw_aiokafka(bootstrap, topic, n)
     line("raw aiokafka getmany loop", floor, floor)
     line("strm stateless agent", await strm_stateless(bootstrap, topic, n), floor)
+    if monitor_rounds:
+        await monitor_pairs(bootstrap, topic, n, monitor_rounds)
+    if only_monitor:
+        return
     for store in ("memory://", "rocksdb://"):
         line(
             f"strm word count, {store}",
@@ -452,6 +494,10 @@ def main() -> None:
     parser.add_argument("--changelog", type=int, default=None, help="default: --events")
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     parser.add_argument("--no-faust", action="store_true", help="skip faust-streaming")
+    parser.add_argument("--monitor-rounds", type=int, default=5, help="0: skip")
+    parser.add_argument(
+        "--only-monitor", action="store_true", help="only the floor, stateless and Monitor pairs"
+    )
     args = parser.parse_args()
     m = args.changelog or args.events
     with tempfile.TemporaryDirectory(prefix="strm-bench-kafka-") as workdir:
@@ -462,7 +508,17 @@ def main() -> None:
             bootstrap = state["bootstrap"]
             print(f"Kafka {state['version']} (KRaft, 1 broker) at {bootstrap}")
         try:
-            asyncio.run(measure(bootstrap, args.events, m, workdir, not args.no_faust))
+            asyncio.run(
+                measure(
+                    bootstrap,
+                    args.events,
+                    m,
+                    workdir,
+                    not args.no_faust,
+                    args.monitor_rounds,
+                    args.only_monitor,
+                )
+            )
         finally:
             if args.bootstrap is None:
                 stop_broker(rundir)

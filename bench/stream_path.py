@@ -4,10 +4,13 @@ Measures, in one run on this machine:
   1. a bare ``asyncio.Queue`` consumer loop (the floor any asyncio framework pays),
   2. a stateless agent reading a topic (decode JSON, iterate, acknowledge, commit),
   3. ``group_by`` + agent (re-key, produce to a repartition topic, read it again),
+  4. the stateless agent with the Monitor on (the default) and off (``Monitor=strm.NoMonitor``),
+     interleaved ``--monitor-rounds`` times, and the median ratio of the pairs (the Monitor's
+     overhead: budget 5 %),
 and prints each with its ratio to the bare loop. Records are produced before the clock starts,
 so only consumption is timed. Usage::
 
-    uv run python bench/stream_path.py [--events 200000]
+    uv run python bench/stream_path.py [--events 200000] [--monitor-rounds 7]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import time
 from typing import Any
 
@@ -46,7 +50,7 @@ def preload(url: str, topic: str, n: int, partitions: int) -> None:
         log.append(ProducerRecord(topic, i % partitions, str(i).encode(), VALUE))
 
 
-async def run_app(n: int, *, group_by: bool) -> float:
+async def run_app(n: int, *, group_by: bool, monitor: bool = True) -> float:
     url = unique_url("bench")
     app = strm.App(
         "bench",
@@ -56,6 +60,7 @@ async def run_app(n: int, *, group_by: bool) -> float:
         topic_partitions=4,
         stream_buffer_maxsize=65_536,
         broker_commit_every=100_000,
+        **({} if monitor else {"Monitor": strm.NoMonitor}),
     )
     preload(url, "input", n, 4)
     topic = app.topic("input")
@@ -79,7 +84,25 @@ async def run_app(n: int, *, group_by: bool) -> float:
     return n / elapsed
 
 
-async def main(n: int) -> None:
+async def monitor_overhead(n: int, rounds: int) -> tuple[float, float, float]:
+    """Median events/s with the Monitor on and off, and the median ratio on/off of the pairs:
+    the two runs of a pair follow each other (their order alternating), so that a machine
+    slowed by other work slows both."""
+    on, off, ratios = [], [], []
+    for i in range(rounds):
+        if i % 2:
+            b = await run_app(n, group_by=False, monitor=False)
+            a = await run_app(n, group_by=False)
+        else:
+            a = await run_app(n, group_by=False)
+            b = await run_app(n, group_by=False, monitor=False)
+        on.append(a)
+        off.append(b)
+        ratios.append(a / b)
+    return statistics.median(on), statistics.median(off), statistics.median(ratios)
+
+
+async def main(n: int, rounds: int) -> None:
     floor = await bare_queue(n)
     stateless = await run_app(n, group_by=False)
     grouped = await run_app(n // 4, group_by=True)
@@ -87,9 +110,16 @@ async def main(n: int) -> None:
     print(f"{'bare asyncio.Queue loop':32} {floor:12,.0f} events/s  1.00")
     print(f"{'stateless agent':32} {stateless:12,.0f} events/s  {stateless / floor:.2f}")
     print(f"{'group_by + agent':32} {grouped:12,.0f} events/s  {grouped / floor:.2f}")
+    if rounds:
+        on, off, ratio = await monitor_overhead(n, rounds)
+        print(f"{'stateless, Monitor on':32} {on:12,.0f} events/s  {on / floor:.2f}  (median)")
+        print(f"{'stateless, Monitor off':32} {off:12,.0f} events/s  {off / floor:.2f}  (median)")
+        print(f"Monitor on/off, median of {rounds} interleaved pairs: {ratio:.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
-    asyncio.run(main(parser.parse_args().events))
+    parser.add_argument("--monitor-rounds", type=int, default=7)
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.monitor_rounds))

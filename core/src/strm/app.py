@@ -301,7 +301,7 @@ class App:
         monitor_cls: type[Monitor] = self.extension_class("Monitor")
         self.monitor = monitor_cls(self)
         extra = [p.factory(self) for p in self.plugins.provisions("sensor").values()]
-        self.sensors = SensorSet([self.monitor, *extra])
+        self.sensors = SensorSet([self.monitor, *extra, *self.sensors.sensors])  # added before
 
     def sent_by_topic(self) -> dict[str, int]:
         """Records sent so far, by topic (the Monitor reads this)."""

@@ -51,7 +51,7 @@ FAUST_CALLBACKS: Mapping[str, str] = {
     "on_send_completed": "on_send_batch(sent, seconds): once per producer flush",
     "on_send_error": "on_send_failed(topic, count, error)",
     "on_assignment_start": "on_rebalance_started()",
-    "on_assignment_error": "on_rebalance_finished(seconds) (a failed assignment stops the worker)",
+    "on_assignment_error": "on_rebalance_finished(seconds)",
     "on_assignment_completed": "on_partitions_assigned(assigned)",
     "on_rebalance_start": "on_rebalance_started()",
     "on_rebalance_return": "on_partitions_assigned(assigned)",

@@ -86,10 +86,14 @@ async def test_stats_are_served_under_debug_only(
             while True:
                 status, body = await _get(http, url + "/stats/")
                 assert status == 200
-                if body["Sensor0"]["messages_received_total"] == 3:
+                monitor = body["Sensor0"]
+                if monitor["events_total"] == 3 and monitor["lag_total"] == 0:
                     break
                 await asyncio.sleep(0.02)
-        assert body["Sensor0"]["messages_sent_by_topic"] == {"words": 3}
+        assert monitor["messages_received_total"] == 3
+        assert monitor["messages_sent_by_topic"] == {"words": 3}
+        assert monitor["agents"][words.name]["events_total"] == 3
+        assert sum(p["highwater"] for p in monitor["partitions"].values()) == 3
         status, assignment = await _get(http, url + "/stats/assignment/")
     assert status == 200
     assert set(assignment) == {"actives", "standbys"}
