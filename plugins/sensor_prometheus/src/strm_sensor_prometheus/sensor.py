@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from strm.sensors import Sensor
 from strm.spi import TP, Message
@@ -41,6 +47,11 @@ class PrometheusSensor(Sensor):
             self.registry = CollectorRegistry()
             self.metrics = PushedMetrics(self.registry)
             self.registry.register(GaugeCollector(app, self._last_recovery))
+            # The process's own figures, as prometheus_client's default registry has them
+            # (a registry per app, so that two apps in one process do not mix).
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
         m = self.metrics
         self._received = _Children(lambda tp: m.messages_received.labels(tp.topic, tp.partition))
         self._agent_events = _Children(
