@@ -30,13 +30,14 @@ def free_port() -> int:
 def make_app(strm_app_factory: Callable[..., App]) -> Iterator[Callable[..., App]]:
     broker = unique_url("dash")
 
-    def make(*plugins: str) -> App:
+    def make(*plugins: str, **settings: Any) -> App:
         return strm_app_factory(
             "dash",
             plugins=["strm_web_aiohttp", *plugins],
             broker=broker,
             web_bind="127.0.0.1",
             web_port=free_port(),
+            **settings,
         )
 
     yield make
@@ -112,3 +113,34 @@ async def test_blocking_the_built_in_plugin_leaves_the_dashboard_out(
         (base,) = app.web.addresses
         assert (await _get(base + "/dashboard/"))[0] == 404
         assert (await _get(base + "/health"))[0] == 200
+
+
+async def test_with_the_monitor_off_the_page_still_has_lag_and_tables(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app(Monitor="strm.NoMonitor")
+    orders = app.topic("orders", partitions=2, key_type=str, value_type=int)
+    totals = app.Table("totals", default=int, partitions=2)
+
+    @app.agent(orders)
+    async def add(stream: Any) -> None:
+        async for key, value in stream.items():
+            totals[key] += value
+
+    async with app.running():
+        (base,) = app.web.addresses
+        for i in range(10):
+            await orders.send(key=f"k{i}", value=1)
+        async with asyncio.timeout(15):
+            while True:
+                status, _, body, _ = await _get(base + "/dashboard/snapshot.json")
+                assert status == 200, body
+                snap = json.loads(body)
+                if [t["size"] for t in snap["tables"]] == [10] and snap["totals"]["lag"] == 0:
+                    break
+                await asyncio.sleep(0.05)
+    assert snap["monitor"] == "off"
+    assert snap["totals"]["events_in"] is None
+    (agent,) = snap["agents"]
+    assert agent["events"] is None and agent["channel"] == "orders"
+    assert [p["lag"] for p in snap["partitions"]] == [0, 0]

@@ -1,6 +1,6 @@
 // The strm dashboard: polls snapshot.json (beside this page) once a second and redraws.
-// Rates are the difference between two snapshots over the worker's own clock, so they need
-// nothing but counters from the worker. Every value is written with textContent: a topic or
+// Rates are the Monitor's where it has them (agents), else the difference between two
+// snapshots over the worker's own clock. Every value is written with textContent: a topic or
 // an error message is shown, never interpreted as HTML.
 "use strict";
 
@@ -87,6 +87,7 @@ function render(s) {
   $("app-state").className = "state " + s.state;
   $("strm-version").textContent = s.strm;
   $("uptime").textContent = duration(s.uptime_seconds);
+  $("monitor-off").hidden = s.monitor !== "off";
 
   const t = s.totals;
   counts["in"] = t.events_in;
@@ -106,7 +107,7 @@ function render(s) {
     return [
       cell(a.name), cell(a.channel),
       cell(count(a.events), "n events"),
-      cell(perSecond(rate("agent:" + a.name, a.events, s)), "n"),
+      cell(perSecond(a.rate !== null ? a.rate : rate("agent:" + a.name, a.events, s)), "n"),
       cell(duration(a.p50_seconds), "n"), cell(duration(a.p99_seconds), "n"),
       cell(count(a.errors), "n"), cell(count(a.restarts), "n"),
     ];
