@@ -55,7 +55,7 @@ class PrometheusSensor(Sensor):
         m = self.metrics
         self._received = _Children(lambda tp: m.messages_received.labels(tp.topic, tp.partition))
         self._agent_events = _Children(
-            lambda key: m.agent_events.labels(key[0], key[1].topic, key[1].partition)
+            lambda key: m.agent_events.labels(key[0], *_tp_labels(key[1]))
         )
         self._agent_batch = _Children(lambda agent: m.agent_batch.labels(agent))
         self._sent = _Children(lambda tp: m.messages_sent.labels(tp.topic, tp.partition))
@@ -139,6 +139,12 @@ class PrometheusSensor(Sensor):
 
     def on_loop_lag(self, seconds: float) -> None:
         self.metrics.loop_lag.observe(seconds)
+
+
+def _tp_labels(tp: TP | None) -> tuple[str, str]:
+    """An agent reading a channel (or under ``test_context``) has no partition: empty labels,
+    which Prometheus treats as absent."""
+    return ("", "") if tp is None else (tp.topic, str(tp.partition))
 
 
 class _Children(dict[Any, Any]):
