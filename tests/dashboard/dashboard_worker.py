@@ -1,6 +1,7 @@
 """A ``strm worker`` in a subprocess with events flowing, for the dashboard's tests: an agent
 keeping a table, a timer sending to it all the time, and one bad record that makes an agent
-raise once (so the page has an error to show)."""
+raise once (so the page has an error to show). On ``memory://`` unless ``DW_BROKER`` names
+another broker (``DW_APP`` and ``DW_TOPIC`` then keep runs on one broker apart)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import time
 from pathlib import Path
 
 APP = """\
+import os
+
 import strm
 
-app = strm.App("dashdemo", broker="memory://")
-orders = app.topic("orders", partitions=2, key_type=str, value_type=int)
+app = strm.App(
+    os.environ.get("DW_APP", "dashdemo"),
+    broker=os.environ.get("DW_BROKER", "memory://"),
+    broker_commit_interval=0.5,
+)
+orders = app.topic(os.environ.get("DW_TOPIC", "orders"), partitions=2, key_type=str, value_type=int)
 counts = app.Table("counts", default=int, partitions=2)
 sent = {"n": 0}
 
@@ -54,14 +61,19 @@ def free_port() -> int:
 class DashboardWorker:
     """``python -m strm -A dashdemo worker`` on a free port of 127.0.0.1."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
         (directory / "dashdemo.py").write_text(APP)
+        env = env or {}
+        self.app_id = env.get("DW_APP", "dashdemo")
+        self.topic = env.get("DW_TOPIC", "orders")
+        self.broker = "kafka" if "DW_BROKER" in env else "memory"
         self.port = free_port()
         self.log = directory / "worker.txt"
         environ = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(directory),
             "PYTHONUTF8": "1",
+            **env,
         }
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
@@ -100,3 +112,17 @@ class DashboardWorker:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
             raise
+
+
+async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """The topic, before the worker's timer sends to it (Kafka would make it with one)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
+        )
+    finally:
+        await admin.close()

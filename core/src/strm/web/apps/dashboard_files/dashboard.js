@@ -73,9 +73,12 @@ function progressCell(recovery) {
   done.style.width = (share * 100).toFixed(1) + "%";
   bar.appendChild(done);
   td.appendChild(bar);
-  const label = recovery.finished ? "recovered" : Math.floor(share * 100) + "%";
-  td.appendChild(document.createTextNode(
-    label + " (" + count(recovery.done) + " of " + count(recovery.total) + ")"));
+  const replayed = " (" + count(recovery.done) + " of " + count(recovery.total) + " replayed)";
+  if (recovery.finished) {
+    td.appendChild(document.createTextNode("recovered" + (recovery.total ? replayed : "")));
+  } else {
+    td.appendChild(document.createTextNode(Math.floor(share * 100) + "%" + replayed));
+  }
   return td;
 }
 
