@@ -5,8 +5,10 @@ Measures, in one run on this machine:
   2. a stateless agent reading a topic (decode JSON, iterate, acknowledge, commit),
   3. ``group_by`` + agent (re-key, produce to a repartition topic, read it again),
   4. the stateless agent with the Monitor on (the default) and off (``Monitor=strm.NoMonitor``),
-     interleaved ``--monitor-rounds`` times, and the median ratio of the pairs (the Monitor's
-     overhead: budget 5 %),
+     interleaved ``--monitor-rounds`` times, each run in a fresh process, in events per CPU
+     second, and the median ratio of the pairs (the Monitor's overhead: budget 5 %); then the
+     same for an agent relaying each event to another topic (a quarter of the events), which
+     adds the producer path's per-record count,
 and prints each with its ratio to the bare loop. Records are produced before the clock starts,
 so only consumption is timed. Usage::
 
@@ -19,13 +21,16 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import strm
 from strm.spi import ProducerRecord, TopicSpec
 from strm.transports.memory import drop_broker, get_broker, unique_url
 
+CPU = time.process_time
 VALUE = json.dumps({"word": "x" * 80, "n": 1}).encode()  # ~100-byte values
 
 
@@ -50,7 +55,16 @@ def preload(url: str, topic: str, n: int, partitions: int) -> None:
         log.append(ProducerRecord(topic, i % partitions, str(i).encode(), VALUE))
 
 
-async def run_app(n: int, *, group_by: bool, monitor: bool = True) -> float:
+async def run_app(
+    n: int,
+    *,
+    group_by: bool,
+    monitor: bool = True,
+    relay: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Events per second of ``clock``: wall time by default; the Monitor pairs use CPU time
+    (``time.process_time``), which other processes on a shared machine disturb far less."""
     url = unique_url("bench")
     app = strm.App(
         "bench",
@@ -64,6 +78,7 @@ async def run_app(n: int, *, group_by: bool, monitor: bool = True) -> float:
     )
     preload(url, "input", n, 4)
     topic = app.topic("input")
+    output = app.topic("output", partitions=4)
     done = asyncio.Event()
     count = 0
 
@@ -71,34 +86,61 @@ async def run_app(n: int, *, group_by: bool, monitor: bool = True) -> float:
     async def consume(stream: Any) -> None:
         nonlocal count
         source = stream.group_by(lambda v: v["word"], name="word") if group_by else stream
-        async for _value in source:
+        async for value in source:
+            if relay:
+                await output.send(value=value)
             count += 1
             if count == n:
                 done.set()
 
-    started = time.perf_counter()
+    started = clock()
     async with app.running():
         await asyncio.wait_for(done.wait(), 600)
-        elapsed = time.perf_counter() - started
+        elapsed = clock() - started
     drop_broker(url)
     return n / elapsed
 
 
-async def monitor_overhead(n: int, rounds: int) -> tuple[float, float, float]:
-    """Median events/s with the Monitor on and off, and the median ratio on/off of the pairs:
-    the two runs of a pair follow each other (their order alternating), so that a machine
-    slowed by other work slows both."""
+#: The cases ``--one`` runs alone in a fresh process: (Monitor on, relay).
+CASES = {
+    "stateless-on": (True, False),
+    "stateless-off": (False, False),
+    "relay-on": (True, True),
+    "relay-off": (False, True),
+}
+
+
+async def one_case(case: str, n: int) -> float:
+    """Run one case in a fresh interpreter and read its events per CPU second: a run after
+    others in the same process is slowed by what they left (its heap, the memory broker's
+    garbage), which would favour whichever side of a pair runs first."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--one", case, "--events", str(n),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"bench case {case} exited with {proc.returncode}")
+    return float(out.decode().split()[-1])
+
+
+async def monitor_overhead(n: int, rounds: int, relay: bool = False) -> tuple[float, float, float]:
+    """Median events per CPU second with the Monitor on and off, and the median ratio on/off
+    of the pairs: the two runs of a pair follow each other (their order alternating), so that
+    a machine slowed by other work slows both."""
+    kind = "relay" if relay else "stateless"
     on, off, ratios = [], [], []
     for i in range(rounds):
         if i % 2:
-            b = await run_app(n, group_by=False, monitor=False)
-            a = await run_app(n, group_by=False)
+            b = await one_case(f"{kind}-off", n)
+            a = await one_case(f"{kind}-on", n)
         else:
-            a = await run_app(n, group_by=False)
-            b = await run_app(n, group_by=False, monitor=False)
+            a = await one_case(f"{kind}-on", n)
+            b = await one_case(f"{kind}-off", n)
         on.append(a)
         off.append(b)
         ratios.append(a / b)
+    print(f"{kind} pairs on/off: " + ", ".join(f"{r:.3f}" for r in ratios))
     return statistics.median(on), statistics.median(off), statistics.median(ratios)
 
 
@@ -112,14 +154,26 @@ async def main(n: int, rounds: int) -> None:
     print(f"{'group_by + agent':32} {grouped:12,.0f} events/s  {grouped / floor:.2f}")
     if rounds:
         on, off, ratio = await monitor_overhead(n, rounds)
-        print(f"{'stateless, Monitor on':32} {on:12,.0f} events/s  {on / floor:.2f}  (median)")
-        print(f"{'stateless, Monitor off':32} {off:12,.0f} events/s  {off / floor:.2f}  (median)")
+        print(f"{'stateless, Monitor on':32} {on:12,.0f} events/CPU-s (median)")
+        print(f"{'stateless, Monitor off':32} {off:12,.0f} events/CPU-s (median)")
         print(f"Monitor on/off, median of {rounds} interleaved pairs: {ratio:.3f}")
+        on, off, ratio = await monitor_overhead(n // 4, rounds, relay=True)
+        print(f"{'relay, Monitor on':32} {on:12,.0f} events/CPU-s (median)")
+        print(f"{'relay, Monitor off':32} {off:12,.0f} events/CPU-s (median)")
+        print(f"relay Monitor on/off, median of {rounds} interleaved pairs: {ratio:.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--monitor-rounds", type=int, default=7)
+    parser.add_argument("--one", choices=sorted(CASES), help="run one case (used by the pairs)")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.monitor_rounds))
+    if args.one:
+        monitor, relay = CASES[args.one]
+        rate = asyncio.run(
+            run_app(args.events, group_by=False, monitor=monitor, relay=relay, clock=CPU)
+        )
+        print(f"{rate:.1f}")
+    else:
+        asyncio.run(main(args.events, args.monitor_rounds))

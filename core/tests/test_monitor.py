@@ -345,6 +345,8 @@ async def test_no_monitor_turns_it_off(make_app: Callable[..., App]) -> None:
         await source.send(value=1)
         await eventually(lambda: app.monitor.asdict()["partitions"]["quiet[0]"]["lag"] == 0)
         assert app.monitor.asdict()["monitor"] == "off"
+        sender = await app.get_sender()
+        assert not sender._counting and not sender._unflushed  # no per-record count either
         with pytest.raises(strm.StrmError, match="Monitor is off"):
             app.monitor.snapshot()
     assert app.monitor.messages_received_total == 0

@@ -59,8 +59,10 @@ class Sender:
         self._sends_done: asyncio.Future[None] | None = None
         self._produce_signal = app.on_produce_message
         #: ``[records, bytes]`` by ``(topic, partition)`` since the last flush: the sensors'
-        #: ``on_send_batch`` (a plain tuple key and a list: the cheapest count per record).
+        #: ``on_send_batch`` (a plain tuple key and a list: the cheapest count per record),
+        #: kept only while a sensor wants it (asked again at each flush).
         self._unflushed: dict[tuple[str, int], list[int]] = {}
+        self._counting = app.sensors.wants("on_send_batch")
 
     async def partitions(self, topic: str) -> list[int]:
         partitions = self._partition_counts.get(topic)
@@ -87,11 +89,12 @@ class Sender:
             partition = self.partitioner(key, partitions, partitions)
         record = ProducerRecord(topic, partition, key, value, timestamp, headers)
         self.sent_by_topic[topic] += 1
-        counts = self._unflushed.get((topic, partition))
-        if counts is None:
-            counts = self._unflushed[topic, partition] = [0, 0]
-        counts[0] += 1
-        counts[1] += (len(key) if key else 0) + (len(value) if value else 0)
+        if self._counting:
+            counts = self._unflushed.get((topic, partition))
+            if counts is None:
+                counts = self._unflushed[topic, partition] = [0, 0]
+            counts[0] += 1
+            counts[1] += (len(key) if key else 0) + (len(value) if value else 0)
         if self._produce_signal.has_receivers:  # Faust's on_produce_message
             self._produce_signal.send_supervised(
                 key=key, value=value, partition=partition, timestamp=timestamp, headers=headers
@@ -150,6 +153,7 @@ class Sender:
         """Wait until the broker has every record sent so far; tell the sensors how many went
         to each partition, and how long the wait was (``on_send_batch``)."""
         sent, self._unflushed = self._unflushed, {}
+        self._counting = self.app.sensors.wants("on_send_batch")
         started = time.monotonic()
         try:
             await self.producer.flush()

@@ -96,7 +96,9 @@ class Sensor:
     def on_send_batch(self, sent: Mapping[TP, tuple[int, int]], seconds: float) -> None:
         """A producer flush made these records durable: ``(records, bytes)`` by partition
         (bytes of keys and values), sent since the previous flush; the flush waited
-        ``seconds`` for the broker (an upper bound of each record's send latency)."""
+        ``seconds`` for the broker (an upper bound of each record's send latency). Records are
+        counted only while some sensor overrides this (the producer asks at each flush, so a
+        sensor added while the app runs hears from the flush after next)."""
 
     def on_send_failed(self, topic: str, count: int, error: BaseException) -> None:
         """``count`` records for ``topic`` could not be sent (a failed send or flush)."""

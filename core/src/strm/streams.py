@@ -213,9 +213,8 @@ class Stream:
         sub = self.subscription
         assert sub is not None
         inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
-        done, sensors = progress.done, self.app.sensors
-        dead_letters, gate = self.app.dead_letters, self.app.conductor.gate
-        positions, clock = sub.source_positions, time.monotonic
+        done, sensors, positions = progress.done, self.app.sensors, sub.source_positions
+        dead_letters, gate, clock = self.app.dead_letters, self.app.conductor.gate, time.monotonic
         turn_ends = clock() + STREAM_TURN
         while True:
             deadline = self.deadline
@@ -234,13 +233,13 @@ class Stream:
             explicit = self.explicit_acks
             acks = self._acks(progress) if progress.manual else None
             part = cast(TP, tp)  # a partition whenever the items are records (make_event)
-            count, index, started = len(items), 0, clock()
+            count, index, skipped, started = len(items), 0, 0, clock()
             try:
                 while index < count:
                     if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
                         turn_ends = await _give_the_loop_a_turn() + STREAM_TURN
                         if inbox.generation != generation and tp in inbox.revoked:
-                            index = count  # revoked meanwhile: its new owner processes it
+                            index, skipped = count, count - index  # its new owner has them
                             break
                     item = items[index]
                     index += 1
@@ -253,7 +252,7 @@ class Stream:
                     if gate.closed:  # a checkpoint takes its snapshot between two events
                         await gate.passage()
                         if inbox.generation != generation and tp in inbox.revoked:
-                            index = count  # revoked meanwhile: its new owner processes it
+                            index, skipped = count, count - index  # its new owner has them
                             break
                     # In flight from here on: a snapshot waits until the record is finished,
                     # so it never holds the record's source position without its offset.
@@ -289,14 +288,14 @@ class Stream:
                     elif not explicit:
                         acks.ack(part, message.offset)
                     if inbox.generation != generation and tp in inbox.revoked:
-                        index = count  # revoked: its new owner processes the rest
+                        index, skipped = count, count - index  # its new owner has the rest
             finally:
                 self.busy_message = None
                 inbox.release(index)
                 if index < count:
                     inbox.put_front(tp, items[index:])
-                if index and self.owner is not None:  # one call per batch, never per event
-                    sensors.on_agent_batch(self.owner, part, index, clock() - started)
+                if index > skipped and self.owner is not None:  # per batch, never per event
+                    sensors.on_agent_batch(self.owner, part, index - skipped, clock() - started)
 
     def _acks(self, progress: Progress) -> _StreamAcks:
         acks = self._stream_acks

@@ -147,3 +147,34 @@ async def test_a_record_the_broker_refuses_fails_its_delivery_and_the_next_flush
         assert (await accepted).offset == 0
     finally:
         await producer.stop()
+
+
+async def test_highwater_is_learned_from_fetches_without_a_request(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    """strm's Monitor reads lag from it at every snapshot: ``None`` until a fetch answered for
+    the partition, then the end offset the last fetch response carried."""
+    transport = kafka_transport()
+    topic = unique("highwater")
+    tp = TP(topic, 0)
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="hw-producer")
+    consumer = transport.create_consumer(group_id=unique("g"), client_id="hw-consumer")
+    assert consumer.highwater(tp) is None  # not started
+    consumer.subscribe([topic], RecordingListener("c", []))
+    await producer.start()
+    await consumer.start()
+    try:
+        for _ in range(5):
+            await producer.send(ProducerRecord(topic, 0, None, b"x"))
+        await producer.flush()
+        fetched = 0
+        for _ in range(30):
+            fetched += len((await consumer.getmany(1.0)).get(tp, []))
+            if fetched == 5 and consumer.highwater(tp) == 5:
+                break
+        assert (fetched, consumer.highwater(tp)) == (5, 5)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    assert consumer.highwater(tp) is None  # stopped
