@@ -4,8 +4,10 @@ was sent and read, exactly, and shows the pulled gauges."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +91,20 @@ async def test_metrics_count_every_event_and_lag_reaches_zero(app: App) -> None:
 def test_the_sensor_is_attached_to_every_app(app: App) -> None:
     app.configure()
     assert any(isinstance(s, PrometheusSensor) for s in app.sensors.sensors)
+
+
+def test_the_readme_lists_every_metric_and_no_other(app: App) -> None:
+    """The README's two tables name exactly the metrics the sensor exposes (the process and
+    platform collectors' are prometheus_client's, described there in a sentence)."""
+    app.configure()
+    (sensor,) = [s for s in app.sensors.sensors if isinstance(s, PrometheusSensor)]
+    assert sensor.registry is not None
+    exposed = {
+        # prometheus_client names a counter's family without the _total its sample carries
+        f"{family.name}_total" if family.type == "counter" else family.name
+        for family in sensor.registry.collect()
+        if family.name.startswith("strm_")
+    }
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    listed = set(re.findall(r"^\| `(strm_\w+)` \|", readme, re.MULTILINE))
+    assert listed == exposed

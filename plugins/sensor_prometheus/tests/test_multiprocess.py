@@ -47,3 +47,14 @@ def test_a_directory_that_cannot_be_made_is_a_clear_error(app: App, tmp_path: Pa
     environ = {ENV: str(blocker / "metrics")}
     with pytest.raises(StrmError, match=f"set {ENV} to a writable directory"):
         app.plugins.hook.strm_worker_processes(app=app, processes=2, environ=environ)
+
+
+def test_an_unusable_directory_in_the_environment_stops_the_app_with_one_line(
+    strm_app_factory: Callable[..., App], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv(ENV, str(blocker / "metrics"))
+    app = strm_app_factory("prom-bad", plugins=["strm_sensor_prometheus"])
+    with pytest.raises(StrmError, match=f"{ENV}=.* is not a writable directory"):
+        app.configure()

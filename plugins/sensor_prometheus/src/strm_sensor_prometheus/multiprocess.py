@@ -34,6 +34,23 @@ def directory() -> Path:
     return Path(os.environ[ENV])
 
 
+def ensure_directory() -> Path:
+    """The shared directory, made if missing: prometheus_client writes there as soon as a
+    metric is made, and an unusable one is a configuration error, not a traceback."""
+    path = directory()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".strm-probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise StrmError(
+            f"strm-sensor-prometheus: {ENV}={str(path)!r} is not a writable directory "
+            f"({exc.strerror}); point it to one, or unset it for a single process"
+        ) from exc
+    return path
+
+
 def prepare(environ: dict[str, str], datadir: str) -> Path:
     """Name the directory in the children's ``environ`` and empty it of earlier figures."""
     path = Path(environ.get(ENV) or os.path.join(datadir, DIRNAME)).absolute()
@@ -50,4 +67,4 @@ def prepare(environ: dict[str, str], datadir: str) -> Path:
     return path
 
 
-__all__ = ["DIRNAME", "ENV", "directory", "enabled", "prepare"]
+__all__ = ["DIRNAME", "ENV", "directory", "enabled", "ensure_directory", "prepare"]

@@ -39,6 +39,7 @@ class PrometheusSensor(Sensor):
         self.multiprocess = multiprocess.enabled()
         self.recovery: RecoveryProgress | None = None
         if self.multiprocess:
+            multiprocess.ensure_directory()
             self.registry = None
             self.metrics = PushedMetrics(None)
             writer = GaugeWriter(app, self._last_recovery)
