@@ -72,6 +72,7 @@ async def test_counts_are_exact_per_topic_partition_and_agent(
         assert (count, snap.bytes_sent_by_tp[tp]) == _log_bytes(broker_url, tp)
     assert sum(sent.values()) == 300
     assert snap.send_latency.count >= 1 and snap.commits >= 1
+    assert snap.messages_s_by_topic["numbers"] > 0 and snap.messages_sent_s_by_topic["doubled"] > 0
     assert snap.commit_latency.count == snap.commits
     as_json = app.monitor.asdict()
     assert as_json["messages_received_by_tp"] == {f"numbers[{tp.partition}]": n

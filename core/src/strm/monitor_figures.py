@@ -23,16 +23,13 @@ RATE_WINDOW = 10.0
 class Window:
     """The latest ``size`` durations; p50 and p99 by nearest rank over them."""
 
-    __slots__ = ("samples", "total")
+    __slots__ = ("samples",)
 
     def __init__(self, size: int = WINDOW_SAMPLES) -> None:
         self.samples: deque[float] = deque(maxlen=size)
-        #: Every duration ever added, not only those in the window (for lifetime averages).
-        self.total = 0.0
 
     def add(self, seconds: float) -> None:
         self.samples.append(seconds)
-        self.total += seconds
 
     def distribution(self) -> Distribution:
         ordered = sorted(self.samples)

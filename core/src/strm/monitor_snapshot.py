@@ -194,6 +194,9 @@ class MonitorSnapshot:
     loop_lag: float
     loop_lag_window: Distribution
     gauges: Gauges
+    #: Records fetched and sent per second, by topic, over the rate window.
+    messages_s_by_topic: Mapping[str, float] = field(default_factory=dict)
+    messages_sent_s_by_topic: Mapping[str, float] = field(default_factory=dict)
 
     def asdict(self) -> dict[str, Any]:
         """Plain JSON values (what ``/stats/`` serves)."""
@@ -203,6 +206,7 @@ class MonitorSnapshot:
             "messages_received_by_topic": dict(self.messages_received_by_topic),
             "messages_received_by_tp": _by_tp(self.messages_received_by_tp),
             "messages_s": self.messages_s,
+            "messages_s_by_topic": dict(self.messages_s_by_topic),
             "events_total": self.events_total,
             "events_s": self.events_s,
             "events_runtime_avg": self.events_runtime_avg,
@@ -210,6 +214,7 @@ class MonitorSnapshot:
             "messages_sent": self.messages_sent,
             "messages_sent_by_topic": dict(self.messages_sent_by_topic),
             "messages_sent_by_tp": _by_tp(self.messages_sent_by_tp),
+            "messages_sent_s_by_topic": dict(self.messages_sent_s_by_topic),
             "bytes_sent_by_tp": _by_tp(self.bytes_sent_by_tp),
             "send_latency": self.send_latency.asdict(),
             "send_errors": dict(self.send_errors),

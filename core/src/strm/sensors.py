@@ -365,6 +365,8 @@ class Monitor(Sensor):
             "messages": self.messages_received_total,
             "events": self.events_total,
             **{f"agent:{name}": n for name, n in self.events_by_agent.items()},
+            **{f"in:{topic}": n for topic, n in self.messages_received_by_topic.items()},
+            **{f"out:{topic}": n for topic, n in self.app.sent_by_topic().items()},
         }
 
     def snapshot(self) -> MonitorSnapshot:
@@ -420,11 +422,17 @@ class Monitor(Sensor):
             loop_lag=self.loop_lag,
             loop_lag_window=self.loop_lag_window.distribution(),
             gauges=read_gauges(self.app, self.recovery),
+            messages_s_by_topic=_by_prefix(rates, "in:"),
+            messages_sent_s_by_topic=_by_prefix(rates, "out:"),
         )
 
     def asdict(self) -> dict[str, Any]:
         """:meth:`snapshot` as plain JSON values (``/stats/`` serves it)."""
         return self.snapshot().asdict()
+
+
+def _by_prefix(rates: Mapping[str, float], prefix: str) -> dict[str, float]:
+    return {name[len(prefix) :]: rate for name, rate in rates.items() if name.startswith(prefix)}
 
 
 class NoMonitor(Monitor):
