@@ -54,6 +54,7 @@ FIRST_PARTY_PLUGINS = {
     "sensor_statsd",
     "sensor_datadog",
     "sensor_otel",
+    "sensor_prometheus",
 }
 PYTHONS = ("3.11", "3.12", "3.13")
 NO_SKIP = "STRM_TESTS_NO_SKIP"
@@ -217,6 +218,19 @@ def test_artifacts_carry_the_license_the_readme_and_the_metadata(
     urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL") or [])
     assert set(urls) == URL_LABELS
     assert all(u.startswith("https://github.com/strm-project/strm") for u in urls.values())
+
+
+def test_the_kernel_wheel_carries_the_dashboard_page(built: Built) -> None:
+    """The page is package data read with importlib.resources: it must be in the wheel."""
+    from strm.web.apps.dashboard import FILES
+
+    with zipfile.ZipFile(built.wheels["strm"]) as wheel:
+        files = set(wheel.namelist())
+        for name in FILES:
+            path = f"strm/web/apps/dashboard_files/{name}"
+            assert path in files, f"{path} is missing from the strm wheel"
+            source = ROOT / "core" / "src" / path
+            assert wheel.read(path) == source.read_bytes()
 
 
 # -- installing -------------------------------------------------------------------------------

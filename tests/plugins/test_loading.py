@@ -597,6 +597,8 @@ EVERYTHING = """
     @strm.hookimpl
     def strm_worker_stopping(app): CALLS.append(("stopping", app.is_running))
     @strm.hookimpl
+    def strm_worker_processes(app, processes, environ): environ["EVERY_PROCESSES"] = str(processes)
+    @strm.hookimpl
     def strm_partitions_assigned(app, assigned): CALLS.append(("assigned", list(assigned)))
     @strm.hookimpl
     def strm_partitions_revoked(app, revoked): CALLS.append(("revoked", list(revoked)))

@@ -223,6 +223,16 @@ def strm_worker_stopping(app: AppLike) -> None:
 
 
 @hookspec
+def strm_worker_processes(app: AppLike, processes: int, environ: dict[str, str]) -> None:
+    """``strm worker --processes N`` is about to start its children (called in the parent).
+
+    ``environ`` is the environment every child starts with: add what the children must share,
+    such as the directory where a metrics library keeps each process's figures. Called once,
+    before any child starts, so it is also the moment to clear what an earlier run left there.
+    """
+
+
+@hookspec
 def strm_partitions_assigned(app: AppLike, assigned: Sequence[TP]) -> None:
     """The consumer was assigned these topic partitions (after a rebalance)."""
 

@@ -10,6 +10,9 @@ request to exit at once.
 Each child also gets a web server of its own: child ``i`` listens on ``web_port + i`` (6066,
 6067, ... by default), or, with ``web_transport='unix:///run/app.sock'``, on
 ``/run/app-<i>.sock``. Its ``canonical_url`` follows its port unless it was set explicitly.
+
+Before the children start, plugins may add to their environment (``strm_worker_processes``):
+a metrics plugin names the directory the children share their figures through.
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
             "process (use kafka://, or run one worker)"
         )
     datadir = str(app.conf.datadir)
+    environ = dict(os.environ)
+    app.plugins.hook.strm_worker_processes(app=app, processes=processes, environ=environ)
     children = [
         subprocess.Popen(
             [
@@ -96,7 +101,7 @@ def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
                 "strm",
                 *child_argv(argv, index, datadir, child_web_options(app, index)),
             ],
-            env={**os.environ, "STRM_WORKER_INDEX": str(index)},
+            env={**environ, "STRM_WORKER_INDEX": str(index)},
             process_group=0,
         )
         for index in range(processes)

@@ -19,6 +19,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "supervisors": "strm.agents.supervisors",
     "schedulers": "strm.transports.scheduling",
     "web_router": "strm.web.routing",
+    "dashboard": "strm.web.apps.dashboard",
 }
 
 BUILTIN_PLUGINS: dict[str, str] = {**ESSENTIAL_PLUGINS, **DEFAULT_PLUGINS}

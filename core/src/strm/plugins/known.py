@@ -11,6 +11,7 @@ FIRST_PARTY_PROVISIONS: dict[tuple[str, str], str] = {
     ("store", "aerospike"): "strm-store-aerospike",
     ("cache", "redis"): "strm-cache-redis",
     ("cache", "rediscluster"): "strm-cache-redis",
+    ("sensor", "prometheus"): "strm-sensor-prometheus",
     ("web", "aiohttp"): "strm-web-aiohttp",
     ("web_transport", "tcp"): "strm-web-aiohttp",
     ("web_transport", "unix"): "strm-web-aiohttp",
