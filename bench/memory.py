@@ -24,17 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
-from pathlib import Path
 from typing import Any
 
 import strm
-from kafka import create_topics, produce, start_broker, stop_broker
+from kafka import create_topics, produce
 from kafka_child import peak_rss_kib
 from strm.tables.seals import SEAL_KEY, encode_seal
 
@@ -111,7 +108,10 @@ async def per_key(bootstrap: str, keys: int) -> dict[str, Any]:
     await produce(
         bootstrap,
         topic_name,
-        [(i % PARTITIONS, f"w{i:08d}".encode(), json.dumps(f"w{i:08d}").encode()) for i in range(keys)],
+        [
+            (i % PARTITIONS, f"w{i:08d}".encode(), json.dumps(f"w{i:08d}").encode())
+            for i in range(keys)
+        ],
     )
     with tempfile.TemporaryDirectory() as datadir:
         app = make_app(f"bench-memory-per-key-{RUN}", bootstrap, datadir)
@@ -146,7 +146,9 @@ async def per_key(bootstrap: str, keys: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="+", choices=["recovery", "per-key", "in-flight", "slow-agent"])
+    parser.add_argument(
+        "cases", nargs="+", choices=["recovery", "per-key", "in-flight", "slow-agent"]
+    )
     parser.add_argument("--records", type=int, default=500_000)
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--seal-every", type=int, nargs="+", default=[0, 1_250])
