@@ -36,7 +36,8 @@ async def main(
         topic = app.topic(topic_name, key_type=str, value_type=None)
         latencies: list[float] = []
         produced: list[float] = []
-        last = [time.monotonic()]
+        seen_before = 0
+        quiet_since = time.monotonic()
         first: list[float] = []
         now = time.time
 
@@ -61,10 +62,10 @@ async def main(
                     if len(first) == 2:
                         return {"rate": (backlog - 1) / (first[1] - first[0])}
                     continue
-                if latencies and len(latencies) != last[1:2]:
-                    last[1:] = [len(latencies)]
-                    last[0] = time.monotonic()
-                elif latencies and time.monotonic() - last[0] > IDLE:
+                if len(latencies) != seen_before:
+                    seen_before = len(latencies)
+                    quiet_since = time.monotonic()
+                elif latencies and time.monotonic() - quiet_since > IDLE:
                     break
     start = produced[0] + warm_up
     kept = sorted(lat for lat, t in zip(latencies, produced, strict=True) if t >= start)
