@@ -112,3 +112,22 @@ def test_an_app_does_not_import_the_command_line() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_strm_loads_neither_click_nor_the_command_line() -> None:
+    """A worker run by its own program (``async with app.running()``, or an app that defines
+    no command) pays no import of click: ``strm.option``/``strm.argument`` load it on use."""
+    code = (
+        "import json, sys\n"
+        "import strm\n"
+        "loaded = sorted(sys.modules)\n"
+        "assert strm.option.__module__.startswith('click')\n"
+        "print(json.dumps(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout)
+    assert "strm.app" in loaded
+    assert [m for m in loaded if m == "click" or m.startswith(("click.", "strm.cli"))] == []

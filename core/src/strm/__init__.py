@@ -6,8 +6,6 @@
 
 from typing import Any
 
-from click import argument, option
-
 from strm import codecs, records, serializers
 from strm.agents.agent import Agent
 from strm.app import App
@@ -55,12 +53,17 @@ from strm.worker import Worker
 
 
 def __getattr__(name: str) -> Any:
-    """``strm.AppCommand`` and ``strm.Command`` (Faust's), imported on first use: an app that
-    defines no command never loads the command line."""
+    """``strm.AppCommand`` and ``strm.Command`` (Faust's), and ``strm.option`` and
+    ``strm.argument`` (click's), imported on first use: an app that defines no command never
+    loads the command line, nor click."""
     if name in ("AppCommand", "Command"):
         from strm.cli import app_commands
 
         return getattr(app_commands, name)
+    if name in ("argument", "option"):
+        import click
+
+        return getattr(click, name)
     raise AttributeError(f"module 'strm' has no attribute {name!r}")
 
 

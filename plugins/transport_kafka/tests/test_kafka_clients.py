@@ -10,6 +10,7 @@ from strm.spi import TP, ProducerRecord, TopicSpec
 from strm.testing.contracts.transport import RecordingListener
 from strm.transports import TransportError
 from strm_transport_kafka import KafkaTransport
+from strm_transport_kafka import consumer as consumer_module
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -178,3 +179,37 @@ async def test_highwater_is_learned_from_fetches_without_a_request(
         await consumer.stop()
         await producer.stop()
     assert consumer.highwater(tp) is None  # stopped
+
+
+async def test_a_fetch_without_a_budget_returns_a_bounded_number_of_records(
+    kafka_transport: Callable[..., KafkaTransport],
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel fetches without a budget when it reads only changelogs (recovery): a small
+    bound on records keeps it from turning all that aiokafka prefetched into objects at once."""
+    monkeypatch.setattr(consumer_module, "UNBUDGETED_RECORDS", 50)
+    transport = kafka_transport()
+    topic = unique("unbudgeted")
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="unbudgeted-producer")
+    consumer = transport.create_consumer(group_id=unique("g"), client_id="unbudgeted-consumer")
+    consumer.subscribe([topic], RecordingListener("c", []))
+    await producer.start()
+    await consumer.start()
+    try:
+        for i in range(500):
+            await producer.send(ProducerRecord(topic, 0, None, str(i).encode()))
+        await producer.flush()
+        batches: list[int] = []
+        for _ in range(200):  # bounded: 10 fetches would do
+            batch = await consumer.getmany(1.0)
+            batches.append(len(batch.get(TP(topic, 0), [])))
+            if sum(batches) >= 500:
+                break
+        assert sum(batches) == 500
+        assert max(batches) == 50, f"at most 50 records a fetch, got {batches}"
+    finally:
+        await consumer.stop()
+        await producer.stop()
+

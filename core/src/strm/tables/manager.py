@@ -96,7 +96,7 @@ class TableManager:
         #: Changelog partitions this worker keeps as standby copies.
         self._standby: set[TP] = set()
         #: Changelog records read and not sealed yet, by partition.
-        self._sealed_reader = SealedReader()
+        self._sealed_reader = SealedReader(self._by_changelog)
 
     def add(self, table: Collection) -> Collection:
         if table.name in self.tables:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from strm.spi import TP, Message
 
@@ -58,11 +59,24 @@ class SealedBatch:
         return [message for message in self.records if message.key != SEAL_KEY]
 
 
-class SealedReader:
-    """For each changelog partition, the records read since its last seal."""
+class ChangelogReader(Protocol):
+    """What the reader asks of a table: whether its callback wants every changelog record."""
 
-    def __init__(self) -> None:
-        self._unsealed: dict[TP, list[Message]] = {}
+    on_changelog_event: Any
+
+
+class SealedReader:
+    """For each changelog partition, the records read since its last seal.
+
+    Until its seal comes, a record only waits to be written, and the store keeps the last
+    value of each key: so for a table without ``on_changelog_event`` (Faust's callback, which
+    sees every record) only the last record of each key waits. What waits is then bounded by
+    the table's keys, not by the changelog's length (a changelog whose last seal is far ahead,
+    or one without seals yet). ``tables``: the tables by changelog topic."""
+
+    def __init__(self, tables: Mapping[str, ChangelogReader] | None = None) -> None:
+        self._tables: Mapping[str, ChangelogReader] = {} if tables is None else tables
+        self._unsealed: dict[TP, list[Message] | dict[bytes | None, Message]] = {}
 
     def read(self, tp: TP, messages: Sequence[Message]) -> SealedBatch | None:
         """The records of ``tp`` now sealed, up to the last seal among ``messages``; the
@@ -70,21 +84,29 @@ class SealedReader:
         last = len(messages) - 1
         while last >= 0 and messages[last].key != SEAL_KEY:
             last -= 1
-        unsealed = self._unsealed.get(tp)
         if last < 0:
-            if messages:
-                if unsealed is None:
-                    self._unsealed[tp] = list(messages)
-                else:
-                    unsealed.extend(messages)
+            self._wait(tp, messages)
             return None
-        sealed = [*(unsealed or ()), *messages[: last + 1]]
-        rest = messages[last + 1 :]
-        if rest:
-            self._unsealed[tp] = list(rest)
-        else:
-            self._unsealed.pop(tp, None)
+        waited = self._unsealed.pop(tp, None)
+        earlier = list(waited.values() if isinstance(waited, dict) else waited or ())
+        sealed = [*earlier, *messages[: last + 1]]
+        self._wait(tp, messages[last + 1 :])
         return SealedBatch(sealed, messages[last])
+
+    def _wait(self, tp: TP, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        waiting = self._unsealed.get(tp)
+        if waiting is None:
+            table = self._tables.get(tp.topic)
+            history = table is None or table.on_changelog_event is not None
+            waiting = self._unsealed[tp] = [] if history else {}
+        if isinstance(waiting, list):
+            waiting.extend(messages)
+        else:
+            for message in messages:
+                waiting.pop(message.key, None)  # re-inserted last: the dict keeps write order
+                waiting[message.key] = message
 
     def has_unsealed(self, tp: TP) -> bool:
         return bool(self._unsealed.get(tp))

@@ -41,6 +41,13 @@ from strm_transport_kafka.shares import FairShares
 
 logger = logging.getLogger("strm_transport_kafka")
 
+#: Most records a fetch without a budget returns (the kernel asks for no budget when it reads
+#: only changelogs: table recovery, standbys). aiokafka keeps what it prefetched as compact
+#: batches and makes Python records only of what a fetch returns; unbounded, a fetch returns
+#: all of it: ``consumer_max_fetch_size`` per partition, a million small changelog records and
+#: hundreds of MiB of objects at once (``bench/memory.py``).
+UNBUDGETED_RECORDS = 10_000
+
 #: How a subscription is given to aiokafka, which takes topic names or one pattern, not both.
 Mode = Literal["topics", "pattern", "none"]
 
@@ -333,7 +340,8 @@ class KafkaConsumer:
         timeout_ms = max(0, round(timeout * 1000))
         try:
             if max_records is None:
-                fetched = await self._client.getmany(timeout_ms=timeout_ms)
+                limit = self._options.get("max_poll_records") or UNBUDGETED_RECORDS
+                fetched = await self._client.getmany(timeout_ms=timeout_ms, max_records=limit)
             else:
                 poll_limit = self._options.get("max_poll_records") or max_records
                 budget = min(max_records, poll_limit)
