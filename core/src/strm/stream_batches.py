@@ -1,0 +1,76 @@
+"""Lists of events from a stream: the engine of ``take`` and ``batches``.
+
+A list is handed out once it holds ``max_`` events or ``within`` seconds passed since its first
+one; its events are acknowledged when the next list is asked for, so a crash while a list is
+being processed leaves its offsets uncommitted and the records are read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from strm.stream_reading import EVENTS, TICK
+
+if TYPE_CHECKING:
+    from strm.events import Event
+    from strm.streams import Stream
+
+#: A duration as Faust takes it: seconds, or a ``timedelta``.
+Seconds = float | timedelta
+
+
+def seconds(duration: Seconds | None) -> float | None:
+    """Seconds of a duration; Faust reads no duration (``None`` or 0) as "no time limit"."""
+    if isinstance(duration, timedelta):
+        duration = duration.total_seconds()
+    return duration or None
+
+
+async def take_batches(
+    self: Stream,
+    max_: int,
+    within: float | None,
+    project: Callable[[Event], Any],
+    ack: bool = True,
+) -> AsyncGenerator[list[Any], None]:
+    if max_ < 1:
+        raise ValueError(f"take(max_={max_!r}): must be at least 1")
+    self._use_manual_acks()
+    root = self.root
+    loop = asyncio.get_running_loop()
+    source = self._iterate(EVENTS, ticks=True)
+    buffer: list[Event] = []
+    first_at = 0.0
+    try:
+        while True:
+            if buffer and within is not None:
+                root.deadline = first_at + within
+            else:
+                root.deadline = loop.time() + within if within is not None else None
+            try:
+                event = await source.__anext__()
+            except StopAsyncIteration:
+                break
+            if event is not TICK:
+                if not buffer:
+                    first_at = loop.time()
+                buffer.append(event)
+            if buffer and (len(buffer) >= max_ or event is TICK):
+                root.deadline = None
+                batch, buffer = buffer, []
+                yield [project(e) for e in batch]
+                if ack:
+                    for e in batch:
+                        e.ack()
+        if buffer:
+            root.deadline = None
+            yield [project(e) for e in buffer]
+            if ack:
+                for e in buffer:
+                    e.ack()
+    finally:
+        root.deadline = None
+        await source.aclose()
