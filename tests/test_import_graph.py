@@ -55,7 +55,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "strm.cron", "strm.deadletters", "strm.deliveries", "strm.discovery", "strm.events",
             "strm.inbox", "strm.leader", "strm.producer_handle", "strm.producing",
             "strm.progress", "strm.router", "strm.runtime", "strm.sender", "strm.sensors",
-            "strm.services", "strm.soon", "strm.streams", "strm.structured_logs", "strm.tables",
+            "strm.services", "strm.soon", "strm.stream_batches", "strm.stream_reading",
+            "strm.streams", "strm.structured_logs", "strm.tables",
             "strm.timers", "strm.worker_ready", "strm.testing.faults", "strm.testing.kafka",
             # The contract suites build backends from contexts, as the runtime does.
             "strm.testing.contexts", "strm.testing.contracts",

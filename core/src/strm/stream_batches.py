@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from strm.stream_reading import EVENTS, TICK
+from strm.stream_reading import EVENTS, TICK, StreamAcks
 
 if TYPE_CHECKING:
     from strm.events import Event
@@ -43,34 +43,49 @@ async def take_batches(
     loop = asyncio.get_running_loop()
     source = self._iterate(EVENTS, ticks=True)
     buffer: list[Event] = []
-    first_at = 0.0
+
+    def idle_deadline() -> float | None:
+        # With no list started, a tick every ``within`` lets derived streams see time pass.
+        return None if within is None else loop.time() + within
+
     try:
+        root.deadline = idle_deadline()
         while True:
-            if buffer and within is not None:
-                root.deadline = first_at + within
-            else:
-                root.deadline = loop.time() + within if within is not None else None
             try:
                 event = await source.__anext__()
             except StopAsyncIteration:
                 break
             if event is not TICK:
-                if not buffer:
-                    first_at = loop.time()
+                if not buffer and within is not None:
+                    root.deadline = loop.time() + within  # the list's time starts now
                 buffer.append(event)
-            if buffer and (len(buffer) >= max_ or event is TICK):
-                root.deadline = None
-                batch, buffer = buffer, []
-                yield [project(e) for e in batch]
-                if ack:
-                    for e in batch:
-                        e.ack()
+                if len(buffer) < max_:
+                    continue
+            elif not buffer:
+                root.deadline = idle_deadline()
+                continue
+            root.deadline = None
+            batch, buffer = buffer, []
+            yield [project(e) for e in batch]
+            if ack:
+                _ack_all(batch)
+            root.deadline = idle_deadline()
         if buffer:
             root.deadline = None
             yield [project(e) for e in buffer]
             if ack:
-                for e in buffer:
-                    e.ack()
+                _ack_all(buffer)
     finally:
         root.deadline = None
         await source.aclose()
+
+
+def _ack_all(events: list[Event]) -> None:
+    """Finish a list the loop body is done with: in one call when every event came through the
+    same stream's acknowledgements (the usual case), else event by event."""
+    acks = events[0]._progress
+    if isinstance(acks, StreamAcks) and all(e._progress is acks for e in events):
+        acks.ack_events(events)
+        return
+    for event in events:
+        event.ack()

@@ -102,7 +102,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
                     # forwarded again after a crash upstream: the tables hold it already
                     self.busy_message = None
                     if acks is not None:
-                        acks.deliver(message)
+                        acks.deliver(part, message)
                         acks.ack(part, message.offset)
                     else:
                         done[part] = message.offset
@@ -111,7 +111,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
                     event = make_event(message)
                 except Exception as exc:  # a bad record must not stop its partition
                     if acks is not None:  # delivered first: not acked if it is not sent
-                        acks.deliver(message)
+                        acks.deliver(part, message)
                     await dead_letters.undecodable(message, exc)
                     self.busy_message = None
                     if acks is not None:
@@ -120,7 +120,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
                         done[part] = message.offset
                     continue
                 if acks is not None:
-                    acks.deliver(message)
+                    acks.deliver(part, message)
                     event._progress = acks
                 yield event
                 self.busy_message = None
@@ -148,13 +148,29 @@ class StreamAcks:
         self.in_flight: dict[tuple[str, int, int], Message] = {}
         self.manual = True
 
-    def deliver(self, message: Message) -> None:
+    def deliver(self, tp: TP, message: Message) -> None:
         self.in_flight[(message.topic, message.partition, message.offset)] = message
-        self.progress.deliver(message.tp, message.offset)
+        self.progress.deliver(tp, message.offset)
 
     def ack(self, tp: TP, offset: int) -> None:
         if self.in_flight.pop((tp.topic, tp.partition, offset), None) is not None:
             self.progress.ack(tp, offset)
+
+    def ack_events(self, events: list[Event]) -> None:
+        """Acknowledge a list of this stream's events (a ``take`` or ``batches`` list) in one
+        call: the partition of each is looked up once per list, not built once per event."""
+        in_flight = self.in_flight
+        progress_ack = self.progress.ack
+        tps: dict[tuple[str, int], TP] = {}
+        for event in events:
+            message = event.message
+            topic, partition, offset = message.topic, message.partition, message.offset
+            if in_flight.pop((topic, partition, offset), None) is None:
+                continue  # acknowledged already (by hand, or dead-lettered)
+            tp = tps.get((topic, partition))
+            if tp is None:
+                tp = tps[(topic, partition)] = TP(topic, partition)
+            progress_ack(tp, offset)
 
 
 class Fanout:
