@@ -439,7 +439,8 @@ class Topic(Channel):
             partition=partition,
             timestamp=timestamp,
             headers=normalize_headers(headers),
-            source=self._source(),
+            # Only a sender that holds records until their source commits reads the source.
+            source=self._source() if sender.hold_until_commit else None,
         )
 
     def derive(self, *, prefix: str = "", suffix: str = "", **overrides: Any) -> Topic:

@@ -442,21 +442,23 @@ class Stream:
         self._next = downstream
 
         async def pump() -> None:
+            serializers = self.app.serializers
+            topic = target if isinstance(target, Topic) else None
             async for event in self.events():
                 if key_of is None:
                     new_key = event.key
                 else:
                     try:
                         new_key = key_of(event.value)
-                        if inspect.isawaitable(new_key):
+                        if type(new_key) not in _PLAIN_KEYS and inspect.isawaitable(new_key):
                             new_key = await new_key
                     except Exception:
                         logger.exception("group_by: no key for %r; the event is skipped", event)
                         continue
-                if isinstance(target, Topic) and event.message.value is not None:
-                    raw_key = target.schema.dumps_key(self.app.serializers, new_key)
+                if topic is not None and event.message.value is not None:
+                    raw_key = topic.schema.dumps_key(serializers, new_key)
                     message = event.message
-                    if target.positions_from:
+                    if topic.positions_from:
                         headers = with_position(message.headers, message)
                         await event.forward(target, key=raw_key, headers=headers)
                     else:
@@ -515,6 +517,10 @@ class Stream:
     def __repr__(self) -> str:
         channel = self.channel
         return f"<Stream {channel.label if channel is not None else 'iterable'}>"
+
+
+#: Key types that are never awaitable: ``group_by`` skips the awaitable check for them.
+_PLAIN_KEYS = frozenset({str, bytes, int, float, type(None)})
 
 
 def _value(event: Event) -> Any:
