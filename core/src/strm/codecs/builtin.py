@@ -66,7 +66,7 @@ class JsonCodec:
         self._fast = _FAST_LOADS if fast else None
 
     def dumps(self, obj: Any) -> bytes:
-        return json.dumps(obj, default=_json_default, separators=(",", ":")).encode()
+        return _std_encode(obj).encode()
 
     def loads(self, data: bytes) -> Any:
         fast = self._fast
@@ -91,6 +91,10 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
+
+
+#: One encoder for every call: ``json.dumps`` with options builds a new one per call.
+_std_encode = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
 
 
 class PickleCodec:

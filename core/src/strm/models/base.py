@@ -87,13 +87,22 @@ class Model:
 
 
 def _codec(cls: type[Model], spec: str | Codec | None, fallback: str | Codec | None) -> Codec:
+    options = cls._options
+    # The model's own codec (its serializer, else JSON) is resolved once per class: a name
+    # resolves to the same codec for the life of the process (strm.codecs.named caches it).
+    own = spec is None and (fallback is None or options.serializer is not None)
+    if own and options.codec is not None:
+        return options.codec
     if spec is None:
-        spec = cls._options.serializer or fallback or "json"
+        spec = options.serializer or fallback or "json"
     try:
-        return get_codec(spec, setting=f"{cls.__qualname__} serializer")
+        codec = get_codec(spec, setting=f"{cls.__qualname__} serializer")
     except ConfigurationError as exc:
         raise ConfigurationError(
             f"{exc}. Models encoding on their own know only the built-in codecs and those given to "
             f"strm.codecs.register(): pass a codec object, register the codec, or encode "
             f"through app.serializers or a strm.Schema"
         ) from None
+    if own:
+        options.codec = codec
+    return codec
