@@ -40,7 +40,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from strm.codecs.builtin import RawCodec
+from strm.codecs.builtin import JsonCodec, RawCodec
 from strm.codecs.registry import Serializers
 from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
 from strm.models import namespaces
@@ -125,6 +125,12 @@ class Schema:
             and isinstance(serializers.key_codec, RawCodec)
         ):
             key_loader = None
+        elif (
+            type(self).loads_key is Schema.loads_key
+            and self.key_type is str
+            and self.key_serializer is None
+        ):
+            key_loader = _bound_text_loader(_KEY, functools.partial(self.loads_key, serializers))
         else:
             key_loader = functools.partial(self.loads_key, serializers)
         value_loader: BoundLoader | None = None
@@ -304,10 +310,27 @@ def _by_namespace(side: _Side, obj: Any) -> Any:
         ) from exc
 
 
+def _bound_text_loader(side: _Side, general: BoundLoader) -> BoundLoader:
+    """``str`` with no serializer named: the payload as UTF-8, in one call."""
+    error = side.error
+
+    def load_text(data: bytes | None) -> Any:
+        if data.__class__ is not bytes:
+            return general(data)  # None, or a buffer the general loader converts
+        try:
+            return data.decode()
+        except UnicodeError as exc:
+            raise error(f"cannot decode {side.name} as str: {type(exc).__name__}: {exc}") from exc
+
+    return load_text
+
+
 def _bound_value_loader(schema: Schema, serializers: Serializers) -> BoundLoader | None:
     """A one-call decoder for untyped and record values, the codec resolved once; ``None`` for
     the other types, which keep their general loader."""
     tp = schema.value_type
+    if tp is str and schema.value_serializer is None:
+        return _bound_text_loader(_VALUE, functools.partial(schema.loads_value, serializers))
     if tp is None:
         codec = serializers.value_codec
         if schema.value_serializer is not None:
@@ -321,9 +344,7 @@ def _bound_value_loader(schema: Schema, serializers: Serializers) -> BoundLoader
             try:
                 obj = codec_loads(data)
             except Exception as exc:
-                raise ValueDecodeError(
-                    f"cannot decode value: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise ValueDecodeError(f"cannot decode value: {type(exc).__name__}: {exc}") from exc
             # A payload that names no model (nearly all) costs one type check here.
             if isinstance(obj, dict) and (meta_keys[0] in obj or meta_keys[1] in obj):
                 return _by_namespace(_VALUE, obj)
@@ -344,9 +365,7 @@ def _bound_value_loader(schema: Schema, serializers: Serializers) -> BoundLoader
             try:
                 obj = record_loads.loads(data)
             except Exception as exc:
-                raise ValueDecodeError(
-                    f"cannot decode value: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise ValueDecodeError(f"cannot decode value: {type(exc).__name__}: {exc}") from exc
             try:
                 return from_data(obj)
             except Exception as exc:
@@ -402,6 +421,15 @@ def _model_codec(
 # -- encoding ------------------------------------------------------------------------------------
 
 
+def _custom_dumps(serializers: Serializers) -> bool:
+    """Whether an app's serializers encode in their own way (a subclass): then a record goes
+    through them, not through its generated JSON encoder."""
+    cls = type(serializers)
+    return (
+        cls.dumps_value is not Serializers.dumps_value or cls.dumps_key is not Serializers.dumps_key
+    )
+
+
 def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
     # Records are recognised by value, not by declared type: an untyped topic still sends a
     # record through its own serializer option.
@@ -440,6 +468,11 @@ def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
                 else f"{side.name}_serializer"
             )
             codec = _model_codec(serializers, side, spec, where)
+            if codec.__class__ is JsonCodec and not _custom_dumps(serializers):
+                try:
+                    return obj._strm_json().encode()
+                except Exception:  # the general path below raises the right error
+                    pass
             return side.dumps(serializers, obj.to_representation(), codec)
         if isinstance(obj, Decimal):
             return side.dumps(serializers, str(obj), plain)

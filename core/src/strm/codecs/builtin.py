@@ -66,7 +66,7 @@ class JsonCodec:
         self._fast = _FAST_LOADS if fast else None
 
     def dumps(self, obj: Any) -> bytes:
-        return _std_encode(obj).encode()
+        return std_encode(obj).encode()
 
     def loads(self, data: bytes) -> Any:
         fast = self._fast
@@ -93,8 +93,9 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
 
 
-#: One encoder for every call: ``json.dumps`` with options builds a new one per call.
-_std_encode = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
+#: One encoder for every call: ``json.dumps`` with options builds a new one per call. Records
+#: encode their fields' unusual values with it too (``strm.models.record_codegen``).
+std_encode = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
 
 
 class PickleCodec:

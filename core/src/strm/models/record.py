@@ -61,6 +61,7 @@ from strm.models.record_codegen import (
     Field,
     generate_asdict,
     generate_constructors,
+    generate_json,
     generate_representation,
     show,
 )
@@ -420,6 +421,7 @@ def _compile(cls: type[Record]) -> None:
     asdict.__doc__ = Record.asdict.__doc__
     cls.to_representation = to_representation  # type: ignore[method-assign,assignment]
     cls.asdict = asdict  # type: ignore[method-assign,assignment]
+    cls._strm_json = generate_json(cls, fields)  # type: ignore[method-assign,assignment]
     options.compiled = True
 
 
@@ -557,4 +559,10 @@ def _install_pending(cls: type[Record]) -> None:
     cls.__init__ = init  # type: ignore[method-assign]
     cls._strm_build = staticmethod(build)  # type: ignore[method-assign]
     cls.to_representation = to_representation  # type: ignore[method-assign]
+
+    def to_json(self: Record) -> str:
+        ensure()
+        return cls._strm_json(self)
+
     cls.asdict = asdict  # type: ignore[method-assign]
+    cls._strm_json = to_json  # type: ignore[method-assign,assignment]

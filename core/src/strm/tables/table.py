@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
 from strm.errors import CodecError, SettingNotSupportedError, StrmError
-from strm.events import current_event
+from strm.events import Event, current_event
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING, Shard
@@ -38,6 +38,9 @@ from strm.tables.windows import (
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.channels import Topic
+
+#: Key types that are never window or bookkeeping keys: no isinstance checks for them.
+_PLAIN_KEYS = frozenset({str, bytes, int})
 
 RecoverCallback = Callable[[], Awaitable[None]]
 #: Faust's default ``recovery_buffer_size``, the only value strm honours today.
@@ -136,6 +139,10 @@ class Collection(MutableMapping[Any, Any]):
         self._assignment = app.conductor.assignment
         #: Topics seen updating this table whose partition count matches the table's.
         self._sources: set[str] = set()
+        #: The last event whose record partition passed the checks above, and that partition:
+        #: ``table[k] += 1`` reads and writes for one event, and the checks need doing once.
+        self._checked_event: Event | None = None
+        self._checked_partition = 0
         self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
@@ -237,10 +244,11 @@ class Collection(MutableMapping[Any, Any]):
         partitioner when the table is created with ``use_partitioner=True``. A worker writes
         only partitions it owns: another worker's would never learn of the change.
         """
-        if isinstance(key, WindowKey):
-            key = key.key
-        elif isinstance(key, MetaKey):
-            raise StrmError("a windowed table's bookkeeping has no partition of its own")
+        if key.__class__ not in _PLAIN_KEYS:
+            if isinstance(key, WindowKey):
+                key = key.key
+            elif isinstance(key, MetaKey):
+                raise StrmError("a windowed table's bookkeeping has no partition of its own")
         partition = self._event_partition(key)
         if partition is None:
             self._check_started()
@@ -267,6 +275,10 @@ class Collection(MutableMapping[Any, Any]):
         event = current_event()
         if event is None:
             return None
+        if event is self._checked_event:  # a read then a write of one event: checked once
+            partition = self._checked_partition
+            self._remember(key, partition)
+            return partition
         message = event.message
         topic = message.topic
         partition = message.partition
@@ -280,6 +292,7 @@ class Collection(MutableMapping[Any, Any]):
             return None
         if topic not in self._sources:
             self._check_source(topic, partition)
+        self._checked_event, self._checked_partition = event, partition
         self._remember(key, partition)
         return partition
 
