@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "runtime",
         (
             "strm.agents", "strm.assignor", "strm.backend_contexts", "strm.channels", "strm.compat",
-            "strm.conductor",
+            "strm.conductor", "strm.conductor_topics", "strm.conductor_watch",
             "strm.cron", "strm.deadletters", "strm.deliveries", "strm.discovery", "strm.events",
             "strm.inbox", "strm.leader", "strm.producer_handle", "strm.producing",
             "strm.progress", "strm.router", "strm.runtime", "strm.sender", "strm.sensors",
