@@ -49,7 +49,9 @@ class Model:
     ) -> Self:
         """Decode bytes with ``serializer`` (else the model's, else ``default_serializer``, else
         JSON), then :meth:`from_data`."""
-        codec = _codec(cls, serializer, default_serializer)
+        codec = cls._options.codec  # the model's own, once resolved (see _codec)
+        if codec is None or serializer is not None or default_serializer is not None:
+            codec = _codec(cls, serializer, default_serializer)
         try:
             data = codec.loads(s)
         except Exception as exc:

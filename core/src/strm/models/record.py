@@ -72,6 +72,8 @@ from strm.spi import Codec
 __all__ = ["ModelOptions", "Record"]
 
 _METADATA_KEY = namespaces.METADATA_KEY
+#: Namespace to class (``strm.models.namespaces``), read directly on the per-record path.
+_registry = namespaces.registry
 _FAUST_METADATA_KEY = namespaces.FAUST_METADATA_KEY
 
 _NoneType = type(None)
@@ -153,7 +155,8 @@ class Record(Model):
             if meta is None:
                 meta = data.get(_FAUST_METADATA_KEY)
             if meta is not None:
-                target = namespaces.lookup(meta.get("ns") if meta.__class__ is dict else None)
+                name = meta.get("ns") if meta.__class__ is dict else None
+                target = _registry.get(name) if name.__class__ is str else None
                 if target is not None and target is not cls and issubclass(target, cls):
                     return target._strm_build(data)  # type: ignore[no-any-return]
         elif isinstance(data, Record):
