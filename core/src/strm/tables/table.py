@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
 from strm.errors import CodecError, SettingNotSupportedError, StrmError
-from strm.events import Event, current_event
+from strm.events import Event, current_event, current_stream
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
+from strm.tables.copartitioning import check_source
 from strm.tables.shard import MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
 from strm.tables.window_time import Seconds
@@ -297,29 +298,8 @@ class Collection(MutableMapping[Any, Any]):
         return partition
 
     def _check_source(self, topic: str, partition: int) -> None:
-        """Once per topic: a table is co-partitioned with the topic updating it, which needs
-        the same partition count (else the assignor cannot keep a stream partition and its
-        table partition on one worker). A global table is whole on every worker, so it only
-        needs a partition for each of the topic's. While the topic's count is not known, each
-        record's partition is checked instead."""
-        count = self.app.conductor.partition_counts.get(topic)
-        if count is None:
-            if partition >= self.partitions:
-                raise StrmError(
-                    f"table {self.name!r} has {self.partitions} partitions, but it is "
-                    f"updated from {topic}[{partition}]: a table must have as many "
-                    "partitions as the topic that updates it (partitions=...)"
-                )
-            return
-        if count > self.partitions or (count < self.partitions and not self.is_global):
-            raise StrmError(
-                f"table {self.name!r} has {self.partitions} partitions, but it is updated "
-                f"from topic {topic!r}, which has {count}: a table and the topic that updates "
-                f"it need the same partition count; create the table with partitions={count} "
-                f"(and delete its changelog topic {self.changelog_topic_name!r} if it exists), "
-                f"or group_by() the stream into a topic of {self.partitions} partitions"
-            )
-        self._sources.add(topic)
+        if check_source(self, topic, partition):
+            self._sources.add(topic)
 
     def _check_started(self) -> None:
         if not self.app.is_running and not self._test_partitions:
@@ -399,13 +379,34 @@ class Collection(MutableMapping[Any, Any]):
     def on_key_del(self, key: Any) -> None:
         """Called before every deletion of a key; override it in a subclass to observe them."""
 
+    def _event_shard(self, key: Any) -> Shard | None:
+        """The shortcut of a second access during one event (the write of ``table[k] += 1``):
+        the shard of the partition checked for this event, while this worker still owns it;
+        ``None`` sends the access the long way (:meth:`partition_for`)."""
+        stream = current_stream.get()
+        if stream is None or stream.current_event is not self._checked_event:
+            return None
+        partition = self._checked_partition
+        if key.__class__ not in _PLAIN_KEYS or partition not in self.owned_partitions:
+            return None
+        shard = self._shards.get(partition)
+        if shard is not None:
+            self._remember(key, partition)
+        return shard
+
     def _get(self, key: Any) -> Any:
+        shard = self._event_shard(key)
+        if shard is not None:
+            return shard.get(key, self.dumps_key)
         partition = self.partition_for(key)
         if partition is None:
             return MISSING
         return self.shard(partition).get(key, self.dumps_key)
 
     def _shard_to_write(self, key: Any) -> Shard:
+        shard = self._event_shard(key)
+        if shard is not None:
+            return shard
         partition = self.partition_for(key, write=True)
         assert partition is not None
         return self.shard(partition)
