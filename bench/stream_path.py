@@ -4,7 +4,8 @@ Measures, in one run on this machine:
   1. a bare ``asyncio.Queue`` consumer loop (the floor any asyncio framework pays),
   2. a stateless agent reading a topic (decode JSON, iterate, acknowledge, commit),
   3. ``group_by`` + agent (re-key, produce to a repartition topic, read it again),
-  4. the stateless agent with the Monitor on (the default) and off (``Monitor=strm.NoMonitor``),
+  4. an agent reading ``stream.batches(max=1000, within=0.1)`` (lists of values),
+  5. the stateless agent with the Monitor on (the default) and off (``Monitor=strm.NoMonitor``),
      interleaved ``--monitor-rounds`` times, each run in a fresh process, in events per CPU
      second, and the median ratio of the pairs (the Monitor's overhead: budget 5 %); then the
      same for an agent relaying each event to another topic (a quarter of the events), which
@@ -12,7 +13,10 @@ Measures, in one run on this machine:
 and prints each with its ratio to the bare loop. Records are produced before the clock starts,
 so only consumption is timed. Usage::
 
-    uv run python bench/stream_path.py [--events 200000] [--monitor-rounds 7]
+    uv run python bench/stream_path.py [--events 200000] [--monitor-rounds 7] [--stdlib-json]
+
+``--stdlib-json`` makes the JSON codec decode with the standard library even where msgspec (the
+``strm[msgspec]`` extra) is installed, to measure what the extra brings.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strm
+from strm.codecs import builtin
 from strm.spi import ProducerRecord, TopicSpec
 from strm.transports.memory import drop_broker, get_broker, unique_url
 
@@ -59,6 +64,7 @@ async def run_app(
     n: int,
     *,
     group_by: bool,
+    batches: bool = False,
     monitor: bool = True,
     relay: bool = False,
     clock: Callable[[], float] = time.perf_counter,
@@ -85,6 +91,12 @@ async def run_app(
     @app.agent(topic)
     async def consume(stream: Any) -> None:
         nonlocal count
+        if batches:
+            async for batch in stream.batches(max=1000, within=0.1):
+                count += len(batch)
+                if count >= n:
+                    done.set()
+            return
         source = stream.group_by(lambda v: v["word"], name="word") if group_by else stream
         async for value in source:
             if relay:
@@ -148,10 +160,14 @@ async def main(n: int, rounds: int) -> None:
     floor = await bare_queue(n)
     stateless = await run_app(n, group_by=False)
     grouped = await run_app(n // 4, group_by=True)
+    batched = await run_app(n, group_by=False, batches=True)
+    decoder = "msgspec" if builtin._FAST_LOADS is not None else "the standard library"
     print(f"events: {n} (group_by: {n // 4}), 100-byte JSON values, memory:// transport")
+    print(f"strm's JSON codec decodes with {decoder}; the bare loop with json.loads")
     print(f"{'bare asyncio.Queue loop':32} {floor:12,.0f} events/s  1.00")
     print(f"{'stateless agent':32} {stateless:12,.0f} events/s  {stateless / floor:.2f}")
     print(f"{'group_by + agent':32} {grouped:12,.0f} events/s  {grouped / floor:.2f}")
+    print(f"{'stream.batches(max=1000) agent':32} {batched:12,.0f} events/s  {batched / floor:.2f}")
     if rounds:
         on, off, ratio = await monitor_overhead(n, rounds)
         print(f"{'stateless, Monitor on':32} {on:12,.0f} events/CPU-s (median)")
@@ -168,7 +184,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--monitor-rounds", type=int, default=7)
     parser.add_argument("--one", choices=sorted(CASES), help="run one case (used by the pairs)")
+    parser.add_argument("--stdlib-json", action="store_true", help="decode without msgspec")
     args = parser.parse_args()
+    if args.stdlib_json:
+        builtin._FAST_LOADS = None
     if args.one:
         monitor, relay = CASES[args.one]
         rate = asyncio.run(

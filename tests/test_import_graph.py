@@ -52,13 +52,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "runtime",
         (
             "strm.agents", "strm.assignor", "strm.backend_contexts", "strm.channels", "strm.compat",
-            "strm.conductor",
+            "strm.conductor", "strm.conductor_topics", "strm.conductor_watch",
             "strm.cron", "strm.deadletters", "strm.deliveries", "strm.discovery", "strm.events",
             "strm.gauges", "strm.inbox", "strm.leader", "strm.loop_lag",
             "strm.monitor_figures", "strm.monitor_snapshot", "strm.rebalance_clock",
             "strm.producer_handle", "strm.producing",
             "strm.progress", "strm.router", "strm.runtime", "strm.sender", "strm.sensors",
-            "strm.services", "strm.soon", "strm.streams", "strm.structured_logs", "strm.tables",
+            "strm.services", "strm.soon", "strm.stream_batches", "strm.stream_reading",
+            "strm.streams", "strm.structured_logs", "strm.tables",
             "strm.timers", "strm.worker_ready", "strm.testing.faults", "strm.testing.kafka",
             # The contract suites build backends from contexts, as the runtime does.
             "strm.testing.contexts", "strm.testing.contracts",

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.codecs import builtin
+from strm.codecs.builtin import JsonCodec
 from strm.codecs.registry import Serializers
 from strm.errors import (
     CodecError,
@@ -207,3 +209,38 @@ def test_json_refuses_other_objects_naming_the_type(serializers: Serializers) ->
 def test_codecs_are_built_once_per_name(serializers: Serializers) -> None:
     assert serializers.codec("json|binary") is serializers.codec("json|binary")
     assert serializers.codec("json") is serializers.value_codec
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"word": "x", "n": 1}',
+        b"NaN",
+        b'{"a": Infinity, "b": -Infinity}',
+        b"123456789012345678901234567890",
+        b'{"a": 1, "a": 2}',
+        b'"\\ud800"',
+        b'{"a": 1.5e400}',
+        "[1, 2]",
+        b" [] ",
+    ],
+)
+def test_json_decodes_alike_with_and_without_msgspec(data: bytes | str) -> None:
+    """The msgspec decoder (the strm[msgspec] extra) hands what it refuses to the standard
+    library, so both give the same objects (NaN compared by its text)."""
+    fast, plain = JsonCodec(), JsonCodec(fast=False)
+    assert repr(fast.loads(data)) == repr(plain.loads(data))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", [b"{", b"", b"\xff"])
+def test_json_refuses_bad_input_with_and_without_msgspec(data: bytes) -> None:
+    for codec in (JsonCodec(), JsonCodec(fast=False)):
+        with pytest.raises(ValueError):
+            codec.loads(data)
+
+
+def test_msgspec_is_the_fast_decoder_when_installed() -> None:
+    import msgspec  # a development dependency: the extra's path is the one tested here
+
+    assert builtin._FAST_LOADS is not None
+    assert builtin._FAST_LOADS(b"[1]") == msgspec.json.decode(b"[1]")

@@ -283,15 +283,19 @@ class Topic(Channel):
 
     def _decoder(self, progress: Progress) -> MakeEvent:
         app = self.app
-        serializers = app.serializers
-        loads_key = self.schema.loads_key
-        loads_value = self.schema.loads_value
+        load_key, load_value = self.schema.bind(app.serializers)
         event_cls: type[Event] = app.extension_class("Event")
+        if load_key is None:  # the raw bytes are the key: nothing to decode
+
+            def make_event_raw_key(message: Message) -> Event:
+                return event_cls(app, message.key, load_value(message.value), message, progress)
+
+            return make_event_raw_key
 
         def make_event(message: Message) -> Event:
             raw_key = message.key
-            key = None if raw_key is None else loads_key(serializers, raw_key)
-            return event_cls(app, key, loads_value(serializers, message.value), message, progress)
+            key = None if raw_key is None else load_key(raw_key)
+            return event_cls(app, key, load_value(message.value), message, progress)
 
         return make_event
 
@@ -435,7 +439,8 @@ class Topic(Channel):
             partition=partition,
             timestamp=timestamp,
             headers=normalize_headers(headers),
-            source=self._source(),
+            # Only a sender that holds records until their source commits reads the source.
+            source=self._source() if sender.hold_until_commit else None,
         )
 
     def derive(self, *, prefix: str = "", suffix: str = "", **overrides: Any) -> Topic:

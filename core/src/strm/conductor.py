@@ -17,14 +17,14 @@ import time
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from strm import conductor_topics, conductor_watch
 from strm.channels import Subscription, Topic
 from strm.checkpoint_gate import CheckpointGate
 from strm.errors import StrmError
 from strm.inbox import Inbox
 from strm.leader import LeaderAssignor
 from strm.rebalance_clock import RebalanceClock
-from strm.spi import TP, Admin, Consumer, Message
-from strm.structured_logs import log_position
+from strm.spi import TP, Consumer, Message
 from strm.transports import TransportError
 
 if TYPE_CHECKING:
@@ -175,90 +175,13 @@ class Conductor:
     def is_leader(self) -> bool:
         return self.leader.is_leader(self.assignment)
 
-    # -- topics ----------------------------------------------------------------------------------
+    # -- topics (the checks live in strm.conductor_topics) ------------------------------------
 
     async def declare(self, topic: Topic) -> None:
         """Create a topic's topics when strm owns them (internal) or they name a partition
         count, and ``topic_allow_declare`` permits; check the partition count of those that
         exist already."""
-        if not (topic.internal or topic.partitions is not None):
-            return
-        allowed = self.app.conf.topic_allow_declare
-        admin = self.app.transport("broker_producer").create_admin()
-        for name in topic.topics:
-            if name in self._declared:
-                continue
-            spec = topic.spec(name)
-            if allowed and await admin.create_topic(spec):
-                self.partition_counts[name] = spec.partitions
-            else:
-                await self._check_existing(admin, topic, spec.partitions, name)
-            self._declared.add(name)
-
-    async def _check_existing(self, admin: Admin, topic: Topic, wanted: int, name: str) -> None:
-        """An existing topic with another partition count than the app declares would put keys
-        in other partitions than its tables and repartition topics expect: a start-up error."""
-        found = await admin.partition_count(name)
-        if found is None:
-            return
-        self.partition_counts[name] = found
-        if found == wanted:
-            return
-        if topic.internal:
-            advice = (
-                f"it was created with another partition count before; set partitions={found} "
-                "where the table or repartition is defined, or delete the topic and the local "
-                "table data (the state is lost unless the sources are read again from the "
-                "start)"
-            )
-        else:
-            advice = f"pass partitions={found} to app.topic({name!r}, ...), or leave it out"
-        raise StrmError(
-            f"topic {name!r} exists with {found} partitions, but this app declares "
-            f"{wanted}: {advice}"
-        )
-
-    async def _declare_leader_topic(self) -> None:
-        from strm.spi import TopicSpec
-
-        if self.app.conf.topic_allow_declare and self.leader_topic not in self._declared:
-            admin = self.app.transport("broker_producer").create_admin()
-            await admin.create_topic(
-                TopicSpec(self.leader_topic, 1, self.app.conf.topic_replication_factor)
-            )
-            self._declared.add(self.leader_topic)
-
-    async def _check_source_topics(self, names: Iterable[str]) -> None:
-        """Fail at start-up, naming the topic, when a source topic strm does not create is
-        missing and the broker would not create it either (rather than waiting forever)."""
-        admin: Admin | None = None
-        creates: bool | None = None
-        for name in sorted(names):
-            topic = self.topics.get(name)
-            if (
-                name in self._checked
-                or topic is None
-                or topic.internal
-                or topic.partitions is not None
-                or topic.pattern is not None
-                or name in self.changelogs
-            ):
-                continue
-            if admin is None:
-                admin = self.app.transport("broker_producer").create_admin()
-            count = await admin.partition_count(name)
-            if count is not None:
-                self.partition_counts[name] = count
-            else:
-                if creates is None:
-                    creates = await admin.creates_topics_on_use()
-                if not creates:
-                    raise StrmError(
-                        f"source topic {name!r} does not exist, and the broker does not create "
-                        f"topics on use (auto.create.topics.enable=false): create it, or pass "
-                        f"partitions=N to app.topic({name!r}, ...) so strm creates it"
-                    )
-            self._checked.add(name)
+        await conductor_topics.declare(self, topic)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -276,8 +199,8 @@ class Conductor:
         for topic in set(self.topics.values()):
             await self.declare(topic)
         if self.leader_topic in names:
-            await self._declare_leader_topic()
-        await self._check_source_topics(names)
+            await conductor_topics.declare_leader_topic(self)
+        await conductor_topics.check_source_topics(self, names)
         conf = self.app.conf
         consumer = self.app.transport("broker_consumer").create_consumer(
             group_id=conf.id, client_id=conf.broker_client_id
@@ -286,7 +209,7 @@ class Conductor:
         consumer.subscribe(sorted(names), self, self.pattern())
         await consumer.start()
         self._spawn(self._fetch_loop(), "strm-fetch")
-        self._spawn(self._watch_loop(), "strm-watch")
+        self._spawn(conductor_watch.watch_loop(self), "strm-watch")
 
     async def stop(self) -> None:
         """Stop fetching, commit what is done, leave the group."""
@@ -323,7 +246,7 @@ class Conductor:
         for topic in set(self.topics.values()):
             await self.declare(topic)
         names = self.topic_names()
-        await self._check_source_topics(names)
+        await conductor_topics.check_source_topics(self, names)
         self.consumer.subscribe(sorted(names), self, self.pattern())
 
     def pattern(self) -> str | None:
@@ -550,69 +473,6 @@ class Conductor:
                     await self._commit_wanted.wait()
             self._commit_wanted.clear()
             await self.checkpoint()
-
-    # -- diagnostics -----------------------------------------------------------------------------
-
-    async def _watch_loop(self) -> None:
-        conf = self.app.conf
-        slow_after = conf.stream_processing_timeout
-        livelock_after = conf.broker_commit_livelock_soft_timeout
-        interval = max(0.05, min(slow_after, livelock_after, 10.0) / 4)
-        watched: dict[int, tuple[object, float, bool]] = {}
-        while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            self._check_slow_events(watched, now, slow_after)
-            self._check_livelock(now, livelock_after)
-
-    def _check_slow_events(
-        self, watched: dict[int, tuple[object, float, bool]], now: float, slow_after: float
-    ) -> None:
-        """Warn once per event that a stream has been processing for too long."""
-        for subs in self.subscriptions.values():
-            for sub in subs:
-                for stream in sub.readers:
-                    event = stream.current_event if stream.busy_tp is not None else None
-                    key = id(stream)
-                    seen = watched.get(key)
-                    if event is None:
-                        watched.pop(key, None)
-                        continue
-                    if seen is None or seen[0] is not event:
-                        watched[key] = (event, now, False)
-                    elif now - seen[1] > slow_after and not seen[2]:
-                        watched[key] = (event, seen[1], True)
-                        m = event.message
-                        logger.warning(
-                            "processing of %s[%d]@%d has taken more than %.1f s "
-                            "(stream_processing_timeout); the agent may be stuck",
-                            m.topic,
-                            m.partition,
-                            m.offset,
-                            slow_after,
-                            extra=log_position(m.topic, m.partition, m.offset),
-                        )
-
-    def _check_livelock(self, now: float, livelock_after: float) -> None:
-        for tp, fetched in self._fetched_upto.items():
-            if tp not in self.assignment:
-                continue
-            committed = self.committed.get(tp, 0)
-            if fetched + 1 <= committed:
-                self._stalled_since.pop(tp, None)
-                continue
-            since = self._stalled_since.setdefault(tp, now)
-            if now - since > livelock_after:
-                self._stalled_since[tp] = now
-                logger.warning(
-                    "the committed offset of %s[%d] has not advanced for %.0f s while records "
-                    "wait (broker_commit_livelock_soft_timeout): an event is not being "
-                    "acknowledged or an agent is stuck",
-                    tp.topic,
-                    tp.partition,
-                    livelock_after,
-                    extra=log_position(tp.topic, tp.partition),
-                )
 
     # -- rebalances (called by the consumer) ------------------------------------------------------
 

@@ -160,10 +160,10 @@ class Event:
         given) to another channel or topic, keeping the event's timestamp."""
         target = self.app.resolve_channel(channel)
         message = self.message
-        serializers = self.app.serializers
         if key is _SAME:
             key = message.key
         elif schema is not None or key_serializer is not None:
+            serializers = self.app.serializers
             key = (
                 serializers.dumps_key(key, key_serializer)
                 if key_serializer is not None
@@ -172,6 +172,7 @@ class Event:
         if value is _SAME:
             value = message.value
         elif schema is not None or value_serializer is not None:
+            serializers = self.app.serializers
             value = (
                 serializers.dumps_value(value, value_serializer)
                 if value_serializer is not None

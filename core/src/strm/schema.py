@@ -35,11 +35,12 @@ with the cause chained (a model's validation errors included); an unknown codec 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from strm.codecs.builtin import RawCodec
+from strm.codecs.builtin import JsonCodec, RawCodec
 from strm.codecs.registry import Serializers
 from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
 from strm.models import namespaces
@@ -49,6 +50,8 @@ from strm.spi import Codec
 __all__ = ["Schema"]
 
 Loader = Callable[[Serializers, bytes | None], Any]
+#: A loader bound to one app's serializers: what a subscription calls per record.
+BoundLoader = Callable[[bytes | None], Any]
 Dumper = Callable[[Serializers, Any], bytes | None]
 _NUMBERS = (int, float, Decimal)
 
@@ -103,6 +106,42 @@ class Schema:
 
     def dumps_key(self, serializers: Serializers, key: Any) -> bytes | None:
         return self._dump_key(serializers, key)
+
+    def bind(self, serializers: Serializers) -> tuple[BoundLoader | None, BoundLoader]:
+        """The key and value decoders for one app's serializers, prepared once per subscription
+        so that a record costs one call each. The key's is ``None`` when keys need no decoding
+        at all (untyped or ``bytes`` with the raw codec: the payload is the key).
+
+        The common cases (untyped values, records) call the codec directly; anything a subclass
+        of :class:`Schema` or :class:`Serializers` overrides goes through the overriding method.
+        """
+        plain = type(serializers).loads_key is Serializers.loads_key
+        key_loader: BoundLoader | None
+        if (
+            type(self).loads_key is Schema.loads_key
+            and plain
+            and self.key_type in (None, bytes)
+            and self.key_serializer is None
+            and isinstance(serializers.key_codec, RawCodec)
+        ):
+            key_loader = None
+        elif (
+            type(self).loads_key is Schema.loads_key
+            and self.key_type is str
+            and self.key_serializer is None
+        ):
+            key_loader = _bound_text_loader(_KEY, functools.partial(self.loads_key, serializers))
+        else:
+            key_loader = functools.partial(self.loads_key, serializers)
+        value_loader: BoundLoader | None = None
+        if (
+            type(self).loads_value is Schema.loads_value
+            and type(serializers).loads_value is Serializers.loads_value
+        ):
+            value_loader = _bound_value_loader(self, serializers)
+        if value_loader is None:
+            value_loader = functools.partial(self.loads_value, serializers)
+        return key_loader, value_loader
 
     def dumps_value(self, serializers: Serializers, value: Any) -> bytes | None:
         return self._dump_value(serializers, value)
@@ -246,27 +285,96 @@ def _number_loader(side: _Side, tp: type, serializer: str | Codec | None) -> Loa
 
 
 def _untyped_loader(side: _Side, serializer: str | Codec | None) -> Loader:
-    error = side.error
-
     def load(serializers: Serializers, data: bytes | None) -> Any:
         if data is None:
             return None
-        obj = side.loads(serializers, data, serializer)
-        namespace = namespaces.namespace_of(obj)
-        if namespace is None:
-            return obj
-        model = namespaces.lookup(namespace)
-        if model is None:
-            return obj
-        try:
-            return model.from_data(obj)
-        except Exception as exc:
-            raise error(
-                f"cannot decode {side.name} as {model.__qualname__} (named by its namespace): "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        return _by_namespace(side, side.loads(serializers, data, serializer))
 
     return load
+
+
+def _by_namespace(side: _Side, obj: Any) -> Any:
+    """An untyped payload, as the model its namespace names if it names a registered one."""
+    namespace = namespaces.namespace_of(obj)
+    if namespace is None:
+        return obj
+    model = namespaces.lookup(namespace)
+    if model is None:
+        return obj
+    try:
+        return model.from_data(obj)
+    except Exception as exc:
+        raise side.error(
+            f"cannot decode {side.name} as {model.__qualname__} (named by its namespace): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _bound_text_loader(side: _Side, general: BoundLoader) -> BoundLoader:
+    """``str`` with no serializer named: the payload as UTF-8, in one call."""
+    error = side.error
+
+    def load_text(data: bytes | None) -> Any:
+        if data.__class__ is not bytes:
+            return general(data)  # None, or a buffer the general loader converts
+        try:
+            return data.decode()
+        except UnicodeError as exc:
+            raise error(f"cannot decode {side.name} as str: {type(exc).__name__}: {exc}") from exc
+
+    return load_text
+
+
+def _bound_value_loader(schema: Schema, serializers: Serializers) -> BoundLoader | None:
+    """A one-call decoder for untyped and record values, the codec resolved once; ``None`` for
+    the other types, which keep their general loader."""
+    tp = schema.value_type
+    if tp is str and schema.value_serializer is None:
+        return _bound_text_loader(_VALUE, functools.partial(schema.loads_value, serializers))
+    if tp is None:
+        codec = serializers.value_codec
+        if schema.value_serializer is not None:
+            codec = serializers.codec(schema.value_serializer, setting="value_serializer")
+        codec_loads = codec.loads
+        meta_keys = (namespaces.METADATA_KEY, namespaces.FAUST_METADATA_KEY)
+
+        def load_untyped(data: bytes | None) -> Any:
+            if data is None:
+                return None
+            try:
+                obj = codec_loads(data)
+            except Exception as exc:
+                raise ValueDecodeError(f"cannot decode value: {type(exc).__name__}: {exc}") from exc
+            # A payload that names no model (nearly all) costs one type check here.
+            if isinstance(obj, dict) and (meta_keys[0] in obj or meta_keys[1] in obj):
+                return _by_namespace(_VALUE, obj)
+            return obj
+
+        return load_untyped
+    if isinstance(tp, type) and issubclass(tp, Record):
+        spec = schema.value_serializer
+        where = f"{tp.__qualname__} serializer" if spec is None else "value_serializer"
+        record_loads = _model_codec(serializers, _VALUE, spec or tp._options.serializer, where)
+        general = functools.partial(schema.loads_value, serializers)
+        from_data = tp.from_data
+        label = f"value as {tp.__qualname__}"
+
+        def load_record(data: bytes | None) -> Any:
+            if data is None:
+                return general(data)  # the tombstone rules
+            try:
+                obj = record_loads.loads(data)
+            except Exception as exc:
+                raise ValueDecodeError(f"cannot decode value: {type(exc).__name__}: {exc}") from exc
+            try:
+                return from_data(obj)
+            except Exception as exc:
+                raise ValueDecodeError(
+                    f"cannot decode {label}: {type(exc).__name__}: {exc}"
+                ) from exc
+
+        return load_record
+    return None
 
 
 def _foreign_loader(
@@ -313,6 +421,15 @@ def _model_codec(
 # -- encoding ------------------------------------------------------------------------------------
 
 
+def _custom_dumps(serializers: Serializers) -> bool:
+    """Whether an app's serializers encode in their own way (a subclass): then a record goes
+    through them, not through its generated JSON encoder."""
+    cls = type(serializers)
+    return (
+        cls.dumps_value is not Serializers.dumps_value or cls.dumps_key is not Serializers.dumps_key
+    )
+
+
 def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
     # Records are recognised by value, not by declared type: an untyped topic still sends a
     # record through its own serializer option.
@@ -351,6 +468,11 @@ def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
                 else f"{side.name}_serializer"
             )
             codec = _model_codec(serializers, side, spec, where)
+            if codec.__class__ is JsonCodec and not _custom_dumps(serializers):
+                try:
+                    return obj._strm_json().encode()
+                except Exception:  # the general path below raises the right error
+                    pass
             return side.dumps(serializers, obj.to_representation(), codec)
         if isinstance(obj, Decimal):
             return side.dumps(serializers, str(obj), plain)

@@ -31,7 +31,10 @@ def position_of(message: Message) -> bytes:
 def with_position(headers: Headers, message: Message) -> list[tuple[str, bytes]]:
     """``headers`` with the source position of ``message``, replacing one it carried (a record
     repartitioned twice names the record its last hop read)."""
-    return [*(h for h in headers if h[0] != HEADER), (HEADER, position_of(message))]
+    position = (HEADER, f"{message.topic}|{message.partition}|{message.offset}".encode())
+    if not headers:
+        return [position]
+    return [*(h for h in headers if h[0] != HEADER), position]
 
 
 def seal_key(repartition_topic: str, source: TP) -> TP:

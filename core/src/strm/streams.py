@@ -23,8 +23,7 @@ from collections.abc import (
     Callable,
     Iterable,
 )
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from strm.channels import Channel, Subscription, Topic
 from strm.errors import StrmError
@@ -32,36 +31,21 @@ from strm.events import Event, current_stream
 from strm.progress import Progress
 from strm.source_positions import with_position
 from strm.spi import TP, Message
+from strm.stream_batches import Seconds, seconds, take_batches
+from strm.stream_reading import (
+    EVENTS,
+    ITEMS,
+    TICK,
+    VALUES,
+    Fanout,
+    StreamAcks,
+    read_subscription,
+)
 
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
 
 logger = logging.getLogger("strm.streams")
-
-#: Passed up a chain of streams when a ``take(within=...)`` deadline passes with no event.
-TICK: Any = object()
-
-_EVENTS, _VALUES, _ITEMS = 0, 1, 2
-
-#: Longest a stream works through buffered events before it gives the event loop a turn, so
-#: that timers, the consumer's heartbeats, fetches and other agents wait at most about this
-#: long (plus the time of the events between two looks at the clock). Without it a stream
-#: whose buffer never empties would never give the loop up: taking a buffered batch does not
-#: wait. Not shorter: a thread waiting for the GIL (a store write in ``asyncio.to_thread``)
-#: asks for it only after 5 ms (``sys.getswitchinterval()``) without the loop releasing it,
-#: and each turn releases it.
-STREAM_TURN = 0.01
-#: Loop iterations a turn gives at least: a network reply or a thread's result reaches the task
-#: awaiting it through a chain of callbacks, one per iteration (socket, reader, request,
-#: waiter), so with one iteration per turn each step of a checkpoint would take several turns.
-TURN_ITERATIONS = 8
-#: An iteration in which no other task had anything to do takes a few microseconds: one that
-#: takes longer means others are busy (a large fetch response is read a chunk per iteration),
-#: and the turn goes on, up to ``STREAM_TURN``.
-QUIET_ITERATION = 50e-6
-#: The clock is read at the start of each batch and then every 64 events: reading it for
-#: every event would cost more than the turns themselves.
-CLOCK_EVERY_MASK = 63
 
 
 class Stream:
@@ -89,7 +73,7 @@ class Stream:
         self.busy_message: Message | None = None
         self.owner: str | None = None  # the agent reading it: sensors hear of its batches
         self.explicit_acks = False
-        self._stream_acks: _StreamAcks | None = None
+        self._stream_acks: StreamAcks | None = None
         self.deadline: float | None = None
         self.stopped = asyncio.Event()
         self._iterators: list[AsyncGenerator[Any, None]] = []
@@ -158,15 +142,15 @@ class Stream:
     # -- iteration -------------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return self._track(self._iterate(_VALUES))
+        return self._track(self._iterate(VALUES))
 
     def items(self) -> AsyncIterator[tuple[Any, Any]]:
         """``(key, value)`` pairs."""
-        return self._track(self._iterate(_ITEMS))
+        return self._track(self._iterate(ITEMS))
 
     def events(self) -> AsyncIterator[Event]:
         """:class:`strm.events.Event` objects."""
-        return self._track(self._iterate(_EVENTS))
+        return self._track(self._iterate(EVENTS))
 
     def _track(self, iterator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
         self._iterators.append(iterator)
@@ -178,7 +162,7 @@ class Stream:
         upstream: AsyncGenerator[Any, None] | None = None
         source: AsyncIterator[Any]
         if self.parent is not None and self._transform is not None:
-            upstream = self.parent._iterate(_EVENTS, ticks=True)
+            upstream = self.parent._iterate(EVENTS, ticks=True)
             source = self._transform(self, upstream)
         elif self.subscription is not None:
             source = self._read_subscription()
@@ -191,9 +175,9 @@ class Stream:
                         yield TICK
                     continue
                 self.current_event = event
-                if project == _VALUES:
+                if project == VALUES:
                     yield event.value
-                elif project == _ITEMS:
+                elif project == ITEMS:
                     yield event.key, event.value
                 else:
                     yield event
@@ -209,106 +193,13 @@ class Stream:
                 current_stream.reset(token)
             await self._stop_pumps()
 
-    async def _read_subscription(self) -> AsyncGenerator[Any, None]:
-        sub = self.subscription
-        assert sub is not None
-        inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
-        done, sensors, positions = progress.done, self.app.sensors, sub.source_positions
-        dead_letters, gate, clock = self.app.dead_letters, self.app.conductor.gate, time.monotonic
-        tracer = sensors.event_tracer  # None unless a sensor traces each event
-        turn_ends = clock() + STREAM_TURN
-        while True:
-            deadline = self.deadline
-            if deadline is None:
-                tp, items = await inbox.get()
-            else:
-                batch = await inbox.get_before(deadline)
-                if batch is None:
-                    yield TICK
-                    continue
-                tp, items = batch
-            if self.shared and len(items) > 1:
-                inbox.put_front(tp, items[1:])
-                items = items[:1]
-            generation = inbox.generation
-            explicit = self.explicit_acks
-            acks = self._acks(progress) if progress.manual else None
-            part = cast(TP, tp)  # a partition whenever the items are records (make_event)
-            count, index, skipped, started = len(items), 0, 0, clock()
-            try:
-                while index < count:
-                    if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
-                        turn_ends = await _give_the_loop_a_turn() + STREAM_TURN
-                        if inbox.generation != generation and tp in inbox.revoked:
-                            index, skipped = count, count - index  # its new owner has them
-                            break
-                    item = items[index]
-                    index += 1
-                    if make_event is None:
-                        event: Event = item
-                        yield event
-                        event.ack()
-                        continue
-                    message: Message = item
-                    if gate.closed:  # a checkpoint takes its snapshot between two events
-                        await gate.passage()
-                        if inbox.generation != generation and tp in inbox.revoked:
-                            index, skipped = count, count - index  # its new owner has them
-                            break
-                    # In flight from here on: a snapshot waits until the record is finished,
-                    # so it never holds the record's source position without its offset.
-                    self.busy_message = message
-                    if positions is not None and positions.is_copy(message):
-                        # forwarded again after a crash upstream: the tables hold it already
-                        self.busy_message = None
-                        if acks is not None:
-                            acks.deliver(message)
-                            acks.ack(part, message.offset)
-                        else:
-                            done[part] = message.offset
-                        continue
-                    try:
-                        event = make_event(message)
-                    except Exception as exc:  # a bad record must not stop its partition
-                        if acks is not None:  # delivered first: not acked if it is not sent
-                            acks.deliver(message)
-                        await dead_letters.undecodable(message, exc)
-                        self.busy_message = None
-                        if acks is not None:
-                            acks.ack(part, message.offset)
-                        else:
-                            done[part] = message.offset
-                        continue
-                    if acks is not None:
-                        acks.deliver(message)
-                        event._progress = acks
-                    if tracer is None:
-                        yield event
-                    else:
-                        traced = tracer.event_in(message)
-                        try:
-                            yield event
-                        finally:
-                            tracer.event_out(traced)
-                    self.busy_message = None
-                    if acks is None:
-                        done[part] = message.offset
-                    elif not explicit:
-                        acks.ack(part, message.offset)
-                    if inbox.generation != generation and tp in inbox.revoked:
-                        index, skipped = count, count - index  # its new owner has the rest
-            finally:
-                self.busy_message = None
-                inbox.release(index)
-                if index < count:
-                    inbox.put_front(tp, items[index:])
-                if index > skipped and self.owner is not None:  # per batch, never per event
-                    sensors.on_agent_batch(self.owner, part, index - skipped, clock() - started)
+    def _read_subscription(self) -> AsyncGenerator[Any, None]:
+        return read_subscription(self)
 
-    def _acks(self, progress: Progress) -> _StreamAcks:
+    def _acks(self, progress: Progress) -> StreamAcks:
         acks = self._stream_acks
         if acks is None or acks.progress is not progress:
-            acks = self._stream_acks = _StreamAcks(progress)
+            acks = self._stream_acks = StreamAcks(progress)
         return acks
 
     @property
@@ -447,14 +338,24 @@ class Stream:
         """Lists of up to ``max_`` values, or what arrived within ``within`` (seconds or a
         ``timedelta``) of the first one. The events of a list are finished when you ask for the
         next list."""
-        return self._track(self._take(max_, _seconds(within), lambda e: e.value))
+        return self._track(take_batches(self, max_, seconds(within), _value))
+
+    def batches(self, max: int, within: Seconds | None = None) -> AsyncIterator[list[Any]]:
+        """``async for batch in stream.batches(max=1000, within=0.5)``: lists of up to ``max``
+        values, or what arrived within ``within`` seconds of the first one, for code that works
+        on many values at once (a bulk insert, a vectorised computation). The engine of
+        :meth:`take`: a list's records are acknowledged when the next list is asked for, after
+        the loop body processed it, so a crash in between reads them again."""
+        if max < 1:
+            raise ValueError(f"stream.batches(max={max!r}): must be at least 1")
+        return self._track(take_batches(self, max, seconds(within), _value))
 
     def take_events(self, max_: int, within: Seconds | None = None) -> AsyncIterator[list[Event]]:
-        return self._track(self._take(max_, _seconds(within), lambda e: e))
+        return self._track(take_batches(self, max_, seconds(within), lambda e: e))
 
     def noack_take(self, max_: int, within: Seconds | None = None) -> AsyncIterator[list[Event]]:
         """Lists of events that you acknowledge yourself."""
-        return self._track(self._take(max_, _seconds(within), lambda e: e, ack=False))
+        return self._track(take_batches(self, max_, seconds(within), lambda e: e, ack=False))
 
     def take_with_timestamp(
         self, max_: int, within: Seconds | None, timestamp_field_name: str
@@ -467,53 +368,7 @@ class Stream:
                 value[timestamp_field_name] = event.message.timestamp
             return value
 
-        return self._track(self._take(max_, _seconds(within), stamped))
-
-    async def _take(
-        self,
-        max_: int,
-        within: float | None,
-        project: Callable[[Event], Any],
-        ack: bool = True,
-    ) -> AsyncGenerator[list[Any], None]:
-        if max_ < 1:
-            raise ValueError(f"take(max_={max_!r}): must be at least 1")
-        self._use_manual_acks()
-        root = self.root
-        loop = asyncio.get_running_loop()
-        source = self._iterate(_EVENTS, ticks=True)
-        buffer: list[Event] = []
-        first_at = 0.0
-        try:
-            while True:
-                if buffer and within is not None:
-                    root.deadline = first_at + within
-                else:
-                    root.deadline = loop.time() + within if within is not None else None
-                try:
-                    event = await source.__anext__()
-                except StopAsyncIteration:
-                    break
-                if event is not TICK:
-                    if not buffer:
-                        first_at = loop.time()
-                    buffer.append(event)
-                if buffer and (len(buffer) >= max_ or event is TICK):
-                    root.deadline = None
-                    batch, buffer = buffer, []
-                    yield [project(e) for e in batch]
-                    if ack:
-                        for e in batch:
-                            e.ack()
-            if buffer:
-                root.deadline = None
-                yield [project(e) for e in buffer]
-                if ack:
-                    for e in buffer:
-                        e.ack()
-        finally:
-            root.deadline = None
-            await source.aclose()
+        return self._track(take_batches(self, max_, seconds(within), stamped))
 
     def through(self, channel: Channel | str) -> Stream:
         """Forward every event to another channel or topic and continue from there; a name is
@@ -588,21 +443,23 @@ class Stream:
         self._next = downstream
 
         async def pump() -> None:
+            serializers = self.app.serializers
+            topic = target if isinstance(target, Topic) else None
             async for event in self.events():
                 if key_of is None:
                     new_key = event.key
                 else:
                     try:
                         new_key = key_of(event.value)
-                        if inspect.isawaitable(new_key):
+                        if type(new_key) not in _PLAIN_KEYS and inspect.isawaitable(new_key):
                             new_key = await new_key
                     except Exception:
                         logger.exception("group_by: no key for %r; the event is skipped", event)
                         continue
-                if isinstance(target, Topic) and event.message.value is not None:
-                    raw_key = target.schema.dumps_key(self.app.serializers, new_key)
+                if topic is not None and event.message.value is not None:
+                    raw_key = topic.schema.dumps_key(serializers, new_key)
                     message = event.message
-                    if target.positions_from:
+                    if topic.positions_from:
                         headers = with_position(message.headers, message)
                         await event.forward(target, key=raw_key, headers=headers)
                     else:
@@ -623,7 +480,7 @@ class Stream:
 
         async def pump() -> None:
             async for event in self.events():
-                fanout = _Fanout(event, n)
+                fanout = Fanout(event, n)
                 for branch in branches:
                     copy = Event(self.app, event.key, event.value, event.message, fanout)
                     await branch.put(copy)
@@ -663,51 +520,12 @@ class Stream:
         return f"<Stream {channel.label if channel is not None else 'iterable'}>"
 
 
-class _StreamAcks:
-    """A root stream's own view of its explicit acknowledgements: which records it delivered
-    and has not finished, so an instance that crashes can dead-letter exactly those."""
-
-    __slots__ = ("in_flight", "manual", "progress")
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.in_flight: dict[tuple[str, int, int], Message] = {}
-        self.manual = True
-
-    def deliver(self, message: Message) -> None:
-        self.in_flight[(message.topic, message.partition, message.offset)] = message
-        self.progress.deliver(message.tp, message.offset)
-
-    def ack(self, tp: TP, offset: int) -> None:
-        if self.in_flight.pop((tp.topic, tp.partition, offset), None) is not None:
-            self.progress.ack(tp, offset)
+#: Key types that are never awaitable: ``group_by`` skips the awaitable check for them.
+_PLAIN_KEYS = frozenset({str, bytes, int, float, type(None)})
 
 
-class _Fanout:
-    """Acknowledges the source event once every ``tee`` branch has acknowledged its copy."""
-
-    __slots__ = ("event", "left", "manual")
-
-    def __init__(self, event: Event, count: int) -> None:
-        self.event = event
-        self.left = count
-        self.manual = True
-
-    def ack(self, tp: TP, offset: int) -> None:
-        self.left -= 1
-        if self.left == 0:
-            self.event.ack()
-
-
-#: A duration as Faust takes it: seconds, or a ``timedelta``.
-Seconds = float | timedelta
-
-
-def _seconds(duration: Seconds | None) -> float | None:
-    """Seconds of a duration; Faust reads no duration (``None`` or 0) as "no time limit"."""
-    if isinstance(duration, timedelta):
-        duration = duration.total_seconds()
-    return duration or None
+def _value(event: Event) -> Any:
+    return event.value
 
 
 def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], str]:
@@ -719,22 +537,6 @@ def _key_extractor(key: Any, name: str | None) -> tuple[Callable[[Any], Any], st
             raise StrmError("group_by(fun) needs name= to name its repartition topic")
         return key, name
     raise StrmError(f"group_by(): expected a model field or a function, got {key!r}")
-
-
-async def _give_the_loop_a_turn() -> float:
-    """Let the other tasks run: ``TURN_ITERATIONS`` loop iterations, then more while they
-    find work, for at most ``STREAM_TURN`` in all. Returns the clock."""
-    clock = time.monotonic
-    started = clock()
-    for _ in range(TURN_ITERATIONS):
-        await asyncio.sleep(0)
-    now = clock()
-    while now - started < STREAM_TURN:
-        await asyncio.sleep(0)
-        before, now = now, clock()
-        if now - before < QUIET_ITERATION:
-            break
-    return now
 
 
 async def _run_pump(pump: Callable[[], Awaitable[None]], downstream: Stream) -> None:

@@ -1,7 +1,10 @@
 """``dumps``/``loads`` with codecs, and the errors for bad payloads and unknown codecs."""
 
 import base64
+import datetime
+import decimal
 import json
+from typing import Any
 
 import pytest
 import strm
@@ -68,3 +71,62 @@ def test_an_unknown_codec_name_fails_on_first_use_naming_model_and_codec() -> No
 def test_encoding_failures_are_codec_errors() -> None:
     with pytest.raises(CodecError, match="cannot encode Point"):
         Point(1).dumps(serializer="raw")
+
+
+class _Inner(strm.Record, namespace="tests.ser.Inner"):
+    a: int
+
+
+class _Every(strm.Record, namespace="tests.ser.Every"):
+    i: int
+    f: float
+    s: str
+    b: bool
+    o: int | None = None
+    when: datetime.datetime | None = None
+    amount: decimal.Decimal | None = None
+    inner: _Inner | None = None
+    items: list[Any] | None = None
+    tags: set[int] | None = None
+    hidden: int = strm.FieldDescriptor(default=0, exclude=True)  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"i": 1, "f": 1.5, "s": "abc", "b": True},
+        {"i": -5, "f": float("nan"), "s": 'é\u2028"\\</', "b": False, "o": 3},
+        {"i": 2**70, "f": float("-inf"), "s": "", "b": True},
+        {
+            "i": 0,
+            "f": 1e16,
+            "s": "x",
+            "b": False,
+            "when": datetime.datetime(2020, 1, 2, 3, 4, 5),
+            "amount": decimal.Decimal("1.10"),
+            "inner": _Inner(3),
+            "items": [1, "x", None],
+            "tags": {3, 1},
+        },
+        {"i": True, "f": 3, "s": "x", "b": 1},  # values of other types than declared
+    ],
+)
+def test_dumps_writes_the_bytes_the_json_codec_makes_of_the_representation(
+    fields: dict[str, Any],
+) -> None:
+    """The per-class JSON encoder is byte for byte the codec's output on the dict (NaN, big
+    ints, escapes, nested records and values of unexpected types included)."""
+    record = _Every(**fields)
+    assert record.dumps() == JsonCodec().dumps(record.to_representation())
+    assert _Every.loads(record.dumps()).s == record.s
+
+
+def test_dumps_of_records_without_fields_or_metadata() -> None:
+    class Empty(strm.Record, include_metadata=False):
+        pass
+
+    class Bare(strm.Record, namespace="tests.ser.Bare"):
+        pass
+
+    assert Empty().dumps() == b"{}"
+    assert Bare().dumps() == b'{"__strm":{"ns":"tests.ser.Bare"}}'

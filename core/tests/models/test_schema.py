@@ -215,3 +215,59 @@ def test_schema_arguments_are_keyword_only_and_checked() -> None:
         strm.Schema(str, Shape)  # type: ignore[misc]
     with pytest.raises(TypeError, match="value_serializer must be a codec name or codec object"):
         strm.Schema(value_serializer=3)  # type: ignore[arg-type]
+
+
+def _outcome(load: object, data: bytes | None) -> object:
+    try:
+        return ("ok", load(data))  # type: ignore[operator]
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        strm.Schema(),
+        strm.Schema(key_type=str, value_type=str),
+        strm.Schema(key_type=bytes, value_type=Shape),
+        strm.Schema(value_type=Checked),
+        strm.Schema(value_type=Packed),
+        strm.Schema(key_type=int, value_type=int, value_serializer="json"),
+        strm.Schema(value_type=Shape, allow_empty=True),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        b'"text"',
+        b"\xff\xfe",
+        b'{"name": "c", "radius": 2.5, "__strm": {"ns": "tests.schema.Circle"}}',
+        b'{"n": "not a number"}',
+        b'{"n": 3}',
+        b"NaN",
+        b"42",
+    ],
+)
+def test_bound_loaders_decode_and_fail_as_the_schema_does(
+    serializers: Serializers, schema: strm.Schema, data: bytes | None
+) -> None:
+    """``Schema.bind`` (what a subscription calls per record) gives the same values and the
+    same errors as ``loads_key``/``loads_value``, through its fast paths included."""
+    load_key, load_value = schema.bind(serializers)
+    expected_key = _outcome(lambda d: schema.loads_key(serializers, d), data)
+    assert _outcome(load_key or (lambda d: d), data) == expected_key
+    expected_value = _outcome(lambda d: schema.loads_value(serializers, d), data)
+    assert _outcome(load_value, data) == expected_value
+
+
+def test_bind_leaves_raw_keys_undecoded_and_respects_a_subclass(serializers: Serializers) -> None:
+    assert strm.Schema().bind(serializers)[0] is None  # raw bytes: the key is the payload
+
+    class Upper(strm.Schema):
+        def loads_value(self, serializers: Serializers, data: bytes | None) -> object:
+            return str(super().loads_value(serializers, data)).upper()
+
+    _, load_value = Upper().bind(serializers)
+    assert load_value(b'"abc"') == "ABC"

@@ -100,6 +100,64 @@ async def test_take_acknowledges_a_batch_only_after_it_was_processed(
         await eventually(lambda: app.conductor.committable() == {TP("batched", 0): 10})
 
 
+async def test_batches_groups_values_by_count_and_by_time(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    assert [b async for b in app.stream(range(5)).batches(max=2)] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match=r"batches\(max=0\): must be at least 1"):
+        app.stream([1]).batches(max=0)
+    channel = app.channel()
+    stream = app.stream(channel)
+    got: list[list[int]] = []
+
+    async def reader() -> None:
+        async for batch in stream.batches(max=1000, within=0.05):
+            got.append(batch)
+            return
+
+    task = asyncio.create_task(reader())
+    await asyncio.sleep(0)
+    for i in range(3):
+        await channel.send(value=i)
+    await asyncio.wait_for(task, 2)
+    assert got == [[0, 1, 2]]
+
+
+async def test_batches_acknowledge_a_batch_after_the_loop_body_and_survive_a_crash(
+    make_app: Callable[..., App],
+) -> None:
+    """The crash-safety rule of ``take``: a batch's offsets commit only once the next batch is
+    asked for; an agent that crashes on a batch leaves them uncommitted."""
+    app = make_app(topic_partitions=1, agent_supervisor="crashing")
+    topic = app.topic("bulk", value_type=int)
+    batches: list[list[int]] = []
+    release = asyncio.Event()
+
+    @app.agent(topic)
+    async def bulk(stream: Any) -> None:
+        async for batch in stream.batches(max=4, within=0.05):
+            batches.append(batch)
+            await release.wait()
+            release.clear()
+            if batch[0] == 4:
+                raise RuntimeError("the bulk insert failed")
+
+    with pytest.raises(RuntimeError, match="the bulk insert failed"):
+        async with app.running():
+            for i in range(8):
+                await topic.send(value=i)
+            await eventually(lambda: len(batches) == 1)
+            await app.conductor.checkpoint()
+            assert TP("bulk", 0) not in app.conductor.committed  # the first batch is in hand
+            release.set()
+            await eventually(lambda: len(batches) == 2)
+            await app.conductor.checkpoint()
+            assert app.conductor.committed[TP("bulk", 0)] == 4
+            assert batches == [[0, 1, 2, 3], [4, 5, 6, 7]]
+            release.set()  # the second batch fails: its records will be processed again
+            await asyncio.wait_for(app.wait_crashed(), 5)
+            assert app.conductor.committable() == {TP("bulk", 0): 4}
+
+
 async def test_take_with_timestamp_and_take_events(make_app: Callable[..., App]) -> None:
     app = make_app()
     stamped = [b async for b in app.stream([{"a": 1}, {"a": 2}]).take_with_timestamp(2, None, "ts")]

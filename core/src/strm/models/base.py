@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from strm.codecs.builtin import JsonCodec, std_encode
 from strm.codecs.named import get_codec
 from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
 from strm.spi import Codec
@@ -48,7 +49,9 @@ class Model:
     ) -> Self:
         """Decode bytes with ``serializer`` (else the model's, else ``default_serializer``, else
         JSON), then :meth:`from_data`."""
-        codec = _codec(cls, serializer, default_serializer)
+        codec = cls._options.codec  # the model's own, once resolved (see _codec)
+        if codec is None or serializer is not None or default_serializer is not None:
+            codec = _codec(cls, serializer, default_serializer)
         try:
             data = codec.loads(s)
         except Exception as exc:
@@ -61,11 +64,18 @@ class Model:
         """Encode :meth:`to_representation` with ``serializer`` (else the model's, else JSON)."""
         codec = _codec(type(self), serializer, None)
         try:
+            if codec.__class__ is JsonCodec:  # the same bytes, without building the dict
+                return self._strm_json().encode()
             return codec.dumps(self.to_representation())
         except Exception as exc:
             raise CodecError(
                 f"cannot encode {type(self).__qualname__}: {type(exc).__name__}: {exc}"
             ) from exc
+
+    def _strm_json(self) -> str:
+        """The built-in JSON codec's text of :meth:`to_representation` (records generate a
+        faster one per class)."""
+        return std_encode(self.to_representation())
 
     def __json__(self) -> dict[str, Any]:
         return self.to_representation()
@@ -87,13 +97,22 @@ class Model:
 
 
 def _codec(cls: type[Model], spec: str | Codec | None, fallback: str | Codec | None) -> Codec:
+    options = cls._options
+    # The model's own codec (its serializer, else JSON) is resolved once per class: a name
+    # resolves to the same codec for the life of the process (strm.codecs.named caches it).
+    own = spec is None and (fallback is None or options.serializer is not None)
+    if own and options.codec is not None:
+        return options.codec
     if spec is None:
-        spec = cls._options.serializer or fallback or "json"
+        spec = options.serializer or fallback or "json"
     try:
-        return get_codec(spec, setting=f"{cls.__qualname__} serializer")
+        codec = get_codec(spec, setting=f"{cls.__qualname__} serializer")
     except ConfigurationError as exc:
         raise ConfigurationError(
             f"{exc}. Models encoding on their own know only the built-in codecs and those given to "
             f"strm.codecs.register(): pass a codec object, register the codec, or encode "
             f"through app.serializers or a strm.Schema"
         ) from None
+    if own:
+        options.codec = codec
+    return codec

@@ -50,7 +50,6 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, ClassVar, Self
 
@@ -58,98 +57,29 @@ from strm.errors import ValidationError
 from strm.models import namespaces
 from strm.models.base import Model
 from strm.models.fields import MISSING, FieldDescriptor, field_for_type
-from strm.models.types import Context, Handler, compile_type, optional, type_name
+from strm.models.record_codegen import (
+    Field,
+    generate_asdict,
+    generate_constructors,
+    generate_json,
+    generate_representation,
+    show,
+)
+from strm.models.record_options import ModelOptions, RawField, apply_options
+from strm.models.types import Context, Handler, compile_type, optional
 from strm.spi import Codec
 
 __all__ = ["ModelOptions", "Record"]
 
 _METADATA_KEY = namespaces.METADATA_KEY
+#: Namespace to class (``strm.models.namespaces``), read directly on the per-record path.
+_registry = namespaces.registry
 _FAUST_METADATA_KEY = namespaces.FAUST_METADATA_KEY
 
 _NoneType = type(None)
 
+
 #: Options Faust has that strm refuses, with the reason given in the error.
-_REFUSED_OPTIONS = {
-    "allow_blessed_key": "strm always builds the subclass a payload's namespace names when it "
-    "is a subclass of the class being decoded",
-    "lazy_creation": "strm resolves forward references on first use by itself",
-}
-
-
-class ModelOptions:
-    """A record class's options and its field index (``Model._options``).
-
-    ``fields`` maps field names to their (resolved) annotations, ``descriptors`` to their
-    :class:`FieldDescriptor`, ``defaults`` to the defaults of optional fields.
-    """
-
-    serializer: str | Codec | None = None
-    namespace: str = ""
-    include_metadata: bool = True
-    validation: bool = False
-    coerce: bool = False
-    polymorphic_fields: bool = True
-    date_parser: Callable[[str], dt.datetime] | None = None
-    abstract: bool = False
-
-    def __init__(self) -> None:
-        self.coercions: dict[type, Callable[[Any], Any]] = {}
-        self.fields: dict[str, Any] = {}
-        self.descriptors: dict[str, FieldDescriptor] = {}
-        self.defaults: dict[str, Any] = {}
-        self.compiled = False
-        self.validators: list[tuple[str, Callable[[Any], ValidationError | None]]] = []
-        self._raw: dict[str, _RawField] = {}
-
-    def inherit(self) -> ModelOptions:
-        """A copy for a subclass: same options, fields to be recomputed."""
-        child = ModelOptions()
-        for name in (
-            "serializer",
-            "include_metadata",
-            "validation",
-            "coerce",
-            "polymorphic_fields",
-            "date_parser",
-        ):
-            setattr(child, name, getattr(self, name))
-        child.coercions = dict(self.coercions)
-        child._raw = dict(self._raw)
-        return child
-
-    # Faust's names for views of the field index, and its switches strm keeps always on.
-
-    @property
-    def fieldset(self) -> frozenset[str]:
-        return frozenset(self.fields)
-
-    @property
-    def fieldpos(self) -> dict[int, str]:
-        """Field names by positional-argument index."""
-        return dict(enumerate(self.fields))
-
-    @property
-    def optionalset(self) -> frozenset[str]:
-        return frozenset(self.defaults)
-
-    isodates = True
-    decimals = True
-
-    def __repr__(self) -> str:
-        return f"<ModelOptions {self.namespace}: {list(self._raw)}>"
-
-
-@dataclass(frozen=True, slots=True)
-class _RawField:
-    """A field as declared, before its annotation is resolved."""
-
-    annotation: Any
-    globalns: dict[str, Any]
-    owner: type
-    spec: FieldDescriptor | None
-    default: Any
-
-
 class Record(Model):
     """Base class of strm's event models; see the module documentation for the options."""
 
@@ -225,7 +155,8 @@ class Record(Model):
             if meta is None:
                 meta = data.get(_FAUST_METADATA_KEY)
             if meta is not None:
-                target = namespaces.lookup(meta.get("ns") if meta.__class__ is dict else None)
+                name = meta.get("ns") if meta.__class__ is dict else None
+                target = _registry.get(name) if name.__class__ is str else None
                 if target is not None and target is not cls and issubclass(target, cls):
                     return target._strm_build(data)  # type: ignore[no-any-return]
         elif isinstance(data, Record):
@@ -345,7 +276,7 @@ def _setup(cls: type[Record], given: dict[str, Any]) -> None:
     options = bases[0]._options.inherit() if bases else ModelOptions()
     for base in reversed(bases):  # fields of every record base, the most derived last
         options._raw.update(base._options._raw)
-    _apply_options(cls, options, given)
+    apply_options(cls, options, given)
     if "__init__" in cls.__dict__:
         raise TypeError(
             f"{cls.__qualname__} defines __init__; records generate theirs from the fields. "
@@ -375,57 +306,7 @@ def _setup(cls: type[Record], given: dict[str, Any]) -> None:
         _install_pending(cls)
 
 
-def _apply_options(cls: type[Record], options: ModelOptions, given: dict[str, Any]) -> None:
-    for name, value in given.items():
-        if name in _REFUSED_OPTIONS:
-            raise TypeError(
-                f"{cls.__qualname__}: strm does not support the model option {name!r}: "
-                f"{_REFUSED_OPTIONS[name]}"
-            )
-        if name in ("isodates", "decimals"):
-            if value is not True:
-                raise TypeError(
-                    f"{cls.__qualname__}: {name}={value!r} is not supported: strm always "
-                    f"parses {'ISO 8601 dates' if name == 'isodates' else 'decimal strings'} "
-                    f"for fields of that type"
-                )
-            continue
-        if name in ("include_metadata", "validation", "coerce", "polymorphic_fields", "abstract"):
-            if not isinstance(value, bool):
-                raise TypeError(f"{cls.__qualname__}: option {name} takes a bool, not {value!r}")
-            setattr(options, name, value)
-        elif name == "serializer":
-            if not isinstance(value, str | Codec):
-                raise TypeError(
-                    f"{cls.__qualname__}: serializer must be a codec name or codec object, "
-                    f"not {value!r}"
-                )
-            options.serializer = value
-        elif name == "namespace":
-            if not isinstance(value, str) or not value:
-                raise TypeError(f"{cls.__qualname__}: namespace must be a non-empty string")
-        elif name == "date_parser":
-            if not callable(value):
-                raise TypeError(f"{cls.__qualname__}: date_parser must be callable")
-            options.date_parser = value
-        elif name == "coercions":
-            if not isinstance(value, Mapping) or not all(
-                isinstance(k, type) and callable(v) for k, v in value.items()
-            ):
-                raise TypeError(f"{cls.__qualname__}: coercions must map types to functions")
-            options.coercions.update(value)
-        else:
-            raise TypeError(
-                f"{cls.__qualname__}: unknown model option {name!r}; strm supports "
-                f"serializer, namespace, include_metadata, validation, coerce, "
-                f"polymorphic_fields, date_parser, coercions, isodates, decimals and abstract"
-            )
-    if given.get("validation") and "coerce" not in given:
-        options.coerce = True
-    options.namespace = given.get("namespace") or f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _collect_fields(cls: type[Record], inherited: dict[str, _RawField]) -> dict[str, _RawField]:
+def _collect_fields(cls: type[Record], inherited: dict[str, RawField]) -> dict[str, RawField]:
     raw = dict(inherited)
     own = inspect.get_annotations(cls)
     globalns = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
@@ -448,17 +329,17 @@ def _collect_fields(cls: type[Record], inherited: dict[str, _RawField]) -> dict[
                 f"{', '.join(seen_default)}, which {'has' if len(seen_default) == 1 else 'have'} "
                 f"one; positional arguments would be ambiguous"
             )
-        raw[name] = _RawField(annotation, globalns, cls, spec, None if spec else value)
+        raw[name] = RawField(annotation, globalns, cls, spec, None if spec else value)
     # A subclass may change an inherited field's default without annotating it again.
     for name, field in inherited.items():
         if name in own or name not in cls.__dict__:
             continue
         value = cls.__dict__[name]
         if isinstance(value, FieldDescriptor):
-            raw[name] = _RawField(field.annotation, field.globalns, field.owner, value, None)
+            raw[name] = RawField(field.annotation, field.globalns, field.owner, value, None)
         else:
             spec = field.spec.with_default(value) if field.spec is not None else None
-            raw[name] = _RawField(field.annotation, field.globalns, field.owner, spec, value)
+            raw[name] = RawField(field.annotation, field.globalns, field.owner, spec, value)
     return raw
 
 
@@ -468,7 +349,7 @@ def _is_classvar(annotation: Any) -> bool:
     return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
 
 
-def _resolve(cls: type[Record], raw: dict[str, _RawField]) -> dict[str, Any]:
+def _resolve(cls: type[Record], raw: dict[str, RawField]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name, field in raw.items():
         holder = types.SimpleNamespace(
@@ -479,7 +360,7 @@ def _resolve(cls: type[Record], raw: dict[str, _RawField]) -> dict[str, Any]:
     return resolved
 
 
-def _unresolved(raw: dict[str, _RawField]) -> dict[str, Any]:
+def _unresolved(raw: dict[str, RawField]) -> dict[str, Any]:
     return {name: field.annotation for name, field in raw.items()}
 
 
@@ -534,25 +415,20 @@ def _compile(cls: type[Record]) -> None:
     fields = [_compile_field(cls, options, d) for d in options.descriptors.values()]
     options.validators = [(f.name, f.validator) for f in fields]
     post_init = callable(getattr(cls, "__post_init__", None))
-    init, build = _generate_constructors(cls, fields, options.validation, post_init)
+    init, build = generate_constructors(cls, fields, options.validation, post_init)
     cls.__init__ = init  # type: ignore[method-assign]
     cls._strm_build = staticmethod(build)  # type: ignore[method-assign,assignment]
-    cls.to_representation = _generate_representation(cls, fields)  # type: ignore[method-assign,assignment]
-    cls.asdict = _generate_asdict(cls, fields)  # type: ignore[method-assign,assignment]
+    to_representation = generate_representation(cls, fields)
+    to_representation.__doc__ = Record.to_representation.__doc__
+    asdict = generate_asdict(cls, fields)
+    asdict.__doc__ = Record.asdict.__doc__
+    cls.to_representation = to_representation  # type: ignore[method-assign,assignment]
+    cls.asdict = asdict  # type: ignore[method-assign,assignment]
+    cls._strm_json = generate_json(cls, fields)  # type: ignore[method-assign,assignment]
     options.compiled = True
 
 
-@dataclass(slots=True)
-class _Field:
-    name: str
-    descriptor: FieldDescriptor
-    convert: Callable[[Any], Any] | None
-    validator: Callable[[Any], ValidationError | None]
-    dump: Callable[[Any], Any] | None
-    factory: Callable[[], Any] | None
-
-
-def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor) -> _Field:
+def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor) -> Field:
     ctx = Context(
         coerce=options.coerce if d.coerce is None else d.coerce,
         date_parser=d.date_parser or options.date_parser or dt.datetime.fromisoformat,
@@ -576,7 +452,7 @@ def _compile_field(cls: type[Record], options: ModelOptions, d: FieldDescriptor)
     if d.has_dump:
         own, after_dump = d.dump_value, dump
         dump = own if after_dump is None else (lambda v: after_dump(own(v)))
-    return _Field(d.field, d, convert, _validator(d, handler), dump, d.default_factory())
+    return Field(d.field, d, convert, _validator(d, handler), dump, d.default_factory())
 
 
 def _custom_prepare(d: FieldDescriptor, coerce: bool) -> Callable[[Any], Any]:
@@ -596,7 +472,7 @@ def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], Validati
     def validate(value: Any) -> ValidationError | None:
         if not check(value):
             return ValidationError(
-                f"{name}: expected {expected}, got {_show(value)}",
+                f"{name}: expected {expected}, got {show(value)}",
                 field=name,
                 expected=expected,
                 value=value,
@@ -605,7 +481,7 @@ def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], Validati
             reason = constraint(value)
             if reason is not None:
                 return ValidationError(
-                    f"{name}: {reason}, got {_show(value)}",
+                    f"{name}: {reason}, got {show(value)}",
                     field=name,
                     expected=expected,
                     value=value,
@@ -616,13 +492,6 @@ def _validator(d: FieldDescriptor, handler: Handler) -> Callable[[Any], Validati
         return None
 
     return validate
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{type(value).__name__} {text}"
 
 
 def _is_model(tp: Any) -> bool:
@@ -652,196 +521,6 @@ def _dump_model(value: Any) -> Any:
     if isinstance(value, Record):
         return value.to_representation()
     return value
-
-
-# -- errors raised by generated code -------------------------------------------------------------
-
-
-def _note_missing(
-    errors: list[ValidationError] | None, d: FieldDescriptor
-) -> list[ValidationError]:
-    error = ValidationError(
-        f"{d.field}: required field missing", field=d.field, expected=type_name(d.type)
-    )
-    return [error] if errors is None else [*errors, error]
-
-
-def _note_bad(
-    errors: list[ValidationError] | None, d: FieldDescriptor, value: Any, exc: Exception
-) -> list[ValidationError]:
-    expected = type_name(d.type)
-    error = ValidationError(
-        f"{d.field}: cannot convert {_show(value)} to {expected}: {type(exc).__name__}: {exc}",
-        field=d.field,
-        expected=expected,
-        value=value,
-    )
-    return [error] if errors is None else [*errors, error]
-
-
-def _note(errors: list[ValidationError] | None, error: ValidationError) -> list[ValidationError]:
-    return [error] if errors is None else [*errors, error]
-
-
-def _failure(cls: type[Record], errors: list[ValidationError]) -> ValidationError:
-    count = f"{len(errors)} invalid field{'s' if len(errors) != 1 else ''}"
-    reasons = "; ".join(e.reason for e in errors)
-    return ValidationError(f"{cls.__qualname__}: {count}: {reasons}", errors=errors)
-
-
-def _not_a_mapping(cls: type[Record], data: Any) -> ValidationError:
-    return ValidationError(
-        f"cannot build {cls.__qualname__} from {type(data).__name__}: expected a mapping of "
-        f"field names to values"
-    )
-
-
-# -- code generation -----------------------------------------------------------------------------
-
-
-def _generate_constructors(
-    cls: type[Record], fields: list[_Field], validation: bool, post_init: bool
-) -> tuple[Callable[..., None], Callable[[Any], Any]]:
-    """Generate ``__init__`` and the decoder ``_strm_build(data)``.
-
-    Both share one body: per field, a missing-value check, the conversion (its failure noted,
-    not raised, so every bad field is reported), the validation when it is on; then one raise
-    listing all problems, or the attribute stores. Generated code has a line per field, so it
-    runs at the speed of hand-written code. Fields are parameters and locals, so the code
-    refers to nothing by a name a field could take: every helper is a ``_strm_`` global.
-    """
-    ns: dict[str, Any] = {
-        "_strm_M": MISSING,
-        "_strm_cls": cls,
-        "_strm_new": object.__new__,
-        "_strm_Mapping": Mapping,
-        "_strm_dict": dict,
-        "_strm_isinstance": isinstance,
-        "_strm_Exception": Exception,
-        "_strm_missing": _note_missing,
-        "_strm_bad": _note_bad,
-        "_strm_note": _note,
-        "_strm_fail": _failure,
-        "_strm_not_mapping": _not_a_mapping,
-    }
-    params: list[str] = []
-    reads: list[str] = []
-    body: list[str] = ["_strm_errors = None"]
-    for i, f in enumerate(fields):
-        name, d = f.name, f.descriptor
-        ns[f"_strm_F{i}"] = d
-        ns[f"_strm_V{i}"] = f.validator
-        if f.convert is not None:
-            ns[f"_strm_C{i}"] = f.convert
-        if d.required or f.factory is not None:
-            default = "_strm_M"
-            if f.factory is not None:
-                ns[f"_strm_D{i}"] = f.factory
-        else:
-            default = f"_strm_D{i}"
-            ns[default] = d.default
-        params.append(f"{name}={default}")
-        reads.append(f"{name} = _strm_get({d.input_name!r}, {default})")
-        checks = _convert_and_check(i, f, validation)
-        if d.required:
-            body.append(f"if {name} is _strm_M:")
-            body.append(f"    _strm_errors = _strm_missing(_strm_errors, _strm_F{i})")
-            if checks:
-                body.append("else:")
-                body.extend("    " + line for line in checks)
-        else:
-            if f.factory is not None:
-                body.append(f"if {name} is _strm_M:")
-                body.append(f"    {name} = _strm_D{i}()")
-            body.extend(checks)
-    body.append("if _strm_errors is not None:")
-    body.append("    raise _strm_fail(_strm_cls, _strm_errors)")
-    stores = [f"_strm_self.{f.name} = {f.name}" for f in fields]
-    if post_init:
-        stores.append("_strm_self.__post_init__()")
-
-    init_src = [f"def __init__({', '.join(['_strm_self', *params])}):"]
-    init_src += ["    " + line for line in body + stores]
-    build_src = [
-        "def _strm_build(_strm_data):",
-        "    if _strm_data.__class__ is not _strm_dict and not _strm_isinstance("
-        "_strm_data, _strm_Mapping):",
-        "        raise _strm_not_mapping(_strm_cls, _strm_data)",
-        "    _strm_get = _strm_data.get",
-    ]
-    build_src += ["    " + line for line in reads + body]
-    build_src += ["    _strm_self = _strm_new(_strm_cls)"]
-    build_src += ["    " + line for line in stores]
-    build_src += ["    return _strm_self"]
-    source = "\n".join(init_src) + "\n\n" + "\n".join(build_src) + "\n"
-    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
-    init, build = ns["__init__"], ns["_strm_build"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__code__ = init.__code__.replace(co_qualname=init.__qualname__)
-    init.__module__ = cls.__module__
-    build.__qualname__ = f"{cls.__qualname__}.from_data"
-    return init, build
-
-
-def _convert_and_check(i: int, f: _Field, validation: bool) -> list[str]:
-    name = f.name
-    check = (
-        [
-            f"_strm_v = _strm_V{i}({name})",
-            "if _strm_v is not None:",
-            "    _strm_errors = _strm_note(_strm_errors, _strm_v)",
-        ]
-        if validation
-        else []
-    )
-    if f.convert is None:
-        return check
-    lines = [
-        "try:",
-        f"    {name} = _strm_C{i}({name})",
-        "except _strm_Exception as _strm_exc:",
-        f"    _strm_errors = _strm_bad(_strm_errors, _strm_F{i}, {name}, _strm_exc)",
-    ]
-    if check:
-        lines.append("else:")
-        lines.extend("    " + line for line in check)
-    return lines
-
-
-def _generate_representation(
-    cls: type[Record], fields: list[_Field]
-) -> Callable[[Record], dict[str, Any]]:
-    ns: dict[str, Any] = {}
-    items = []
-    for i, f in enumerate(fields):
-        if f.descriptor.exclude:
-            continue
-        key = repr(f.descriptor.output_name)
-        if f.dump is None:
-            items.append(f"{key}: _strm_self.{f.name}")
-        else:
-            ns[f"_strm_P{i}"] = f.dump
-            items.append(f"{key}: _strm_P{i}(_strm_self.{f.name})")
-    options = cls._options
-    if options.include_metadata:
-        items.append(f"{namespaces.METADATA_KEY!r}: {{'ns': {options.namespace!r}}}")
-    source = f"def to_representation(_strm_self):\n    return {{{', '.join(items)}}}\n"
-    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
-    fn: Callable[[Record], dict[str, Any]] = ns["to_representation"]
-    fn.__qualname__ = f"{cls.__qualname__}.to_representation"
-    fn.__doc__ = Record.to_representation.__doc__
-    return fn
-
-
-def _generate_asdict(cls: type[Record], fields: list[_Field]) -> Callable[[Record], dict[str, Any]]:
-    items = [f"{f.name!r}: _strm_self.{f.name}" for f in fields if not f.descriptor.exclude]
-    source = f"def asdict(_strm_self):\n    return {{{', '.join(items)}}}\n"
-    ns: dict[str, Any] = {}
-    exec(compile(source, f"<strm record {cls.__qualname__}>", "exec"), ns)
-    fn: Callable[[Record], dict[str, Any]] = ns["asdict"]
-    fn.__qualname__ = f"{cls.__qualname__}.asdict"
-    fn.__doc__ = Record.asdict.__doc__
-    return fn
 
 
 def try_compile(cls: type[Record]) -> bool:
@@ -883,4 +562,10 @@ def _install_pending(cls: type[Record]) -> None:
     cls.__init__ = init  # type: ignore[method-assign]
     cls._strm_build = staticmethod(build)  # type: ignore[method-assign]
     cls.to_representation = to_representation  # type: ignore[method-assign]
+
+    def to_json(self: Record) -> str:
+        ensure()
+        return cls._strm_json(self)
+
     cls.asdict = asdict  # type: ignore[method-assign]
+    cls._strm_json = to_json  # type: ignore[method-assign,assignment]

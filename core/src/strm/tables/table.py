@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
 from strm.errors import CodecError, SettingNotSupportedError, StrmError
-from strm.events import current_event
+from strm.events import Event, current_event, current_stream
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
+from strm.tables.copartitioning import check_source
 from strm.tables.shard import MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
 from strm.tables.window_time import Seconds
@@ -38,6 +39,9 @@ from strm.tables.windows import (
 if TYPE_CHECKING:
     from strm.app_protocol import AppLike
     from strm.channels import Topic
+
+#: Key types that are never window or bookkeeping keys: no isinstance checks for them.
+_PLAIN_KEYS = frozenset({str, bytes, int})
 
 RecoverCallback = Callable[[], Awaitable[None]]
 #: Faust's default ``recovery_buffer_size``, the only value strm honours today.
@@ -136,6 +140,10 @@ class Collection(MutableMapping[Any, Any]):
         self._assignment = app.conductor.assignment
         #: Topics seen updating this table whose partition count matches the table's.
         self._sources: set[str] = set()
+        #: The last event whose record partition passed the checks above, and that partition:
+        #: ``table[k] += 1`` reads and writes for one event, and the checks need doing once.
+        self._checked_event: Event | None = None
+        self._checked_partition = 0
         self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
@@ -237,10 +245,11 @@ class Collection(MutableMapping[Any, Any]):
         partitioner when the table is created with ``use_partitioner=True``. A worker writes
         only partitions it owns: another worker's would never learn of the change.
         """
-        if isinstance(key, WindowKey):
-            key = key.key
-        elif isinstance(key, MetaKey):
-            raise StrmError("a windowed table's bookkeeping has no partition of its own")
+        if key.__class__ not in _PLAIN_KEYS:
+            if isinstance(key, WindowKey):
+                key = key.key
+            elif isinstance(key, MetaKey):
+                raise StrmError("a windowed table's bookkeeping has no partition of its own")
         partition = self._event_partition(key)
         if partition is None:
             self._check_started()
@@ -267,6 +276,10 @@ class Collection(MutableMapping[Any, Any]):
         event = current_event()
         if event is None:
             return None
+        if event is self._checked_event:  # a read then a write of one event: checked once
+            partition = self._checked_partition
+            self._remember(key, partition)
+            return partition
         message = event.message
         topic = message.topic
         partition = message.partition
@@ -280,33 +293,13 @@ class Collection(MutableMapping[Any, Any]):
             return None
         if topic not in self._sources:
             self._check_source(topic, partition)
+        self._checked_event, self._checked_partition = event, partition
         self._remember(key, partition)
         return partition
 
     def _check_source(self, topic: str, partition: int) -> None:
-        """Once per topic: a table is co-partitioned with the topic updating it, which needs
-        the same partition count (else the assignor cannot keep a stream partition and its
-        table partition on one worker). A global table is whole on every worker, so it only
-        needs a partition for each of the topic's. While the topic's count is not known, each
-        record's partition is checked instead."""
-        count = self.app.conductor.partition_counts.get(topic)
-        if count is None:
-            if partition >= self.partitions:
-                raise StrmError(
-                    f"table {self.name!r} has {self.partitions} partitions, but it is "
-                    f"updated from {topic}[{partition}]: a table must have as many "
-                    "partitions as the topic that updates it (partitions=...)"
-                )
-            return
-        if count > self.partitions or (count < self.partitions and not self.is_global):
-            raise StrmError(
-                f"table {self.name!r} has {self.partitions} partitions, but it is updated "
-                f"from topic {topic!r}, which has {count}: a table and the topic that updates "
-                f"it need the same partition count; create the table with partitions={count} "
-                f"(and delete its changelog topic {self.changelog_topic_name!r} if it exists), "
-                f"or group_by() the stream into a topic of {self.partitions} partitions"
-            )
-        self._sources.add(topic)
+        if check_source(self, topic, partition):
+            self._sources.add(topic)
 
     def _check_started(self) -> None:
         if not self.app.is_running and not self._test_partitions:
@@ -394,13 +387,34 @@ class Collection(MutableMapping[Any, Any]):
     def on_key_del(self, key: Any) -> None:
         """Called before every deletion of a key; override it in a subclass to observe them."""
 
+    def _event_shard(self, key: Any) -> Shard | None:
+        """The shortcut of a second access during one event (the write of ``table[k] += 1``):
+        the shard of the partition checked for this event, while this worker still owns it;
+        ``None`` sends the access the long way (:meth:`partition_for`)."""
+        stream = current_stream.get()
+        if stream is None or stream.current_event is not self._checked_event:
+            return None
+        partition = self._checked_partition
+        if key.__class__ not in _PLAIN_KEYS or partition not in self.owned_partitions:
+            return None
+        shard = self._shards.get(partition)
+        if shard is not None:
+            self._remember(key, partition)
+        return shard
+
     def _get(self, key: Any) -> Any:
+        shard = self._event_shard(key)
+        if shard is not None:
+            return shard.get(key, self.dumps_key)
         partition = self.partition_for(key)
         if partition is None:
             return MISSING
         return self.shard(partition).get(key, self.dumps_key)
 
     def _shard_to_write(self, key: Any) -> Shard:
+        shard = self._event_shard(key)
+        if shard is not None:
+            return shard
         partition = self.partition_for(key, write=True)
         assert partition is not None
         return self.shard(partition)

@@ -56,7 +56,7 @@ from strm.transports import (
     RecordTooLargeError,
     TransportError,
 )
-from strm.transports.record_size import record_size
+from strm.transports.record_size import record_size, within
 
 if TYPE_CHECKING:
     from strm.contexts import TransportContext
@@ -368,8 +368,11 @@ class MemoryProducer:
     async def send(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
         if self._state != "started":
             raise TransportError(f"producer {self.client_id!r} is not started; cannot send")
-        size = record_size(record.key, record.value, record.headers)
-        if size > self.max_request_size:
+        limit = self.max_request_size
+        if (
+            not within(limit, record.key, record.value, record.headers)
+            and (size := record_size(record.key, record.value, record.headers)) > limit
+        ):
             raise RecordTooLargeError(
                 f"a record for {record.topic}[{record.partition}] is {size} bytes, more than "
                 f"producer_max_request_size ({self.max_request_size})"

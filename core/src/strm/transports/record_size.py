@@ -22,6 +22,18 @@ def record_size(key: bytes | None, value: bytes | None, headers: Headers) -> int
     return size
 
 
+def within(limit: int, key: bytes | None, value: bytes | None, headers: Headers) -> bool:
+    """Whether the record is surely within ``limit``, from an upper bound that costs a few
+    additions (every varint at its longest, every header name at four bytes a character);
+    :func:`record_size` decides only for records near the limit. A producer checks every
+    record it sends, so this is on the path of each forwarded event."""
+    size = BATCH_OVERHEAD + 15 + (0 if key is None else len(key))
+    size += 0 if value is None else len(value)
+    for name, data in headers:
+        size += 10 + 4 * len(name) + len(data)
+    return size <= limit
+
+
 def value_room(limit: int, key: bytes | None, headers: Headers) -> int:
     """The longest value a record with this key and these headers may have within ``limit``
     bytes; negative when not even an empty value fits."""
