@@ -212,4 +212,3 @@ async def test_a_fetch_without_a_budget_returns_a_bounded_number_of_records(
     finally:
         await consumer.stop()
         await producer.stop()
-
