@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from strm.app import App
 from strm.codecs.registry import Serializers
-from strm.errors import (
+from strm.kernel.errors import (
     CodecError,
     ConfigurationError,
     KeyDecodeError,

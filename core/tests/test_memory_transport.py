@@ -9,22 +9,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.assignor import Assignment
-from strm.errors import BackendNotFoundError, ConfigurationError
-from strm.spi import TP, Message, ProducerRecord, TopicSpec
-from strm.testing.contexts import backend_factory, context_settings, transport_context
-from strm.testing.contracts.transport import (
-    RecordingListener,
-    TransportContract,
-    TransportFactory,
+from strm.builtins import (
+    memory_transport as memory,
 )
-from strm.transports import (
-    NoOffsetForPartitionError,
-    PartitionNotAssignedError,
-    TransportError,
-    memory,
-)
-from strm.transports.memory import (
+from strm.builtins.memory_transport import (
     MemoryConsumer,
     MemoryProducer,
     MemoryTransport,
@@ -32,6 +20,20 @@ from strm.transports.memory import (
     drop_broker,
     get_broker,
     unique_url,
+)
+from strm.kernel.assignor import Assignment
+from strm.kernel.errors import BackendNotFoundError, ConfigurationError
+from strm.kernel.spi import TP, Message, ProducerRecord, TopicSpec
+from strm.kernel.transports import (
+    NoOffsetForPartitionError,
+    PartitionNotAssignedError,
+    TransportError,
+)
+from strm.testing.contexts import backend_factory, context_settings, transport_context
+from strm.testing.contracts.transport import (
+    RecordingListener,
+    TransportContract,
+    TransportFactory,
 )
 
 AppFactory = Callable[..., App]

@@ -31,41 +31,42 @@ from typing import TYPE_CHECKING, Any
 from strm.agents.agent import Agent
 from strm.agents.replies import Replies
 from strm.agents.supervisors import Supervisor
-from strm.app_protocol import ServiceFactory
-from strm.backend_contexts import cache_context, transport_context
+from strm.builtins.plugins import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS
 from strm.caches.front import AppCache
 from strm.channels import Channel, Subscription, Topic
 from strm.codecs.registry import Serializers
-from strm.conductor import Conductor
-from strm.deadletters import DeadLetters
-from strm.errors import BackendNotFoundError, ConfigurationError, PluginError
-from strm.flow_control import FlowControl
-from strm.model_types import ModelTypes
-from strm.plugins import command_line
-from strm.plugins.known import FIRST_PARTY_SETTINGS
-from strm.plugins.manager import StrmPluginManager
-from strm.producer_handle import ProducerHandle
-from strm.producing import Producers, check_threaded_producer
-from strm.records import Provision
-from strm.redaction import redact_url
-from strm.router import Router
-from strm.runtime import Runtime
-from strm.sender import Partitioner, Sender
-from strm.sensors import Monitor, SensorSet
-from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
-from strm.settings.conf import COMMAND_LINE, DEFAULT, Conf
-from strm.settings.setting import Setting
-from strm.settings.types import import_by_name, url_scheme
-from strm.signals import Signal, SyncSignal
-from strm.spi import (
+from strm.kernel.app_protocol import ServiceFactory
+from strm.kernel.errors import BackendNotFoundError, ConfigurationError, PluginError
+from strm.kernel.flow_control import FlowControl
+from strm.kernel.model_types import ModelTypes
+from strm.kernel.plugins import command_line
+from strm.kernel.plugins.known import FIRST_PARTY_SETTINGS
+from strm.kernel.plugins.manager import StrmPluginManager
+from strm.kernel.records import Provision
+from strm.kernel.redaction import redact_url
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
+from strm.kernel.settings.conf import COMMAND_LINE, DEFAULT, Conf
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import import_by_name, url_scheme
+from strm.kernel.spi import (
     TP,
     Cache,
     Consumer,
     RecordMetadata,
     Transport,
 )
+from strm.router import Router
+from strm.runtime.backend_contexts import cache_context, transport_context
+from strm.runtime.conductor import Conductor
+from strm.runtime.deadletters import DeadLetters
+from strm.runtime.producer_handle import ProducerHandle
+from strm.runtime.producing import Producers, check_threaded_producer
+from strm.runtime.runtime import Runtime
+from strm.runtime.sender import Partitioner, Sender
+from strm.runtime.table_manager import TableManager
+from strm.sensors import Monitor, SensorSet
+from strm.signals import Signal, SyncSignal
 from strm.streams import Stream
-from strm.tables.manager import TableManager
 from strm.tables.table import Collection
 from strm.web.cors import ResourceOptions
 from strm.web.server import Web
@@ -143,7 +144,7 @@ class App:
         self.sensors = SensorSet(())
         self.sent_counts: Counter[str] = Counter()
         # @app.task/timer/crontab and @app.command (the section at the end of the class)
-        from strm.timers import BackgroundTasks
+        from strm.runtime.timers import BackgroundTasks
 
         self.background = BackgroundTasks(self)
         #: The app's own commands (``click.Command`` by name): the CLI is imported only by
@@ -235,6 +236,8 @@ class App:
                 entry_points=self._entry_points,
                 command_line=given.plugins,
                 trace=given.trace,
+                builtins=BUILTIN_PLUGINS,
+                essential=ESSENTIAL_PLUGINS,
             )
         return self._plugins
 
@@ -253,7 +256,7 @@ class App:
     def configure(self) -> App:
         """Load plugins, check every setting and resolve the configured backends.
 
-        Any problem is raised here, at start-up, as a :class:`strm.errors.StrmError`.
+        Any problem is raised here, at start-up, as a :class:`strm.kernel.errors.StrmError`.
         """
         if self._conf is not None:
             return self
@@ -902,7 +905,7 @@ class App:
         Any callable giving a coroutine works (a ``functools.partial``, a bound method).
         ``traced`` is Faust's: a span per run where a tracer is configured; strm has no tracer
         yet, so either value runs the task untraced, as Faust does without one."""
-        from strm.timers import Job
+        from strm.runtime.timers import Job
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.background.add(Job(self, f, name=name, on_leader=on_leader))
@@ -920,10 +923,10 @@ class App:
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """``@app.timer(10.0)``: run ``async def f()`` or ``f(app)`` every ``interval`` seconds
         (a number or a timedelta), first one interval after start, without drift; see
-        :class:`strm.timers.Timer`. Runs are scheduled on whole multiples of the interval,
+        :class:`strm.runtime.timers.Timer`. Runs are scheduled on whole multiples of the interval,
         so there is no drift for Faust's ``max_drift_correction`` to correct; ``traced`` as
         for :meth:`task`."""
-        from strm.timers import Timer
+        from strm.runtime.timers import Timer
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.background.add(Timer(self, f, interval=interval, name=name, on_leader=on_leader))
@@ -942,8 +945,8 @@ class App:
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         """``@app.crontab('*/5 * * * *')``: run at the times of a cron expression, on the wall
         clock of ``timezone`` (a tzinfo or a name; default: the ``timezone`` setting). The
-        syntax and the handling of DST changes are described in :mod:`strm.cron`."""
-        from strm.timers import Crontab
+        syntax and the handling of DST changes are described in :mod:`strm.runtime.cron`."""
+        from strm.runtime.timers import Crontab
 
         def decorate(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.background.add(
@@ -964,7 +967,7 @@ class App:
         """``@app.service``: run a service while the app runs, started after the tasks and
         stopped in reverse order. A class with ``async def start(self)``/``stop(self)``, an
         async context manager class, or a factory ``f(app)`` as :meth:`add_service` takes."""
-        from strm.timers import service_factory
+        from strm.runtime.timers import service_factory
 
         self.add_service(service_factory(obj))
         return obj
@@ -1006,7 +1009,7 @@ class App:
         import sys
 
         from strm.cli.main import main
-        from strm.discovery import main_origin
+        from strm.runtime.discovery import main_origin
 
         if self._conf is not None:
             has_origin = self._conf.origin is not None
@@ -1021,8 +1024,8 @@ class App:
     def discover(self, *extra_modules: str) -> list[str]:
         """Import the packages the ``autodiscover`` setting names and ``extra_modules``, each
         with every module in it, so their decorators register; returns the modules imported.
-        See :mod:`strm.discovery`."""
-        from strm.discovery import import_packages, packages_to_scan
+        See :mod:`strm.runtime.discovery`."""
+        from strm.runtime.discovery import import_packages, packages_to_scan
 
         conf = self.conf
         packages = packages_to_scan(conf.autodiscover, conf.origin, self.environ)
@@ -1042,7 +1045,7 @@ class App:
         """Whether ``autodiscover`` is set, without configuring the app only to find out."""
         if self._conf is not None:
             return bool(self._conf.autodiscover)
-        from strm.settings.types import Autodiscover
+        from strm.kernel.settings.types import Autodiscover
 
         value = self._overrides.get("autodiscover", self._given.get("autodiscover", False))
         try:

@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import TP, Message
+from strm.kernel.spi import TP, Message
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
-    from strm.tables.recovery_progress import RecoveryProgress
+    from strm.kernel.app_protocol import AppLike
+    from strm.runtime.recovery_progress import RecoveryProgress
 
 
 class Sensor:

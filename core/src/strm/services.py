@@ -32,11 +32,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, runtime_checkable
 
-from strm.cron import CronSchedule
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.cron import CronSchedule
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
 
 # -- durations -----------------------------------------------------------------------------------
 

@@ -25,14 +25,14 @@ from strm.agents.replies import (
 from strm.agents.supervisors import Decision, Supervisor
 from strm.agents.testing import AgentTestWrapper, new_test_wrapper
 from strm.channels import Channel, Subscription, Topic
-from strm.errors import DeadLetterError, StrmError
 from strm.events import Event, MessageSentCallback, call_when_sent
-from strm.spi import TP, Headers, RecordMetadata
-from strm.structured_logs import log_position
-from strm.transports import TransportError
+from strm.kernel.errors import DeadLetterError, StrmError
+from strm.kernel.spi import TP, Headers, RecordMetadata
+from strm.kernel.transports import TransportError
+from strm.runtime.structured_logs import log_position
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
     from strm.streams import Stream
 
 logger = logging.getLogger("strm.agents")

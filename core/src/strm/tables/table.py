@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Mu
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
-from strm.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.events import current_event
+from strm.kernel.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING, Shard
@@ -36,8 +36,8 @@ from strm.tables.windows import (
 )
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
     from strm.channels import Topic
+    from strm.kernel.app_protocol import AppLike
 
 RecoverCallback = Callable[[], Awaitable[None]]
 #: Faust's default ``recovery_buffer_size``, the only value strm honours today.

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from strm.errors import StrmError
 from strm.events import Event, current_event
+from strm.kernel.errors import StrmError
 from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING
 from strm.tables.window_time import (

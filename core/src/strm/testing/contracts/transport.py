@@ -1,15 +1,15 @@
-"""The contract every transport meets: :class:`strm.spi.Transport` with its consumer, producer
-and admin.
+"""The contract every transport meets: :class:`strm.kernel.spi.Transport` with its consumer,
+producer and admin.
 
 :class:`TransportContract` asks for a ``transport_factory`` fixture: a function that returns a
-new :class:`strm.spi.Transport` connected to one broker (or namespace) that is fresh for the test;
-the suite calls it several times in one test, one transport per group member, as separate apps
+new :class:`strm.kernel.spi.Transport` connected to one broker (or namespace) that is fresh for the
+test; the suite calls it several times in one test, one transport per group member, as separate apps
 would. Build each with a context of its own from :func:`strm.testing.contexts.transport_context`
 (no app needed); keep the default settings (``consumer_auto_offset_reset='earliest'``).
 Topic names and group ids come from the ``topic_name`` and ``group_id`` fixtures, unique per test
 unless overridden.
 
-Only the :mod:`strm.spi` methods are used and every wait is bounded by :attr:`timeout`, so a
+Only the :mod:`strm.kernel.spi` methods are used and every wait is bounded by :attr:`timeout`, so a
 networked broker can run the suite too: raise :attr:`timeout` where rebalances take seconds.
 The tests are ``async`` and need ``pytest-asyncio``::
 
@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
 import pytest
 
-from strm.spi import (
+from strm.kernel.spi import (
     TP,
     Admin,
     Consumer,
@@ -45,7 +45,7 @@ from strm.spi import (
     TopicSpec,
     Transport,
 )
-from strm.transports import RecordTooLargeError
+from strm.kernel.transports import RecordTooLargeError
 
 TransportFactory = Callable[[], Transport]
 Event = tuple[str, str, frozenset[TP]]
