@@ -8,7 +8,16 @@ the replay.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from strm.kernel.spi import TP
+
+if TYPE_CHECKING:
+    from strm.tables.table import Collection
 
 
 @dataclass(frozen=True)
@@ -98,3 +107,40 @@ def duration(seconds: float) -> str:
 def counted(number: int, noun: str) -> str:
     """``'1 table'``, ``'2 tables'``: for the worker's lines, which count tables and partitions."""
     return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
+class Recovery:
+    """The changelog partitions being replayed, and how far each has to go: the live recovery
+    the table manager drives, of which :meth:`progress` takes the snapshots."""
+
+    def __init__(self, targets: dict[TP, tuple[int, int]]) -> None:
+        self.targets = targets  # tp -> (first offset to read, end offset)
+        self.pending = set(targets)
+        self.done: dict[TP, int] = dict.fromkeys(targets, 0)
+        #: Whether the fetch loop is handing changelog records over: the consumer's positions
+        #: are then past records not yet in the stores, so they prove nothing.
+        self.busy = False
+        self.started = time.monotonic()
+        self.finished = asyncio.Event()
+
+    @property
+    def total(self) -> int:
+        return sum(end - start for start, end in self.targets.values())
+
+    @property
+    def applied(self) -> int:
+        return sum(self.done.values())
+
+    def progress(self, tables: Mapping[str, Collection], *, finished: bool) -> RecoveryProgress:
+        """A snapshot by table; ``tables`` maps changelog topics to their tables."""
+        shares: dict[str, list[int]] = {}
+        for tp, (start, end) in sorted(self.targets.items()):
+            share = shares.setdefault(tables[tp.topic].name, [0, 0, 0])
+            share[0] += 1
+            share[1] += self.done[tp]
+            share[2] += end - start
+        return RecoveryProgress(
+            tables=tuple(TableRecovery(name, *share) for name, share in shares.items()),
+            seconds=time.monotonic() - self.started,
+            finished=finished,
+        )

@@ -34,7 +34,8 @@ from strm.runtime.producing import Producers
 if TYPE_CHECKING:
     from strm.kernel.app_protocol import AppLike
     from strm.kernel.spi import TP, Consumer
-    from strm.runtime.table_manager import ShardChanges, TableManager
+    from strm.runtime.table_changes import ShardChanges
+    from strm.runtime.table_manager import TableManager
 
 logger = logging.getLogger("strm.runtime")
 

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +28,11 @@ from strm.kernel.source_positions import seal_key
 from strm.kernel.spi import TP, Message, RecordMetadata, Store
 from strm.runtime.backend_contexts import store_context
 from strm.runtime.changelog_events import notify_changelog_events
-from strm.runtime.recovery_progress import RecoveryProgress, TableRecovery
+from strm.runtime.recovery_progress import Recovery
 from strm.runtime.seals import SEAL_KEY, SealedBatch, SealedReader, encode_seal
+from strm.runtime.table_changes import Seal, ShardChanges, Written
 from strm.tables.global_table import GlobalReader
-from strm.tables.shard import DELETED, Shard
+from strm.tables.shard import DELETED
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -45,48 +45,12 @@ logger = logging.getLogger("strm.tables")
 PROGRESS_EVERY = 1.0
 
 
-class _Recovery:
-    """The changelog partitions being replayed, and how far each has to go."""
-
-    def __init__(self, targets: dict[TP, tuple[int, int]]) -> None:
-        self.targets = targets  # tp -> (first offset to read, end offset)
-        self.pending = set(targets)
-        self.done: dict[TP, int] = dict.fromkeys(targets, 0)
-        #: Whether the fetch loop is handing changelog records over: the consumer's positions
-        #: are then past records not yet in the stores, so they prove nothing.
-        self.busy = False
-        self.started = time.monotonic()
-        self.finished = asyncio.Event()
-
-    @property
-    def total(self) -> int:
-        return sum(end - start for start, end in self.targets.values())
-
-    @property
-    def applied(self) -> int:
-        return sum(self.done.values())
-
-    def progress(self, tables: Mapping[str, Collection], *, finished: bool) -> RecoveryProgress:
-        """A snapshot by table; ``tables`` maps changelog topics to their tables."""
-        shares: dict[str, list[int]] = {}
-        for tp, (start, end) in sorted(self.targets.items()):
-            share = shares.setdefault(tables[tp.topic].name, [0, 0, 0])
-            share[0] += 1
-            share[1] += self.done[tp]
-            share[2] += end - start
-        return RecoveryProgress(
-            tables=tuple(TableRecovery(name, *share) for name, share in shares.items()),
-            seconds=time.monotonic() - self.started,
-            finished=finished,
-        )
-
-
 class TableManager:
     def __init__(self, app: AppLike) -> None:
         self.app = app
         self.tables: dict[str, Collection] = {}
         self._by_changelog: dict[str, Collection] = {}
-        self._recovery: _Recovery | None = None
+        self._recovery: Recovery | None = None
         self.recovered_records = 0
         self._tasks: set[asyncio.Task[BaseException | None]] = set()
         self._recovered = asyncio.Event()
@@ -407,7 +371,7 @@ class TableManager:
                 consumer.seek(tp, offset)
 
     async def _recover(self, targets: dict[TP, tuple[int, int]]) -> None:
-        recovery = self._recovery = _Recovery(targets)
+        recovery = self._recovery = Recovery(targets)
         consumer = self.app.conductor.consumer
         assert consumer is not None
         self.app.conductor.release(set(targets))  # fetch the changelogs, nothing else
@@ -430,7 +394,7 @@ class TableManager:
         self.recovered_records += recovery.applied
         self._report(recovery, finished=True)
 
-    def _report(self, recovery: _Recovery, *, finished: bool) -> None:
+    def _report(self, recovery: Recovery, *, finished: bool) -> None:
         progress = recovery.progress(self._by_changelog, finished=finished)
         logger.info("%s", progress.describe())
         self.app.sensors.on_recovery_progress(progress)
@@ -478,7 +442,7 @@ class TableManager:
             await self._notify_changelog_events(table, sealed.table_records())
 
     async def _check_recovered(
-        self, recovery: _Recovery, tp: TP, *, between_batches: bool = False
+        self, recovery: Recovery, tp: TP, *, between_batches: bool = False
     ) -> None:
         """A partition is recovered when the consumer's position reaches the end offset taken
         at the start (records or not: compaction and transaction markers leave gaps). Checked
@@ -594,46 +558,3 @@ class TableManager:
                 shard.store.write_batch, change.puts, {change.tp: metadata.offset}
             )
             shard.written(change.change.changed)
-
-
-class ShardChanges:
-    """A table partition's changed keys with their values (``DELETED``), taken by a snapshot."""
-
-    __slots__ = ("changed", "shard", "table")
-
-    def __init__(self, table: Collection, shard: Shard, changed: dict[Any, Any]) -> None:
-        self.table = table
-        self.shard = shard
-        self.changed = changed
-
-
-class Written:
-    """A table partition's changes as sent to its changelog."""
-
-    __slots__ = ("change", "delivery", "puts", "tp")
-
-    def __init__(
-        self,
-        change: ShardChanges,
-        tp: TP,
-        puts: dict[bytes, bytes | None],
-        delivery: Awaitable[RecordMetadata],
-    ) -> None:
-        self.change = change
-        self.tp = tp
-        self.puts = puts
-        self.delivery = delivery
-
-
-class Seal:
-    """A seal sent to a table partition's changelog, and the source offsets it records."""
-
-    __slots__ = ("delivery", "shard", "sources", "tp")
-
-    def __init__(
-        self, tp: TP, shard: Shard, sources: dict[TP, int], delivery: Awaitable[RecordMetadata]
-    ) -> None:
-        self.tp = tp
-        self.shard = shard
-        self.sources = sources
-        self.delivery = delivery
