@@ -98,7 +98,6 @@ SPLIT_ELSEWHERE: dict[str, str] = {
     "strm.app": "split next",
     "strm.builtins.memory_transport": "split next",
     "strm.services": "split next",
-    "strm.tables.windows": "split next",
     "strm.streams": "issue 13: split in its own change",
     "strm.runtime.conductor": "issue 13: split in its own change",
     "strm.models.record": "issue 13: split in its own change",

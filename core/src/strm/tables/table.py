@@ -22,16 +22,15 @@ from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.shard import MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
+from strm.tables.window_state import MetaKey, WindowState
 from strm.tables.window_time import Seconds
 from strm.tables.windows import (
     HoppingWindow,
-    MetaKey,
     SessionWindow,
     SlidingWindow,
     TumblingWindow,
     Window,
     WindowKey,
-    WindowState,
     WindowWrapper,
 )
 
