@@ -276,7 +276,8 @@ def service_factory(obj: Any) -> ServiceFactory:
     and ``async def stop(self)``. A class is instantiated with the app when its constructor takes
     an argument (a ``Service`` class: when it requires one), else with none."""
     # Imported here: strm.services is only needed by apps that declare services.
-    from strm.services import Service, ServiceT, instantiate, run_with_app
+    from strm.runtime.app_services import instantiate, run_with_app
+    from strm.services import Service, ServiceT
 
     if inspect.isclass(obj) and issubclass(obj, Service):
         service_class = obj
