@@ -96,7 +96,6 @@ MAX_LINES = 600
 #: this list when it is split, and the list is then removed.
 SPLIT_ELSEWHERE: dict[str, str] = {
     "strm.app": "split next",
-    "strm.builtins.memory_transport": "split next",
     "strm.streams": "issue 13: split in its own change",
     "strm.runtime.conductor": "issue 13: split in its own change",
     "strm.models.record": "issue 13: split in its own change",

@@ -21,6 +21,7 @@ from strm.builtins.memory_transport import (
     get_broker,
     unique_url,
 )
+from strm.builtins.memory_transport.broker import Group
 from strm.kernel.assignor import Assignment
 from strm.kernel.errors import BackendNotFoundError, ConfigurationError
 from strm.kernel.spi import TP, Message, ProducerRecord, TopicSpec
@@ -596,14 +597,14 @@ async def test_the_contract_catches_lost_headers(
 async def test_the_contract_catches_an_assignment_that_splits_co_partitioned_topics(
     make_transport: Callable[..., MemoryTransport], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def plan(self: memory._Group, members: list[MemoryConsumer]) -> dict[MemoryConsumer, Any]:
+    def plan(self: Group, members: list[MemoryConsumer]) -> dict[MemoryConsumer, Any]:
         result: dict[MemoryConsumer, set[TP]] = {m: set() for m in members}
         for index, name in enumerate(sorted({t for m in members for t in m._topics})):
             for partition in range(len(self.broker.topics[name].logs)):
                 result[members[(partition + index) % len(members)]].add(TP(name, partition))
         return {m: Assignment(active=tps) for m, tps in result.items()}
 
-    monkeypatch.setattr(memory._Group, "_plan", plan)
+    monkeypatch.setattr(Group, "_plan", plan)
     with pytest.raises(AssertionError, match="same member"):
         await TestMemoryTransport().test_members_of_a_group_split_co_partitioned_topics(
             make_transport, "t", "g"
@@ -634,7 +635,7 @@ async def test_the_contract_catches_a_commit_that_is_not_kept(
 async def test_the_contract_catches_assignment_before_revocation(
     make_transport: Callable[..., MemoryTransport], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def rebalance_once(self: memory._Group) -> None:
+    async def rebalance_once(self: Group) -> None:
         members = list(self.members)
         plan = self._plan(members)
         for m in members:
@@ -642,7 +643,7 @@ async def test_the_contract_catches_assignment_before_revocation(
         for m in members:
             await m._assigned(plan[m].active)
 
-    monkeypatch.setattr(memory._Group, "_rebalance_once", rebalance_once)
+    monkeypatch.setattr(Group, "_rebalance_once", rebalance_once)
     with pytest.raises(AssertionError):
         await TestMemoryTransport().test_members_of_a_group_split_co_partitioned_topics(
             make_transport, "t", "g"
