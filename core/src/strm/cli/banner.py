@@ -12,7 +12,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from strm.app import BACKEND_SETTINGS
+from strm.app.configuring import BACKEND_SETTINGS
 from strm.kernel.redaction import redact_url
 from strm.kernel.settings.types import url_scheme
 

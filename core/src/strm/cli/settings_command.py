@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from strm.app import _merge_settings
+from strm.app.configuring import merge_settings
 from strm.cli.context import cli_state
 from strm.kernel.plugins.known import FIRST_PARTY_SETTINGS
 from strm.kernel.redaction import redact_urls
@@ -290,7 +290,7 @@ def settings_command(as_json: bool, markdown: bool, kernel: bool) -> None:
         conf = state.app.conf
         specs = list(conf.specs().values())
     else:
-        specs = list(_merge_settings(KERNEL_SETTINGS, state.plugins.settings()).values())
+        specs = list(merge_settings(KERNEL_SETTINGS, state.plugins.settings()).values())
     if markdown:
         if kernel:
             click.echo(kernel_reference(), nl=False)
