@@ -38,7 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kafka_others import FAUST_AGENT, QUIX_APP, framework_python, run_script, version
-from strm.tables.seals import SEAL_KEY, encode_seal
+from strm.runtime.seals import SEAL_KEY, encode_seal
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "kafka_child.py"

@@ -23,7 +23,7 @@ from pathlib import Path
 import strm
 from kafka import create_topics, produce, start_broker, stop_broker
 from kafka_child import peak_rss_kib
-from strm.tables.seals import SEAL_KEY, encode_seal
+from strm.runtime.seals import SEAL_KEY, encode_seal
 
 PARTITIONS = 8
 

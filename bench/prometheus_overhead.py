@@ -23,7 +23,7 @@ from typing import Any
 
 import strm
 from stream_path import preload
-from strm.transports.memory import drop_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm_sensor_prometheus import PrometheusSensor
 
 

@@ -13,7 +13,7 @@ import time
 import strm
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm_sensor_otel.sensor import OtelSensor
 from strm_sensor_statsd.sensor import StatsdSensor
 from strm_sensor_statsd.testing import UdpListener

@@ -31,9 +31,9 @@ from collections.abc import Callable
 from typing import Any
 
 import strm
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
 from strm.codecs import builtin
-from strm.spi import ProducerRecord, TopicSpec
-from strm.transports.memory import drop_broker, get_broker, unique_url
+from strm.kernel.spi import ProducerRecord, TopicSpec
 
 CPU = time.process_time
 VALUE = json.dumps({"word": "x" * 80, "n": 1}).encode()  # ~100-byte values

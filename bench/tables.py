@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 import strm
-from strm.spi import ProducerRecord, TopicSpec
-from strm.transports.memory import drop_broker, get_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.spi import ProducerRecord, TopicSpec
 
 STORES = ("memory://", "rocksdb://", "leveldb://")
 PARTITIONS = 4

@@ -10,7 +10,7 @@ in New York. ``uv run strm -A examples.timers next-runs`` shows when each cronta
 from datetime import datetime
 
 import strm
-from strm.timers import Crontab
+from strm.runtime.timers import Crontab
 
 app = strm.App("timers-example", timezone="Europe/Oslo")
 

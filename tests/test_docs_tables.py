@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 import strm
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.tables.table import Collection, Table
 from strm.tables.windows import WindowSet, WindowWrapper
-from strm.transports.memory import drop_broker, unique_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "tables.md"

@@ -1,7 +1,7 @@
 """Every hook strm has is documented in the plugin guide and exercised by a test.
 
-A hook added to ``strm/hookspecs.py`` without a section in ``docs/plugins.md`` or without a test
-that names it fails here, as does a section about a hook that no longer exists.
+A hook added to ``strm/kernel/hookspecs.py`` without a section in ``docs/plugins.md`` or without a
+test that names it fails here, as does a section about a hook that no longer exists.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from strm import hookspecs, records
-from strm.records import KINDS
+from strm.kernel import hookspecs, records
+from strm.kernel.records import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "plugins.md"

@@ -18,7 +18,7 @@ import strm
 import strm.cli
 from strm.app import App
 from strm.cli import call_command
-from strm.errors import ConfigurationError, StrmError
+from strm.kernel.errors import ConfigurationError, StrmError
 
 AppFactory = Callable[..., App]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from strm.assignor import MemberSubscription, PartitionAssignor
-from strm.spi import TP
+from strm.kernel.assignor import MemberSubscription, PartitionAssignor
+from strm.kernel.spi import TP
 
 
 def sub(

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from strm.blocking import BlockingDetector
+from strm.runtime.blocking import BlockingDetector
 
 
 def blocking_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -58,17 +58,17 @@ def test_worker_needs_an_app(tmp_path: Path) -> None:
 #: so for it these are the classes it provides at least.
 BUILTINS = {
     "default_classes": (
-        "strm.default_classes",
+        "strm.builtins.default_classes",
         ["strm_extension_classes"],
         [("class", "Serializers"), ("class", "Worker")],
     ),
     "codecs": (
-        "strm.codecs.builtin",
+        "strm.builtins.codecs",
         ["strm_codecs"],
         [("codec", "raw"), ("codec", "json"), ("codec", "pickle"), ("codec", "binary")],
     ),
-    "memory_store": ("strm.stores.memory", ["strm_stores"], [("store", "memory")]),
-    "memory_cache": ("strm.caches.memory", ["strm_caches"], [("cache", "memory")]),
+    "memory_store": ("strm.builtins.memory_store", ["strm_stores"], [("store", "memory")]),
+    "memory_cache": ("strm.builtins.memory_cache", ["strm_caches"], [("cache", "memory")]),
 }
 
 
@@ -98,17 +98,18 @@ def test_plugins_as_text(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     version = metadata.version("strm")
     lines = result.stdout.splitlines()
-    assert f"codecs (built-in): strm {version} [strm.codecs.builtin]" in lines
-    codecs = lines.index(f"codecs (built-in): strm {version} [strm.codecs.builtin]")
+    assert f"codecs (built-in): strm {version} [strm.builtins.codecs]" in lines
+    codecs = lines.index(f"codecs (built-in): strm {version} [strm.builtins.codecs]")
     assert lines[codecs + 1 : codecs + 3] == [
         "  hooks: strm_codecs",
         "  provides: codec raw, codec json, codec pickle, codec binary",
     ]
-    assert f"memory_store (built-in): strm {version} [strm.stores.memory]" in lines
+    assert f"memory_store (built-in): strm {version} [strm.builtins.memory_store]" in lines
     assert "  provides: store memory" in lines
     assert "  provides: cache memory" in lines
     classes = lines[
-        lines.index(f"default_classes (built-in): strm {version} [strm.default_classes]") + 2
+        lines.index(f"default_classes (built-in): strm {version} [strm.builtins.default_classes]")
+        + 2
     ]
     assert classes.startswith("  provides: class ")
     assert "class Serializers, " in classes

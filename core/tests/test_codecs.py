@@ -14,7 +14,7 @@ from strm.app import App
 from strm.codecs import builtin
 from strm.codecs.builtin import JsonCodec
 from strm.codecs.registry import Serializers
-from strm.errors import (
+from strm.kernel.errors import (
     CodecError,
     ConfigurationError,
     KeyDecodeError,

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
-from strm.assignor import PartitionAssignor
-from strm.backend_contexts import (
+from strm.kernel.assignor import PartitionAssignor
+from strm.kernel.contexts import CacheContext, StoreContext, TransportContext, WebContext
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.backend_contexts import (
     Scope,
     cache_context,
     scope_of,
@@ -20,8 +22,6 @@ from strm.backend_contexts import (
     transport_context,
     web_context,
 )
-from strm.contexts import CacheContext, StoreContext, TransportContext, WebContext
-from strm.errors import ConfigurationError
 from strm.testing import contexts as testing
 from strm.testing.pytest_plugin import AppFactory
 from strm.web.http import Request, Response
@@ -29,9 +29,9 @@ from strm.web.http import Request, Response
 
 def test_the_contexts_module_imports_nothing_of_the_app() -> None:
     """Only the standard library at run time (the app's types are for the type checker)."""
-    import strm.contexts
+    import strm.kernel.contexts
 
-    tree = ast.parse(Path(strm.contexts.__file__).read_text())
+    tree = ast.parse(Path(strm.kernel.contexts.__file__).read_text())
     imported: set[str] = set()
     for node in tree.body:  # top level only: an ``if TYPE_CHECKING:`` block is skipped
         if isinstance(node, ast.Import):

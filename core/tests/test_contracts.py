@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.caches.memory import MemoryCache
+from strm.builtins.memory_cache import MemoryCache
+from strm.builtins.memory_store import MemoryStore
 from strm.codecs.builtin import JsonCodec, RawCodec
-from strm.spi import TP, Cache, Codec, Store
-from strm.stores.memory import MemoryStore
+from strm.kernel.spi import TP, Cache, Codec, Store
 from strm.testing.contexts import backend_factory, store_context
 from strm.testing.contracts import (
     CacheContract,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from strm.cron import CronSchedule
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.cron import CronSchedule
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
-from strm.discovery import main_origin, origin_package
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.discovery import main_origin, origin_package
 
 AppFactory = Callable[..., App]
 

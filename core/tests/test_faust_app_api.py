@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import strm as faust
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import TP
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import TP
 
 AppFactory = Callable[..., App]
 

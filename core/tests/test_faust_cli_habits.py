@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
+from strm.runtime.table_manager import TableManager
 from strm.streams import Stream
 from strm.tables.global_table import GlobalTable
-from strm.tables.manager import TableManager
 
 AppFactory = Callable[..., App]
 

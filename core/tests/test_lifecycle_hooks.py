@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import TP
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import TP
 from strm.worker import Worker
 
 AppFactory = Callable[..., App]

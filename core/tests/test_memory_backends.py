@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 from strm.app import App
-from strm.caches.memory import MemoryCache
-from strm.errors import BackendNotFoundError
-from strm.spi import TP
-from strm.stores.memory import MemoryStore
+from strm.builtins.memory_cache import MemoryCache
+from strm.builtins.memory_store import MemoryStore
+from strm.kernel.errors import BackendNotFoundError
+from strm.kernel.spi import TP
 from strm.testing.contracts import FakeClock
 
 AppFactory = Callable[..., App]

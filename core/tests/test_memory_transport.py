@@ -9,22 +9,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.assignor import Assignment
-from strm.errors import BackendNotFoundError, ConfigurationError
-from strm.spi import TP, Message, ProducerRecord, TopicSpec
-from strm.testing.contexts import backend_factory, context_settings, transport_context
-from strm.testing.contracts.transport import (
-    RecordingListener,
-    TransportContract,
-    TransportFactory,
+from strm.builtins import (
+    memory_transport as memory,
 )
-from strm.transports import (
-    NoOffsetForPartitionError,
-    PartitionNotAssignedError,
-    TransportError,
-    memory,
-)
-from strm.transports.memory import (
+from strm.builtins.memory_transport import (
     MemoryConsumer,
     MemoryProducer,
     MemoryTransport,
@@ -32,6 +20,21 @@ from strm.transports.memory import (
     drop_broker,
     get_broker,
     unique_url,
+)
+from strm.builtins.memory_transport.broker import Group
+from strm.kernel.assignor import Assignment
+from strm.kernel.errors import BackendNotFoundError, ConfigurationError
+from strm.kernel.spi import TP, Message, ProducerRecord, TopicSpec
+from strm.kernel.transports import (
+    NoOffsetForPartitionError,
+    PartitionNotAssignedError,
+    TransportError,
+)
+from strm.testing.contexts import backend_factory, context_settings, transport_context
+from strm.testing.contracts.transport import (
+    RecordingListener,
+    TransportContract,
+    TransportFactory,
 )
 
 AppFactory = Callable[..., App]
@@ -594,14 +597,14 @@ async def test_the_contract_catches_lost_headers(
 async def test_the_contract_catches_an_assignment_that_splits_co_partitioned_topics(
     make_transport: Callable[..., MemoryTransport], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def plan(self: memory._Group, members: list[MemoryConsumer]) -> dict[MemoryConsumer, Any]:
+    def plan(self: Group, members: list[MemoryConsumer]) -> dict[MemoryConsumer, Any]:
         result: dict[MemoryConsumer, set[TP]] = {m: set() for m in members}
         for index, name in enumerate(sorted({t for m in members for t in m._topics})):
             for partition in range(len(self.broker.topics[name].logs)):
                 result[members[(partition + index) % len(members)]].add(TP(name, partition))
         return {m: Assignment(active=tps) for m, tps in result.items()}
 
-    monkeypatch.setattr(memory._Group, "_plan", plan)
+    monkeypatch.setattr(Group, "_plan", plan)
     with pytest.raises(AssertionError, match="same member"):
         await TestMemoryTransport().test_members_of_a_group_split_co_partitioned_topics(
             make_transport, "t", "g"
@@ -632,7 +635,7 @@ async def test_the_contract_catches_a_commit_that_is_not_kept(
 async def test_the_contract_catches_assignment_before_revocation(
     make_transport: Callable[..., MemoryTransport], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def rebalance_once(self: memory._Group) -> None:
+    async def rebalance_once(self: Group) -> None:
         members = list(self.members)
         plan = self._plan(members)
         for m in members:
@@ -640,7 +643,7 @@ async def test_the_contract_catches_assignment_before_revocation(
         for m in members:
             await m._assigned(plan[m].active)
 
-    monkeypatch.setattr(memory._Group, "_rebalance_once", rebalance_once)
+    monkeypatch.setattr(Group, "_rebalance_once", rebalance_once)
     with pytest.raises(AssertionError):
         await TestMemoryTransport().test_members_of_a_group_split_co_partitioned_topics(
             make_transport, "t", "g"

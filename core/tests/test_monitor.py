@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import strm
 from strm.app import App
-from strm.spi import TP
-from strm.tables.seals import SEAL_KEY
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.spi import TP
+from strm.runtime.seals import SEAL_KEY
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ async def test_a_user_sensor_hears_every_callback_through_the_kernel(
         "from test_monitor import Recording\n"
         "@strm.hookimpl\n"
         "def strm_sensors():\n"
-        "    return [strm.records.sensor('recording', Recording)]\n"
+        "    return [strm.kernel.records.sensor('recording', Recording)]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))

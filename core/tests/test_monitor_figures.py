@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 from strm.app import App
-from strm.monitor_figures import Rates, Window
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.monitor_snapshot import EMPTY_DISTRIBUTION
+from strm.runtime.monitor_figures import Rates, Window
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, unique_url
 
 
 def test_window_percentiles_by_nearest_rank_over_the_latest_samples() -> None:

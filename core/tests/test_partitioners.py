@@ -6,7 +6,7 @@ import random
 
 import pytest
 from strm.app import App
-from strm.transports.partitioners import murmur2, murmur2_partitioner, random_partitioner
+from strm.builtins.partitioners import murmur2, murmur2_partitioner, random_partitioner
 
 
 def _int32(value: int) -> int:

@@ -15,8 +15,8 @@ from strm.cli.processes import child_argv
 #: its own, which is enough to start, run and stop several workers.
 EACH_ALONE = """\
 import strm
-from strm import records
-from strm.transports.memory import MemoryTransport
+from strm.kernel import records
+from strm.builtins.memory_transport import MemoryTransport
 
 
 def each_alone(*, context, urls):

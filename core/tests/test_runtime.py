@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.hookspecs import hookimpl
-from strm.spi import TP
+from strm.kernel.hookspecs import hookimpl
+from strm.kernel.spi import TP
 
 AppFactory = Callable[..., App]
 

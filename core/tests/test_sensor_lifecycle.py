@@ -1,5 +1,5 @@
 """Sensors' ``start``/``stop`` around the runtime, and the per-event tracing hook
-(``Sensor.event_tracer``, :mod:`strm.tracing`), on a memory:// broker."""
+(``Sensor.event_tracer``, :mod:`strm.kernel.tracing`), on a memory:// broker."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from strm.errors import ConfigurationError
+from strm.builtins.memory_transport import drop_broker, unique_url
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import TP, Headers, Message
 from strm.sensors import Sensor, SensorSet
-from strm.spi import TP, Headers, Message
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, unique_url
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ async def test_a_sensor_that_cannot_start_stops_the_start_and_those_started(
 
 
 class Tracer:
-    """An :class:`strm.tracing.EventTracer` keeping what it is told, in order."""
+    """An :class:`strm.kernel.tracing.EventTracer` keeping what it is told, in order."""
 
     def __init__(self) -> None:
         self.log: list[tuple[str, Any]] = []

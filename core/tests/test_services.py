@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
 from strm.services import Service, ServiceT, want_seconds
 
 AppFactory = Callable[..., App]

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import strm
-from strm import records
-from strm.backend_contexts import store_context as app_store_context
-from strm.contexts import StoreContext
-from strm.errors import StoreCorruptError, StoreError
-from strm.spi import TP, Store
+from strm.kernel import records
+from strm.kernel.contexts import StoreContext
+from strm.kernel.errors import StoreCorruptError, StoreError
+from strm.kernel.spi import TP, Store
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.contracts import PersistentStoreContract, StoreContract, StoreFilesContract
 from strm.testing.contracts.store import Reopen
 from strm.testing.pytest_plugin import AppFactory

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from strm.errors import ConfigurationError
-from strm.structured_logs import JsonFormatter, log_position
-from strm.worker_logging import log_formatter
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.structured_logs import JsonFormatter, log_position
+from strm.runtime.worker_logging import log_formatter
 
 #: A record that does not decode (offset 0), an event the agent raises on (offset 1), two it
 #: takes (offsets 2 and 3) and logs about itself.

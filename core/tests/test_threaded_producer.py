@@ -1,4 +1,4 @@
-""":class:`strm.transports.threaded.ThreadedProducer`: a producer run on a thread and event
+""":class:`strm.kernel.transports.threaded.ThreadedProducer`: a producer run on a thread and event
 loop of its own, driven from the app's loop. The producer inside is a small implementation of
 the Producer interface that completes each delivery on its own loop, a moment later, as a
 network client would."""
@@ -10,9 +10,9 @@ import threading
 from collections.abc import Awaitable
 
 import pytest
-from strm.spi import ProducerRecord, RecordMetadata
-from strm.transports import TransportError
-from strm.transports.threaded import ThreadedProducer
+from strm.kernel.spi import ProducerRecord, RecordMetadata
+from strm.kernel.transports import TransportError
+from strm.kernel.transports.threaded import ThreadedProducer
 
 
 class LoopProducer:

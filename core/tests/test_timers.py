@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.timers import Crontab, Timer
-from strm.transports.memory import drop_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, unique_url
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.timers import Crontab, Timer
 
 AppFactory = Callable[..., App]
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.backend_contexts import transport_context as app_transport_context
-from strm.errors import BackendNotFoundError, ConfigurationError, StrmError
-from strm.redaction import redact_url, redact_urls
-from strm.transports.memory import MemoryTransport, broker_key, drop_broker, get_broker
+from strm.builtins.memory_transport import MemoryTransport, broker_key, drop_broker, get_broker
+from strm.kernel.errors import BackendNotFoundError, ConfigurationError, StrmError
+from strm.kernel.redaction import redact_url, redact_urls
+from strm.runtime.backend_contexts import transport_context as app_transport_context
 
 SECRET = "s3cret"
 
@@ -185,7 +185,7 @@ def test_a_transport_without_a_threaded_producer_is_refused_without_its_password
 
 FAILING_STORE = """
 import strm
-from strm import records
+from strm.kernel import records
 
 
 def failing(**options):

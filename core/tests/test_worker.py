@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
-from strm.app_protocol import ServiceFactory
-from strm.errors import ConfigurationError
+from strm.kernel.app_protocol import ServiceFactory
+from strm.kernel.errors import ConfigurationError
 from strm.worker import Worker, loop_factory
 
 AppFactory = Callable[..., App]
@@ -227,7 +227,7 @@ def test_a_strm_error_in_a_service_is_one_line_with_exit_code_2(start_worker: St
         """
         @contextlib.asynccontextmanager
         async def misconfigured(app):
-            raise strm.errors.ConfigurationError("setting 'x': bad value")
+            raise strm.kernel.errors.ConfigurationError("setting 'x': bad value")
             yield
 
         app.add_service(misconfigured)

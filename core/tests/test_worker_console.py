@@ -28,8 +28,8 @@ import asyncio
 import time
 
 import strm
-from strm import records
-from strm.stores.memory import MemoryStore
+from strm.kernel import records
+from strm.builtins.memory_store import MemoryStore
 from strm.testing import eventually
 
 RECORDS = 5_000
@@ -294,8 +294,8 @@ def test_recovery_off_a_terminal_is_in_the_log_at_info(recovering_app: Path) -> 
 #: A plugin of the test's own: a store scheme the app selects, so that it is in use.
 LOCAL_STORE = """\
 import strm
-from strm import records
-from strm.stores.memory import MemoryStore
+from strm.kernel import records
+from strm.builtins.memory_store import MemoryStore
 
 
 @strm.hookimpl

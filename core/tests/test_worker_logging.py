@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from strm.worker_logging import LoggingWriter
+from strm.runtime.worker_logging import LoggingWriter
 
 #: An app module: ``SETUP`` and ``SETTINGS`` are replaced by the test's code and settings.
 APP = """\

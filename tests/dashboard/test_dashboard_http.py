@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from strm.app import App
-from strm.transports.memory import drop_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.web.apps.dashboard import FILES, read_file
 
 EVENTS = 120

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import strm as faust
 from strm import codecs
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.models import FieldDescriptor
 from strm.models.fields import DatetimeField, IntegerField, StringField
 from strm.testing import eventually
-from strm.transports.memory import drop_broker, unique_url
 
 
 class Point(faust.Record, serializer="json"):

@@ -13,8 +13,8 @@ import mode
 import pytest
 import strm as faust
 from mode import Service
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.testing import eventually
-from strm.transports.memory import drop_broker, unique_url
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import strm as faust
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.testing import eventually
-from strm.transports.memory import drop_broker, unique_url
 
 MINUTE = 60.0
 

@@ -31,7 +31,8 @@ from typing import Any
 import pytest
 from itest_helpers import create_topic, read_topic
 from strm.app import App
-from strm.deadletters import (
+from strm.kernel.errors import DeadLetterError
+from strm.runtime.deadletters import (
     HEADER_ERROR,
     HEADER_OFFSET,
     HEADER_PARTITION,
@@ -39,7 +40,6 @@ from strm.deadletters import (
     HEADER_TOPIC,
     HEADER_TRUNCATED,
 )
-from strm.errors import DeadLetterError
 from strm.testing import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]

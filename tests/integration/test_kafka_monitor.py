@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from itest_helpers import create_topic
 from strm.app import App
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]

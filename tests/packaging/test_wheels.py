@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from strm.plugins.builtin import BUILTIN_PLUGINS
-from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.builtins.plugins import BUILTIN_PLUGINS
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
 
 TIMEOUT = 60.0
 _SETTING_VARIABLES = {spec.env for spec in KERNEL_SETTINGS if spec.env}
@@ -47,7 +47,7 @@ class Case:
 
 PLUGIN_STORE = """\
 import strm
-from strm import records
+from strm.kernel import records
 
 class Store:
     pass

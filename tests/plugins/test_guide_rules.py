@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import strm.testing.contracts as contracts
-from strm.plugins.builtin import BUILTIN_PLUGINS
+from strm.builtins.plugins import BUILTIN_PLUGINS
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import strm
 from strm.cli.main import main
-from strm.errors import PluginError
-from strm.plugins import command_line
-from strm.plugins.manager import StrmPluginManager
-from strm.spi import TP
+from strm.kernel.errors import PluginError
+from strm.kernel.plugins import command_line
+from strm.kernel.plugins.manager import StrmPluginManager
+from strm.kernel.spi import TP
 
 
 class Modules:
@@ -166,8 +166,8 @@ def test_an_old_style_hookwrapper_sees_every_setting_declared(modules: Modules) 
     provider = modules.add(
         "settingprovider",
         """
-        from strm.settings.setting import Setting
-        from strm.settings.types import Int
+        from strm.kernel.settings.setting import Setting
+        from strm.kernel.settings.types import Int
 
         @strm.hookimpl
         def strm_settings():
@@ -304,7 +304,7 @@ def test_plugin_on_the_command_line_reaches_an_app_built_while_its_module_import
     provider = store_provider(modules)
     seen_env: list[str | None] = []
     monkeypatch.setattr(
-        "strm.plugins.manager.selection_from_env",
+        "strm.kernel.plugins.manager.selection_from_env",
         lambda environ: seen_env.append(os.environ.get("STRM_PLUGINS")) or [],
     )
     monkeypatch.chdir(modules.root)

@@ -20,14 +20,14 @@ from typing import Any, ClassVar
 
 import pytest
 import strm
-from strm import records
 from strm.agents.supervisors import Decision, Supervisor
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
 from strm.cli.main import main
-from strm.contexts import CacheContext
-from strm.spi import TP, Message
+from strm.kernel import records
+from strm.kernel.contexts import CacheContext
+from strm.kernel.spi import TP, Message
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 
 PLUGIN = "strm_hooks_in_use"
 

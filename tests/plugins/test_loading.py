@@ -21,11 +21,11 @@ from typing import Any
 import click
 import pytest
 import strm
+from strm.builtins.plugins import BUILTIN_PLUGINS, DEFAULT_PLUGINS
 from strm.cli.main import main, make_cli
-from strm.errors import BackendNotFoundError, ConfigurationError, PluginError
-from strm.plugins.builtin import BUILTIN_PLUGINS, DEFAULT_PLUGINS
-from strm.records import KINDS
-from strm.spi import TP
+from strm.kernel.errors import BackendNotFoundError, ConfigurationError, PluginError
+from strm.kernel.records import KINDS
+from strm.kernel.spi import TP
 
 BUILTIN_NAMES = sorted(BUILTIN_PLUGINS)
 BUILTIN_NAMES_IN_ORDER = list(BUILTIN_PLUGINS)
@@ -222,11 +222,15 @@ def test_a_plugin_with_a_missing_dependency_is_named_with_it(sandbox: Sandbox) -
 @pytest.mark.parametrize(
     ("hook", "returned", "expected"),
     [
-        ("strm_stores", "[{'scheme': 'x'}]", "expected strm.records.Provision objects of kind"),
+        (
+            "strm_stores",
+            "[{'scheme': 'x'}]",
+            "expected strm.kernel.records.Provision objects of kind",
+        ),
         ("strm_stores", "[records.codec('x', object)]", "of kind 'store'"),
         ("strm_codecs", "['json']", "of kind 'codec'"),
         ("strm_extension_classes", "[records.store('Worker', object)]", "of kind 'class'"),
-        ("strm_settings", "[{'name': 'x'}]", "expected strm.settings.Setting objects"),
+        ("strm_settings", "[{'name': 'x'}]", "expected strm.kernel.settings.Setting objects"),
     ],
 )
 def test_a_wrong_record_type_is_an_error_naming_plugin_and_hook(
@@ -253,7 +257,7 @@ def test_a_provision_of_an_unknown_kind_is_refused_by_the_record() -> None:
     with pytest.raises(ValueError, match="unknown provision kind 'stores'"):
         strm.Provision("stores", "x", object)
     with pytest.raises(ValueError, match="a store provision needs a name"):
-        strm.records.store("", object)
+        strm.kernel.records.store("", object)
 
 
 # -- duplicates and defaults --------------------------------------------------------------------
@@ -402,8 +406,8 @@ def test_a_plugin_setting_that_a_kernel_setting_has_is_refused(sandbox: Sandbox)
     name = sandbox.module(
         "dupsetting",
         """
-        from strm.settings.setting import Setting
-        from strm.settings.types import Int
+        from strm.kernel.settings.setting import Setting
+        from strm.kernel.settings.types import Int
 
         @strm.hookimpl
         def strm_settings():
@@ -515,8 +519,8 @@ def test_an_entry_point_named_like_a_builtin_plugin_is_an_error(
 
 EVERYTHING = """
     import click
-    from strm.settings.setting import Setting
-    from strm.settings.types import Int
+    from strm.kernel.settings.setting import Setting
+    from strm.kernel.settings.types import Int
 
     class Transport: pass
     class Store: pass
@@ -669,7 +673,7 @@ def test_strm_plugins_describes_everything_a_plugin_provides(
     assert plugin["distribution"] == f"module {everything}"
     assert sorted((p["kind"], p["name"]) for p in plugin["provides"]) == sorted(PROVIDED.items())
     assert plugin["settings"] == ["every_limit"]
-    assert plugin["hooks"] == sorted(strm.hookspecs.hook_names())
+    assert plugin["hooks"] == sorted(strm.kernel.hookspecs.hook_names())
 
 
 def test_a_plugin_setting_is_typed_read_from_its_variable_and_validated(

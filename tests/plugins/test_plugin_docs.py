@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from strm.hookspecs import hook_names
-from strm.plugins.builtin import BUILTIN_PLUGINS
+from strm.builtins.plugins import BUILTIN_PLUGINS
+from strm.kernel.hookspecs import hook_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gen-plugin-docs"

@@ -43,7 +43,7 @@ from aiokafka import (  # type: ignore[import-untyped]
     TopicPartition,
 )
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-from strm.tables.seals import SEAL_KEY
+from strm.runtime.seals import SEAL_KEY
 
 from tests.integration.itest_helpers import (
     create_topic,
@@ -240,7 +240,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 async def sealed_counts(bootstrap: str, changelog: str, guarantee: str) -> dict[str, int]:
-    """The table as recovery rebuilds it from the changelog (see ``strm.tables.seals``): the
+    """The table as recovery rebuilds it from the changelog (see ``strm.runtime.seals``): the
     records of each partition up to its last seal, the last value of a key winning. Keys and
     values are JSON, the table's default codecs."""
     table: dict[str, int] = {}

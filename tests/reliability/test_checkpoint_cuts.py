@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.spi import TP
 from strm.testing.faults import Cut, FaultPlan, WorkerKilled
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_store_aerospike.testing import FakeAerospike
 
 PARTITIONS = 4

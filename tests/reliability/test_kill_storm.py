@@ -53,6 +53,6 @@ def test_a_kill_storm_loses_nothing_and_doubles_only_what_its_guarantee_allows(
             assert outcome.forwarded == case.events, report
     else:
         # group_by too: the copies a kill leaves in the repartition topic are skipped
-        # (strm.source_positions), so they double nothing either.
+        # (strm.kernel.source_positions), so they double nothing either.
         assert outcome.doubled <= AT_LEAST_ONCE_DOUBLES * case.events, report
     assert outcome.stop_codes == [0] * case.workers, report

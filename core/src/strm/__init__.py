@@ -1,24 +1,26 @@
 """strm: stream processing for Python on a small plugin kernel.
 
 ``strm.App`` is the entry point; ``strm.hookimpl`` marks a plugin's hook implementations (see
-:mod:`strm.hookspecs`).
+:mod:`strm.kernel.hookspecs`).
 """
 
 from typing import Any
 
-from strm import codecs, records, serializers
+from strm import codecs, serializers
 from strm.agents.agent import Agent
 from strm.app import App
-from strm.auth import (
+from strm.channels import Channel, Topic
+from strm.codecs import Codec
+from strm.events import Event, current_event
+from strm.kernel import records
+from strm.kernel.auth import (
     Credentials,
     GSSAPICredentials,
     OAuthCredentials,
     SASLCredentials,
     SSLCredentials,
 )
-from strm.channels import Channel, Topic
-from strm.codecs import Codec
-from strm.errors import (
+from strm.kernel.errors import (
     BackendNotFoundError,
     CodecError,
     ConfigurationError,
@@ -32,17 +34,16 @@ from strm.errors import (
     ValidationError,
     ValueDecodeError,
 )
-from strm.events import Event, current_event
-from strm.hookspecs import hookimpl
-from strm.ids import uuid
+from strm.kernel.hookspecs import hookimpl
+from strm.kernel.ids import uuid
+from strm.kernel.records import Provision
+from strm.kernel.settings.catalogue import ProcessingGuarantee
+from strm.kernel.settings.conf import Conf as Settings
+from strm.kernel.spi import TP
 from strm.models import FieldDescriptor, Model, ModelOptions, Record
-from strm.records import Provision
 from strm.schema import Schema
 from strm.sensors import Monitor, NoMonitor, Sensor
 from strm.services import Service, ServiceT
-from strm.settings.catalogue import ProcessingGuarantee
-from strm.settings.conf import Conf as Settings
-from strm.spi import TP
 from strm.streams import Stream
 from strm.tables.global_table import GlobalTable
 from strm.tables.set_table import SetGlobalTable, SetTable

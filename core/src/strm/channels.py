@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import ConfigurationError
 from strm.events import Event, current_event
-from strm.inbox import Inbox
-from strm.progress import Progress
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.source_positions import SourcePositions
+from strm.kernel.spi import Headers, Message, RecordMetadata, TopicSpec
+from strm.runtime.inbox import Inbox
+from strm.runtime.progress import Progress
+from strm.runtime.sender import normalize_headers
 from strm.schema import Schema
-from strm.sender import normalize_headers
-from strm.source_positions import SourcePositions
-from strm.spi import Headers, Message, RecordMetadata, TopicSpec
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
     from strm.streams import Stream
 
 MakeEvent = Callable[[Message], Event]

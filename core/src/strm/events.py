@@ -8,17 +8,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import Headers, Message, RecordMetadata
+from strm.kernel.spi import Headers, Message, RecordMetadata
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
     from strm.channels import Channel
-    from strm.progress import Acker
+    from strm.kernel.app_protocol import AppLike
+    from strm.runtime.progress import Acker
     from strm.schema import Schema
     from strm.streams import Stream
 
 #: Faust's ``callback=`` of a send: called with the send's future once it completed (its
-#: ``result()`` is the :class:`~strm.spi.RecordMetadata`); it may be ``async``.
+#: ``result()`` is the :class:`~strm.kernel.spi.RecordMetadata`); it may be ``async``.
 MessageSentCallback = Callable[["asyncio.Future[RecordMetadata]"], Awaitable[None] | None]
 
 #: The stream the current task iterates; :func:`current_event` reads its event.

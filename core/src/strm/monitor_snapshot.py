@@ -3,8 +3,8 @@
 Two kinds of figure meet here. Counters (events in and out, commits, sends, rebalances) are
 *pushed*: sensors hear of them batch by batch as they happen. Gauges (lag, table sizes, recovery)
 are *pulled*: they are cheap to read when someone asks and would be wasted work to keep up to
-date between two asks, so :func:`strm.gauges.read_gauges` reads them from the consumer and the
-tables at the moment a snapshot is taken. Exporters that keep their own counters (a sensor
+date between two asks, so :func:`strm.runtime.gauges.read_gauges` reads them from the consumer
+and the tables at the moment a snapshot is taken. Exporters that keep their own counters (a sensor
 plugin) read the gauges the same way, whether the Monitor is on or not.
 
 Every type here is frozen: a snapshot can be kept, compared with the next one or rendered later.
@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from strm.spi import TP
-from strm.tables.recovery_progress import RecoveryProgress
+from strm.kernel.spi import TP
+from strm.runtime.recovery_progress import RecoveryProgress
 
 
 def tp_name(tp: TP) -> str:

@@ -3,8 +3,9 @@ key, and sending an HTTP request there.
 
 A table partition lives on one worker of the group, so a web request about a key can only be
 answered by that worker. Every worker knows the group's whole plan by URL (the transports hand
-it to every member with its assignment, :class:`strm.assignor.ClusterMap`); the router computes
-the key's partition as the producer would (the ``producer_partitioner`` on the serialized key)
+it to every member with its assignment, :class:`strm.kernel.assignor.ClusterMap`); the router
+computes the key's partition as the producer would (the ``producer_partitioner`` on the serialized
+key)
 and looks the partition's owner up there. ``@app.table_route`` and ``@app.topic_route``
 (:mod:`strm.web.routing`) use it to serve a request here or forward it.
 """
@@ -17,14 +18,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from strm.assignor import ClusterMap, HostToPartitionMap, SharesClusterMap
 from strm.channels import Topic
-from strm.errors import StrmError
-from strm.spi import TP
+from strm.kernel.assignor import ClusterMap, HostToPartitionMap, SharesClusterMap
+from strm.kernel.errors import StrmError
+from strm.kernel.spi import TP
 from strm.web.http import Response
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
     from strm.tables.table import Collection
     from strm.web.http import Request
 

@@ -28,9 +28,10 @@ Types:
   model type, whose validation errors are decode errors; sent through its ``dump``.
 * any other type: whatever the codec gives.
 
-Failures raise :class:`~strm.errors.KeyDecodeError` or :class:`~strm.errors.ValueDecodeError`
-with the cause chained (a model's validation errors included); an unknown codec name raises
-:class:`~strm.errors.ConfigurationError`, because no payload would ever decode.
+Failures raise :class:`~strm.kernel.errors.KeyDecodeError` or
+:class:`~strm.kernel.errors.ValueDecodeError` with the cause chained (a model's validation errors
+included); an unknown codec name raises
+:class:`~strm.kernel.errors.ConfigurationError`, because no payload would ever decode.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from typing import Any
 
 from strm.codecs.builtin import JsonCodec, RawCodec
 from strm.codecs.registry import Serializers
-from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
+from strm.kernel.errors import CodecError, KeyDecodeError, ValueDecodeError
+from strm.kernel.spi import Codec
 from strm.models import namespaces
 from strm.models.record import Record
-from strm.spi import Codec
 
 __all__ = ["Schema"]
 

@@ -5,7 +5,7 @@ batch, a producer flush, a checkpoint's changelog records, a commit, a rebalance
 single events on the hot path, so observing costs one call per batch, not per record. Plugins
 add sensors through the ``strm_sensors`` hook (``app.sensors.add`` adds one at run time); the
 ``Monitor`` setting picks the class of ``app.monitor``. Figures that are cheap to read when asked
-(lag, table sizes, recovery) are not pushed: :func:`strm.gauges.read_gauges` pulls them.
+(lag, table sizes, recovery) are not pushed: :func:`strm.runtime.gauges.read_gauges` pulls them.
 
 Faust's per-event callbacks (``on_message_in``, ``on_stream_event_in``, ``on_table_get``, ...)
 do not exist here: a sensor class that defines one is refused when it is defined, with the
@@ -20,16 +20,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import ConfigurationError, StrmError
-from strm.gauges import read_gauges
-from strm.monitor_figures import Rates, Window
+from strm.kernel.errors import ConfigurationError, StrmError
+from strm.kernel.spi import TP, Message
 from strm.monitor_snapshot import EMPTY_DISTRIBUTION, AgentFigures, MonitorSnapshot
-from strm.spi import TP, Message
+from strm.runtime.gauges import read_gauges
+from strm.runtime.monitor_figures import Rates, Window
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
-    from strm.tables.recovery_progress import RecoveryProgress
-    from strm.tracing import EventTracer
+    from strm.kernel.app_protocol import AppLike
+    from strm.kernel.tracing import EventTracer
+    from strm.runtime.recovery_progress import RecoveryProgress
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ FAUST_CALLBACKS: Mapping[str, str] = {
     "agent's stream took",
     "on_message_out": "on_agent_batch(agent, tp, count, seconds), and on_commit for offsets",
     "on_topic_buffer_full": "nothing: a full stream buffer pauses its partitions; lag shows it "
-    "(strm.gauges.read_gauges)",
+    "(strm.runtime.gauges.read_gauges)",
     "on_table_get": "nothing: table reads are not observed; table sizes are pulled "
-    "(strm.gauges.read_gauges)",
+    "(strm.runtime.gauges.read_gauges)",
     "on_table_set": "on_changelog(table, tp, count, nbytes): once per table partition a "
     "checkpoint writes",
     "on_table_del": "on_changelog(table, tp, count, nbytes): once per table partition a "
@@ -86,7 +86,7 @@ class Sensor:
                 )
 
     #: A sensor that follows single events (a span per record) offers a tracer here; see
-    #: :mod:`strm.tracing`. At most one sensor of an app may.
+    #: :mod:`strm.kernel.tracing`. At most one sensor of an app may.
     event_tracer: EventTracer | None = None
 
     async def start(self) -> None:
@@ -180,7 +180,7 @@ class SensorSet(Sensor):
     def __init__(self, sensors: Iterable[Sensor]) -> None:
         self.sensors: list[Sensor] = []
         self._targets: dict[str, list[Callable[..., None]]] = {name: [] for name in CALLBACKS}
-        #: The one sensor's tracer of single events, if a sensor has one (strm.tracing).
+        #: The one sensor's tracer of single events, if a sensor has one (strm.kernel.tracing).
         self.event_tracer: EventTracer | None = None
         self._started: list[Sensor] = []
         for sensor in sensors:
@@ -312,7 +312,7 @@ class Monitor(Sensor):
     """Keeps the app's figures; :meth:`snapshot` (typed) and :meth:`asdict` (JSON) read them.
 
     Counters grow by one addition per batch; durations go to bounded windows
-    (:class:`strm.monitor_figures.Window`); rates are taken over the last
+    (:class:`strm.runtime.monitor_figures.Window`); rates are taken over the last
     ``RATE_WINDOW`` seconds from samples made at each event-loop lag sample. Pulled gauges (lag,
     table sizes) are read when a snapshot is taken. Turn it off with ``Monitor=strm.NoMonitor``.
     """
@@ -516,7 +516,8 @@ class NoMonitor(Monitor):
     def snapshot(self) -> MonitorSnapshot:
         raise StrmError(
             "the Monitor is off (Monitor=strm.NoMonitor): it keeps no figures; remove the "
-            "setting to keep them, or read the pulled ones with strm.gauges.read_gauges(app)"
+            "setting to keep them, or read the pulled ones with "
+            "strm.runtime.gauges.read_gauges(app)"
         )
 
     def asdict(self) -> dict[str, Any]:

@@ -30,187 +30,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from strm.cron import CronSchedule
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
+from strm.runtime.cron import CronSchedule
+from strm.runtime.service_logging import CompositeLogger, level_number
+from strm.runtime.service_types import (
+    Seconds,
+    ServiceT,
+    ServiceTask,
+    WaitResult,
+    WaitResults,
+    qualname,
+    want_seconds,
+)
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
-
-# -- durations -----------------------------------------------------------------------------------
-
-#: A duration as mode takes it: seconds, a ``timedelta``, or a rate string such as ``"10/m"``.
-Seconds = timedelta | float | str
-
-_RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def want_seconds(value: Seconds) -> float:
-    """``value`` in seconds. A string is read as mode reads it, as a rate: ``"n/unit"`` is ``n``
-    divided by the unit's length in seconds (``"10/m"`` is 1/6), and ``"n"`` is ``n``."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, str):
-        count, _, unit = value.partition("/")
-        divisor = _RATE_UNITS.get(unit.strip() or "s")
-        if divisor is None:
-            raise ValueError(f"unknown unit in {value!r}: use s, m, h or d, as in '10/m'")
-        return float(count) / divisor
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected seconds, a timedelta or a rate string, got {value!r}")
-    return float(value)
-
-
-# -- logging -------------------------------------------------------------------------------------
-
-
-class CompositeLogger:
-    """A logger's methods (``info``, ``warning``, ``exception``...) with every message passed
-    through ``formatter`` first: a service prefixes its messages with its label this way.
-
-    Records name the caller of ``info()`` and its siblings as their origin, not this class.
-    """
-
-    def __init__(self, logger: logging.Logger, formatter: Callable[..., str] | None = None) -> None:
-        self.logger = logger
-        self.formatter = formatter
-
-    def log(self, severity: int, message: str, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stacklevel", 2)
-        self.logger.log(severity, self.format(severity, message, *args, **kwargs), *args, **kwargs)
-
-    def format(self, severity: int, message: str, *args: Any, **kwargs: Any) -> str:
-        if self.formatter is None:
-            return message
-        return self.formatter(severity, message, *args, **kwargs)
-
-    def _at(self, severity: int, message: str, args: tuple[Any, ...], kwargs: Any) -> None:
-        kwargs.setdefault("stacklevel", 4)
-        self.log(severity, message, *args, **kwargs)
-
-    def debug(self, message: str, *args: Any, **kwargs: Any) -> None:
-        self._at(logging.DEBUG, message, args, kwargs)
-
-    def info(self, message: str, *args: Any, **kwargs: Any) -> None:
-        self._at(logging.INFO, message, args, kwargs)
-
-    def warning(self, message: str, *args: Any, **kwargs: Any) -> None:
-        self._at(logging.WARNING, message, args, kwargs)
-
-    warn = warning
-
-    def error(self, message: str, *args: Any, **kwargs: Any) -> None:
-        self._at(logging.ERROR, message, args, kwargs)
-
-    def critical(self, message: str, *args: Any, **kwargs: Any) -> None:
-        self._at(logging.CRITICAL, message, args, kwargs)
-
-    crit = critical
-
-    def exception(self, message: str, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("exc_info", True)
-        self._at(logging.ERROR, message, args, kwargs)
-
-
-def level_number(level: int | str) -> int:
-    """A logging level given by number or by name (``"info"``, ``"DEBUG"``)."""
-    if isinstance(level, int):
-        return level
-    number = logging.getLevelNamesMapping().get(level.upper())
-    if number is None:
-        raise ValueError(f"unknown logging level {level!r}")
-    return number
-
-
-# -- the protocol --------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class ServiceT(Protocol):
-    """What an app and a parent service need of a service; :class:`Service` has it all.
-    ``isinstance(x, ServiceT)`` checks that these members exist."""
-
-    @property
-    def started(self) -> bool: ...
-
-    @property
-    def should_stop(self) -> bool: ...
-
-    @property
-    def crashed(self) -> bool: ...
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def shortlabel(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def maybe_start(self) -> bool: ...
-
-    async def stop(self) -> None: ...
-
-    async def restart(self) -> None: ...
-
-    def service_reset(self) -> None: ...
-
-    async def wait_until_stopped(self) -> None: ...
-
-    def add_dependency(self, service: ServiceT) -> ServiceT: ...
-
-    async def add_runtime_dependency(self, service: ServiceT) -> ServiceT: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_val: BaseException | None = None,
-        exc_tb: TracebackType | None = None,
-    ) -> bool | None: ...
-
-
-# -- background tasks ----------------------------------------------------------------------------
-
-
-class ServiceTask:
-    """A method marked with ``@Service.task``: run in the background while its service runs."""
-
-    def __init__(self, fun: Callable[[Any], Awaitable[None]]) -> None:
-        self.fun = fun
-
-    async def __call__(self, service: Any) -> None:
-        await self.fun(service)
-
-    def __repr__(self) -> str:
-        return repr(self.fun)
-
-
-class WaitResult(NamedTuple):
-    """What :meth:`Service.wait` returns: the awaited result, or ``stopped`` if the service
-    stopped first."""
-
-    result: Any
-    stopped: bool
-
-
-class WaitResults(NamedTuple):
-    """What :meth:`Service.wait_first` returns: what finished first and their results, or
-    ``stopped`` if the service stopped first."""
-
-    done: list[Any]
-    results: list[Any]
-    stopped: bool
-
-
-def _qualname(obj: Any) -> str:
-    return f"{obj.__module__}.{obj.__qualname__}"
-
+    pass
 
 # -- the service ---------------------------------------------------------------------------------
 
@@ -315,7 +151,7 @@ class Service:
             raise ConfigurationError(f"@Service.timer needs a positive interval, got {interval!r}")
 
         def decorate(fun: Callable[[Any], Awaitable[None]]) -> ServiceTask:
-            timer_name = name or _qualname(fun)
+            timer_name = name or qualname(fun)
 
             @functools.wraps(fun)
             async def repeat(self: Service) -> None:
@@ -747,37 +583,6 @@ class _AwaitableService(Service):
             future.cancel()
 
 
-# -- services of an app --------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def run_with_app(app: AppLike, service: ServiceT) -> AsyncIterator[ServiceT]:
-    """Run ``service`` while ``app`` runs (``@app.service``): its crash crashes the app."""
-    if isinstance(service, Service):
-        service._on_crash = app.crash
-    try:
-        async with service:
-            yield service
-    finally:
-        if isinstance(service, Service):
-            service._on_crash = None
-
-
-def instantiate(cls: type[Service], app: AppLike) -> Service:
-    """An instance of ``cls`` for ``@app.service``: Faust gives a service class no argument;
-    strm gives it the app when its constructor requires a positional argument."""
-    construct: Callable[..., Service] = cls
-    try:
-        parameters = inspect.signature(cls).parameters.values()
-    except (TypeError, ValueError):
-        return construct()
-    needs_app = any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-        for p in parameters
-    )
-    return construct(app) if needs_app else construct()
-
-
 __all__ = [
     "CompositeLogger",
     "Seconds",
@@ -787,9 +592,7 @@ __all__ = [
     "WaitResult",
     "WaitResults",
     "crontab",
-    "instantiate",
     "level_number",
-    "run_with_app",
     "task",
     "timer",
     "want_seconds",

@@ -1,7 +1,7 @@
 """Streams: iteration over a channel or topic, and Faust's stream operators.
 
 A root stream reads batches from its subscription's inbox and iterates each batch without
-awaiting; asking for the next event marks the previous one done (see :mod:`strm.progress`).
+awaiting; asking for the next event marks the previous one done (see :mod:`strm.runtime.progress`).
 Operators build derived streams whose iteration drives their parent's. Operators that need
 events to outlive one iteration step (``take``, ``noack``, ``tee``, ``combine``) switch the root
 to explicit acknowledgements.
@@ -26,13 +26,13 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any
 
 from strm.channels import Channel, Subscription, Topic
-from strm.errors import StrmError
 from strm.events import Event, current_stream
-from strm.progress import Progress
-from strm.source_positions import with_position
-from strm.spi import TP, Message
-from strm.stream_batches import Seconds, seconds, take_batches
-from strm.stream_reading import (
+from strm.kernel.errors import StrmError
+from strm.kernel.source_positions import with_position
+from strm.kernel.spi import TP, Message
+from strm.runtime.progress import Progress
+from strm.runtime.stream_batches import Seconds, seconds, take_batches
+from strm.runtime.stream_reading import (
     EVENTS,
     ITEMS,
     TICK,
@@ -43,7 +43,7 @@ from strm.stream_reading import (
 )
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
 
 logger = logging.getLogger("strm.streams")
 

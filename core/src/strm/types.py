@@ -13,10 +13,10 @@ from strm.channels import Channel as ChannelT
 from strm.channels import Topic as TopicT
 from strm.codecs import Codec as CodecT
 from strm.events import Event as EventT
+from strm.kernel.settings.conf import Conf as Settings
+from strm.kernel.spi import TP
 from strm.models import Model as ModelT
 from strm.services import Service as ServiceT
-from strm.settings.conf import Conf as Settings
-from strm.spi import TP
 from strm.streams import Stream as StreamT
 from strm.tables.table import Collection as CollectionT
 from strm.tables.table import Table as TableT

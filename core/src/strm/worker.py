@@ -13,14 +13,14 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from strm.blocking import BlockingDetector
-from strm.errors import ConfigurationError, StrmError
-from strm.worker_console import RecoveryDisplay, WorkerConsole
-from strm.worker_logging import redirected_stdouts, setup_logging
-from strm.worker_ready import ready_parts
+from strm.kernel.errors import ConfigurationError, StrmError
+from strm.runtime.blocking import BlockingDetector
+from strm.runtime.worker_console import RecoveryDisplay, WorkerConsole
+from strm.runtime.worker_logging import redirected_stdouts, setup_logging
+from strm.runtime.worker_ready import ready_parts
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
 
 logger = logging.getLogger("strm.worker")
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 from strm.app import App
+from strm.builtins.memory_cache import MemoryCache
 from strm.caches.front import AppCache
-from strm.caches.memory import MemoryCache
-from strm.errors import BackendNotFoundError
-from strm.spi import Cache, CacheUnavailable
+from strm.kernel.errors import BackendNotFoundError
+from strm.kernel.spi import Cache, CacheUnavailable
 from strm.testing.contracts import CacheContract, CacheOutageContract, FakeClock
 
 AppFactory = Callable[..., App]

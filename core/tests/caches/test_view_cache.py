@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.builtins.memory_cache import MemoryCache
 from strm.caches import responses
 from strm.caches.front import AppCache
-from strm.caches.memory import MemoryCache
 from strm.caches.view import ViewCache
-from strm.spi import CacheUnavailable
+from strm.kernel.spi import CacheUnavailable
 from strm.testing.contracts import FakeClock
 
 

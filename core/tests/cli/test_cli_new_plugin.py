@@ -19,7 +19,7 @@ import pytest
 from strm.cli.loading import pre_parse
 from strm.cli.main import run
 from strm.cli.new_plugin import KINDS, PluginNames, create_plugin, plugin_files
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 
 TIMEOUT = 240.0
 

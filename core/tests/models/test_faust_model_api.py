@@ -16,7 +16,7 @@ import pytest
 import strm
 from strm import codecs
 from strm.app import App
-from strm.errors import ConfigurationError, ValidationError
+from strm.kernel.errors import ConfigurationError, ValidationError
 from strm.models import (
     BooleanField,
     DatetimeField,

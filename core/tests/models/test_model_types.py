@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import strm
-from strm import records
 from strm.app import App
-from strm.errors import KeyDecodeError, ValueDecodeError
-from strm.model_types import ModelType
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel import records
+from strm.kernel.errors import KeyDecodeError, ValueDecodeError
+from strm.kernel.model_types import ModelType
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 
 
 class DataclassType:

@@ -6,7 +6,7 @@ from typing import ClassVar, Optional
 
 import pytest
 import strm
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
 from strm.models import FieldDescriptor, IntegerField, StringField
 
 

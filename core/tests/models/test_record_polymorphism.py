@@ -4,7 +4,7 @@ import json
 
 import pytest
 import strm
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
 from strm.models import FAUST_METADATA_KEY, METADATA_KEY, registry
 
 

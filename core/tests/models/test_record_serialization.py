@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import strm
 from strm.codecs.builtin import JsonCodec
-from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
+from strm.kernel.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
 
 
 class Point(strm.Record, namespace="tests.ser.Point"):

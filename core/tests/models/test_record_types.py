@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import pytest
 import strm
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
 
 UTC = dt.UTC
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 import strm
-from strm.errors import StrmError, ValidationError
+from strm.kernel.errors import StrmError, ValidationError
 from strm.models import DecimalField, FloatField, IntegerField, StringField
 
 

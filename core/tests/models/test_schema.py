@@ -8,7 +8,7 @@ import pytest
 import strm
 from strm.codecs.builtin import JsonCodec
 from strm.codecs.registry import Serializers
-from strm.errors import ConfigurationError, KeyDecodeError, ValueDecodeError
+from strm.kernel.errors import ConfigurationError, KeyDecodeError, ValueDecodeError
 
 
 class Shape(strm.Record, namespace="tests.schema.Shape"):

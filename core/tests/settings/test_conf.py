@@ -1,4 +1,5 @@
-"""How an app's configuration is resolved, checked and frozen (``strm.settings.conf.Conf``)."""
+"""How an app's configuration is resolved, checked and frozen
+(``strm.kernel.settings.conf.Conf``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 
 import pytest
 from strm import App
-from strm.errors import ConfigurationError, PluginError, SettingNotSupportedError
-from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
-from strm.settings.conf import Conf, Source
-from strm.settings.setting import Alias, Setting
-from strm.settings.types import Int, Seconds
+from strm.kernel.errors import ConfigurationError, PluginError, SettingNotSupportedError
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
+from strm.kernel.settings.conf import Conf, Source
+from strm.kernel.settings.setting import Alias, Setting
+from strm.kernel.settings.types import Int, Seconds
 from strm.worker import Worker
 
 MakeModule = Callable[[str, str], str]  # the make_module fixture of conftest.py
@@ -666,8 +667,8 @@ def test_a_pending_plugin_setting_names_the_strm_version(make_module: MakeModule
         "strm_test_future",
         """
         import strm
-        from strm.settings import Setting
-        from strm.settings.types import Int
+        from strm.kernel.settings import Setting
+        from strm.kernel.settings.types import Int
 
         @strm.hookimpl
         def strm_settings():
@@ -710,8 +711,8 @@ async def test_settings_are_frozen_once_the_app_started() -> None:
 
 WIDGET_PLUGIN = """
     import strm
-    from strm.settings import Setting
-    from strm.settings.types import Int, Str
+    from strm.kernel.settings import Setting
+    from strm.kernel.settings.types import Int, Str
 
     @strm.hookimpl
     def strm_settings():
@@ -783,8 +784,8 @@ def test_a_plugin_cannot_redeclare_a_kernel_setting(make_module: MakeModule) -> 
         "strm_test_rebroker",
         """
         import strm
-        from strm.settings import Setting
-        from strm.settings.types import Str
+        from strm.kernel.settings import Setting
+        from strm.kernel.settings.types import Str
 
         @strm.hookimpl
         def strm_settings():

@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from strm import App
 from strm.codecs.registry import Serializers
-from strm.errors import ConfigurationError, SettingNotSupportedError
-from strm.plugins.known import FIRST_PARTY_SETTINGS
-from strm.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
-from strm.settings.conf import Conf, Source
-from strm.settings.setting import Setting
+from strm.kernel.errors import ConfigurationError, SettingNotSupportedError
+from strm.kernel.plugins.known import FIRST_PARTY_SETTINGS
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS, ProcessingGuarantee
+from strm.kernel.settings.conf import Conf, Source
+from strm.kernel.settings.setting import Setting
 from strm.worker import Worker
 from strm_transport_kafka.settings import SETTINGS as KAFKA_SETTINGS
 

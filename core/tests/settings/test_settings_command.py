@@ -15,9 +15,9 @@ import pytest
 from strm.cli.loading import pre_parse
 from strm.cli.main import main, run
 from strm.cli.settings_command import kernel_reference, plain, render_markdown
-from strm.settings.catalogue import KERNEL_SETTINGS
-from strm.settings.setting import Setting
-from strm.settings.types import Int, Str
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Int, Str
 
 MakeModule = Callable[[str, str], str]  # the make_module fixture of conftest.py
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -26,8 +26,8 @@ SECRET = "Sup3rS3cretValue"
 
 WIDGET_PLUGIN = """
     import strm
-    from strm.settings import Setting
-    from strm.settings.types import Int, Str
+    from strm.kernel.settings import Setting
+    from strm.kernel.settings.types import Int, Str
 
     @strm.hookimpl
     def strm_settings():
@@ -242,7 +242,7 @@ def test_the_console_command(tmp_path: Path) -> None:
         (Path("/a/b"), "/a/b"),
         ((1, Path("x")), [1, "x"]),
         ({"k": Path("v")}, {"k": "v"}),
-        (Setting, "strm.settings.setting:Setting"),
+        (Setting, "strm.kernel.settings.setting:Setting"),
         (json.dumps, "json:dumps"),
     ],
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
 
 
@@ -80,7 +80,7 @@ async def test_yielding_agent_feeds_sinks(make_app: Callable[..., App]) -> None:
 
 
 async def test_sinks_need_a_yielding_agent(make_app: Callable[..., App]) -> None:
-    from strm.errors import StrmError
+    from strm.kernel.errors import StrmError
 
     app = make_app()
     with pytest.raises(StrmError, match="sinks need an agent that yields"):

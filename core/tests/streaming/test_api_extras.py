@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from strm.app import App
+from strm.builtins.memory_transport import get_broker
 from strm.events import Event
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 async def test_cast_add_sink_and_app_send(make_app: Callable[..., App]) -> None:

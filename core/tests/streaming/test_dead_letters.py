@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import DeadLetterError
-from strm.spi import TP, Message, ProducerRecord
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.errors import DeadLetterError
+from strm.kernel.spi import TP, Message, ProducerRecord
+from strm.kernel.transports.record_size import record_size
 from strm.testing import eventually
-from strm.transports.memory import get_broker
-from strm.transports.record_size import record_size
 
 LIMIT = 2_000
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from strm import Record
 from strm.app import App
-from strm.spi import TP
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.spi import TP
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 class Word(Record):
@@ -110,7 +110,7 @@ async def test_group_by_field_repartitions_by_the_new_key(
 
 
 async def test_group_by_function_needs_a_name(make_app: Callable[..., App]) -> None:
-    from strm.errors import StrmError
+    from strm.kernel.errors import StrmError
 
     app = make_app()
     stream = app.stream(app.topic("t"))
@@ -251,7 +251,7 @@ async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
         "        self.commits += 1\n"
         "@strm.hookimpl\n"
         "def strm_sensors():\n"
-        "    return [strm.records.sensor('counting', Counting)]\n"
+        "    return [strm.kernel.records.sensor('counting', Counting)]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     app = make_app(topic_partitions=1, plugins=["counting_sensor"])
@@ -281,7 +281,7 @@ async def test_monitor_and_plugin_sensors_see_batches_commits_and_errors(
 
 
 def test_round_robin_scheduler_alternates_topics_then_partitions() -> None:
-    from strm.transports.scheduling import RoundRobinScheduler
+    from strm.builtins.scheduling import RoundRobinScheduler
 
     batches: dict[TP, list[Any]] = {
         TP("a", 0): [],
@@ -354,7 +354,7 @@ async def test_publish_on_commit_does_not_hold_sends_from_channel_events(
 
 
 def test_agent_functions_must_be_async(make_app: Callable[..., App]) -> None:
-    from strm.errors import StrmError
+    from strm.kernel.errors import StrmError
 
     app = make_app()
     try:

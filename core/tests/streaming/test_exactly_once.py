@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import TP
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import TP
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 def records(broker_url: str, topic: str) -> list[Any]:
@@ -129,7 +129,7 @@ async def test_tables_under_exactly_once(make_app: Callable[..., App]) -> None:
 async def test_exactly_once_needs_a_transactional_transport(
     make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from strm.transports import memory
+    from strm.builtins import memory_transport as memory
 
     app = make_app("eosno", processing_guarantee="exactly_once")
     plain = memory.MemoryTransport.create_producer
@@ -151,8 +151,8 @@ async def test_exactly_once_needs_a_transactional_transport(
 async def test_a_send_that_fails_in_the_transaction_stops_the_worker_instead_of_skipping(
     make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from strm.transports import TransportError
-    from strm.transports.memory import MemoryProducer
+    from strm.builtins.memory_transport import MemoryProducer
+    from strm.kernel.transports import TransportError
 
     app = make_app("eosfail", topic_partitions=1, processing_guarantee="exactly_once")
     source = app.topic("eosfail-in", value_type=int)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.spi import TP
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 def records_of(broker_url: str, topic: str) -> list[Any]:
@@ -270,7 +270,7 @@ async def test_an_unknown_codec_is_a_configuration_error_when_the_topic_is_defin
     make_app: Callable[..., App],
 ) -> None:
     from strm import Record
-    from strm.errors import ConfigurationError
+    from strm.kernel.errors import ConfigurationError
 
     app = make_app()
     expected = "topic 'x': value_serializer: unknown codec 'nope'"

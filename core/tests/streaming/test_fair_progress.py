@@ -16,10 +16,10 @@ from itertools import pairwise
 from typing import Any
 
 from strm.app import App
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.spi import ProducerRecord, TopicSpec
 from strm.sensors import Sensor
-from strm.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 #: Bound of every wait for a backlog to be worked through: generous, it is not a speed test.
 WORK_TIMEOUT = 120.0

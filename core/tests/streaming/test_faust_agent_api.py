@@ -12,9 +12,9 @@ import pytest
 import strm
 from strm.agents.agent import Agent
 from strm.app import App
-from strm.errors import StrmError
 from strm.events import Event, current_event
-from strm.spi import RecordMetadata
+from strm.kernel.errors import StrmError
+from strm.kernel.spi import RecordMetadata
 from strm.testing import eventually
 
 

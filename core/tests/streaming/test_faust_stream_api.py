@@ -14,11 +14,11 @@ from unittest.mock import AsyncMock
 import pytest
 import strm as faust
 from strm.app import App
+from strm.builtins.memory_transport import get_broker
 from strm.channels import Channel, Topic
 from strm.events import Event
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 class Order(faust.Record, serializer="json"):
@@ -432,7 +432,7 @@ async def test_test_context_over_a_channel_of_my_own(make_app: Callable[..., App
 async def test_a_supervisor_strategy_for_a_test_copy_is_refused_not_ignored(
     strm_app_factory: Callable[..., App],
 ) -> None:
-    from strm.errors import SettingNotSupportedError
+    from strm.kernel.errors import SettingNotSupportedError
 
     app = strm_app_factory()
 

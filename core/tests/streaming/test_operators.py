@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from strm.app import App
 from strm.events import Event, current_event
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
 
 

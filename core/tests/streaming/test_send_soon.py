@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import CodecError, ConfigurationError, StrmError
-from strm.spi import TP, RecordMetadata
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.errors import CodecError, ConfigurationError, StrmError
+from strm.kernel.spi import TP, RecordMetadata
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 def records(broker_url: str, topic: str) -> list[Any]:

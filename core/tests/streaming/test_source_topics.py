@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import StrmError
-from strm.spi import TopicSpec
-from strm.transports.memory import MemoryAdmin, get_broker
+from strm.builtins.memory_transport import MemoryAdmin, get_broker
+from strm.kernel.errors import StrmError
+from strm.kernel.spi import TopicSpec
 
 
 async def _no_auto_create(self: MemoryAdmin) -> bool:
@@ -98,7 +98,7 @@ def test_strm_worker_exits_with_code_2(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import strm
-            from strm.transports.memory import MemoryAdmin
+            from strm.builtins.memory_transport import MemoryAdmin
 
             async def _no(self):
                 return False

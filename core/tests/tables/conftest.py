@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, unique_url
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from strm import Record
 from strm.app import App
-from strm.errors import SettingNotSupportedError, StrmError
 from strm.events import Event
+from strm.kernel.errors import SettingNotSupportedError, StrmError
 from strm.tables.table import Table
 from strm.tables.windows import (
     HoppingWindow,

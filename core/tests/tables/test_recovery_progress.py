@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from strm.app import App
+from strm.builtins.memory_store import MemoryStore
+from strm.kernel.spi import TP
+from strm.runtime import table_manager as manager
+from strm.runtime.recovery_progress import RecoveryProgress, TableRecovery
 from strm.sensors import Sensor
-from strm.spi import TP
-from strm.stores.memory import MemoryStore
-from strm.tables import manager
-from strm.tables.recovery_progress import RecoveryProgress, TableRecovery
 from strm.testing import eventually
 
 KEYS = 2_000

@@ -1,4 +1,4 @@
-"""What a changelog reader holds until a seal comes (:class:`strm.tables.seals.SealedReader`):
+"""What a changelog reader holds until a seal comes (:class:`strm.runtime.seals.SealedReader`):
 for a table without ``on_changelog_event``, the last record of each key, so that memory is
 bounded by the table's keys and not by the length of the changelog read before the seal."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import strm
-from strm.spi import TP, Message
-from strm.tables.seals import SEAL_KEY, SealedReader, encode_seal
+from strm.kernel.spi import TP, Message
+from strm.runtime.seals import SEAL_KEY, SealedReader, encode_seal
 
 TOPIC = "app-counts-changelog"
 PARTITION = TP(TOPIC, 0)

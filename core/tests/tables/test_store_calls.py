@@ -1,4 +1,4 @@
-"""The rules strm.spi.Store states, checked against what the kernel really does: a store
+"""The rules strm.kernel.spi.Store states, checked against what the kernel really does: a store
 provided by a plugin's ``strm_stores`` is opened with the documented keywords on the event
 loop's thread, written by ``write_batch`` on another thread, and closed after its last write."""
 
@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import strm
-from strm import records
 from strm.app import App
-from strm.contexts import StoreContext
-from strm.stores.memory import MemoryStore
+from strm.builtins.memory_store import MemoryStore
+from strm.kernel import records
+from strm.kernel.contexts import StoreContext
 from strm.testing import eventually
 
 PLUGIN = "strm_store_calls_recorder"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import StoreError, StrmError
-from strm.spi import TP
-from strm.tables.seals import SEAL_KEY
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.errors import StoreError, StrmError
+from strm.kernel.spi import TP
+from strm.runtime.seals import SEAL_KEY
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 
 def word_count(make_app: Callable[..., App], **settings: Any) -> tuple[App, Any, Any, list[str]]:
@@ -328,7 +328,7 @@ async def test_a_table_used_before_the_app_started_is_a_clear_error(
 async def test_a_stored_value_that_does_not_decode_is_a_clear_error(
     make_app: Callable[..., App],
 ) -> None:
-    from strm.errors import CodecError
+    from strm.kernel.errors import CodecError
 
     app = make_app("baddata", topic_partitions=1)
     table = app.Table("t", use_partitioner=True)
@@ -373,7 +373,7 @@ async def test_changes_written_before_a_lost_commit_are_not_applied_twice(
 ) -> None:
     """The worker dies after its tables' changes reached the changelog and the store, but
     before the source offsets were committed: the next worker must not count them again."""
-    from strm.transports.memory import MemoryConsumer
+    from strm.builtins.memory_transport import MemoryConsumer
 
     async def lost_commit(self: Any, offsets: Any) -> None:
         return None  # the commit never reaches the broker
@@ -526,7 +526,7 @@ async def test_a_recovery_that_fails_stops_the_start_with_its_error(
             await words.send(key=word, value=word)
         await eventually(lambda: len(seen) == 3)
 
-    from strm.stores.memory import MemoryStore
+    from strm.builtins.memory_store import MemoryStore
 
     def broken_disk(self: Any, *args: Any, **kwargs: Any) -> None:
         raise StoreError("the disk is full")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from strm import Record
 from strm.app import App
-from strm.errors import StrmError
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.errors import StrmError
 from strm.tables.windows import HoppingWindow, SlidingWindow, TumblingWindow, WindowKey
 from strm.testing import eventually
-from strm.transports.memory import get_broker
 
 TIMES = [1.0, 2.0, 9.0, 10.0, 11.0, 14.5, 15.0, 30.0, 3.0]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 import strm.web.server
 from strm.app import App
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
 from strm.web import (
     Blueprint,
     Headers,

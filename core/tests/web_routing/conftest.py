@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from routing_helpers import TIMEOUT, Cluster
 from strm.app import App
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, unique_url
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from strm.assignor import (
+from strm.builtins.memory_transport import MemoryConsumer, MemoryTransport, drop_broker, unique_url
+from strm.kernel.assignor import (
     Assignment,
     ClusterMap,
     MemberSubscription,
@@ -15,8 +16,7 @@ from strm.assignor import (
     SharesClusterMap,
     map_cluster,
 )
-from strm.spi import TP
-from strm.transports.memory import MemoryConsumer, MemoryTransport, drop_broker, unique_url
+from strm.kernel.spi import TP
 
 URL_A, URL_B = "http://127.0.0.1:7001", "http://127.0.0.1:7002"
 

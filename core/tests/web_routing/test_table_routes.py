@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from routing_helpers import CHANGELOG, FIXED_KEY, PARTITIONS, TABLE, Cluster
 from strm.app import App
+from strm.kernel.spi import TP
 from strm.router import FORWARDED_HEADER
-from strm.spi import TP
 
 
 def keys_by_owner(cluster: Cluster) -> dict[str, list[str]]:
@@ -204,7 +204,7 @@ async def standby_cluster(tmp_path: Any) -> Any:
     """Two workers that each keep a standby copy of the other's table partitions."""
     import aiohttp
     from routing_helpers import TIMEOUT
-    from strm.transports.memory import drop_broker, unique_url
+    from strm.builtins.memory_transport import drop_broker, unique_url
 
     broker = unique_url("standby-routes")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from strm.spi import Codec
+from strm.kernel.spi import Codec
 from strm.testing.contracts import CodecContract
 from strm_example_dictstore import ReverseCodec
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 import strm
 import strm_example_dictstore
-from strm.backend_contexts import store_context as app_store_context
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_example_dictstore import DictStore, DictStoreFullError, ReverseCodec
 

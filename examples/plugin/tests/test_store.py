@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from strm.spi import TP, Store
+from strm.kernel.spi import TP, Store
 from strm.testing.contexts import context_settings, store_context
 from strm.testing.contracts import StoreContract
 from strm_example_dictstore import DictStore, DictStoreFullError

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis_processes import RedisCluster, RedisServer
-from strm.spi import Cache
+from strm.kernel.spi import Cache
 from strm.testing.contracts import CacheContract, CacheOutage, CacheOutageContract
 from strm_cache_redis import RedisCache
 

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio
 from redis_processes import HOST, RedisServer, free_port, require_redis
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import CacheUnavailable
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import CacheUnavailable
 from strm_cache_redis import RedisCache
 from strm_cache_redis.url import parse
 

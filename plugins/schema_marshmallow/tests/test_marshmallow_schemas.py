@@ -11,10 +11,10 @@ from typing import Any
 import marshmallow
 import pytest
 from strm.app import App
-from strm.errors import CodecError, KeyDecodeError, ValueDecodeError
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.errors import CodecError, KeyDecodeError, ValueDecodeError
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_schema_marshmallow import MarshmallowType
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import ProducerRecord, TopicSpec
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_sensor_datadog.settings import SETTINGS
 from strm_sensor_statsd.naming import METRICS
 from strm_sensor_statsd.testing import UdpListener

@@ -17,11 +17,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.spi import ProducerRecord, TopicSpec
+from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.spi import ProducerRecord, TopicSpec
 from strm.testing import eventually
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports.memory import drop_broker, get_broker, unique_url
 from strm_sensor_otel import OtelSensor
 from strm_sensor_otel.settings import SETTINGS
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from scrape import Scrape, scrape
 from strm.app import App
-from strm.transports.memory import drop_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, unique_url
 from strm_sensor_prometheus import PrometheusSensor
 
 EVENTS = 300

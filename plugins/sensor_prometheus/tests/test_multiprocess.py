@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from strm.app import App
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 from strm_sensor_prometheus.multiprocess import DIRNAME, ENV
 
 

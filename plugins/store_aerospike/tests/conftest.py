@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.backend_contexts import store_context as app_store_context
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_aerospike import AerospikeStore
 from strm_store_aerospike.testing import FakeAerospike

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import aerospike
 import pytest
 from strm.app import App
-from strm.backend_contexts import Scope, scope_of
-from strm.backend_contexts import store_context as app_store_context
-from strm.errors import StoreError
+from strm.kernel.errors import StoreError
+from strm.runtime.backend_contexts import Scope, scope_of
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.contexts import context_settings, store_context
 from strm_store_aerospike import REGISTRY, AerospikeStore, ClientRegistry
 from strm_store_aerospike.testing import FakeAerospike

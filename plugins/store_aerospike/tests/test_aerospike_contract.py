@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from strm.spi import TP, Store
+from strm.kernel.spi import TP, Store
 from strm.testing.contracts import PersistentStoreContract
 from strm.testing.contracts.store import Reopen
 from strm_store_aerospike import AerospikeStore

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aerospike import exception as ex
 from strm.app import App
-from strm.errors import StoreError
-from strm.spi import TP
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP
 from strm_store_aerospike import AerospikeStore
 from strm_store_aerospike import store as store_module
 from strm_store_aerospike.testing import FakeAerospike

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from strm.errors import StoreError
-from strm.spi import TP
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP
 from strm_store_aerospike import AerospikeStore, Location, parse_location
 from strm_store_aerospike.location import DEFAULT_HOSTS, LocationError, parse_hosts
 from strm_store_aerospike.testing import FakeAerospike

@@ -8,10 +8,10 @@ from importlib.metadata import entry_points
 
 import pytest
 from strm.app import App
-from strm.backend_contexts import store_context as app_store_context
 from strm.cli.main import main
-from strm.errors import StoreError
-from strm.spi import TP, Store
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP, Store
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_aerospike import AerospikeStore
 from strm_store_aerospike.testing import FakeAerospike

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from strm.contexts import StoreContext
+from strm.kernel.contexts import StoreContext
 from strm.testing.contexts import store_context
 from strm_store_leveldb import LevelDBStore
 

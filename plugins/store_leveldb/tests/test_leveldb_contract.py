@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from strm.spi import Store
+from strm.kernel.spi import Store
 from strm.testing.contracts import PersistentStoreContract
 from strm.testing.contracts.store import Reopen
 from strm_store_leveldb import LevelDBStore

@@ -13,8 +13,8 @@ from typing import Any
 
 import plyvel  # type: ignore[import-untyped]
 import pytest
-from strm.errors import StoreCorruptError, StoreError, StoreLockedError
-from strm.spi import TP
+from strm.kernel.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.kernel.spi import TP
 from strm_store_leveldb import LevelDBStore
 
 OpenStore = Callable[..., LevelDBStore]

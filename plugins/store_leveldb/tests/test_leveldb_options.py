@@ -9,7 +9,7 @@ from typing import Any
 
 import plyvel  # type: ignore[import-untyped]
 import pytest
-from strm.errors import StoreError
+from strm.kernel.errors import StoreError
 from strm_store_leveldb import PLYVEL_OPTIONS, LevelDBStore
 
 OpenStore = Callable[..., LevelDBStore]

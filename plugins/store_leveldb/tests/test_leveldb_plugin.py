@@ -6,8 +6,8 @@ from importlib import metadata
 from pathlib import Path
 
 import strm_store_leveldb
-from strm.backend_contexts import store_context as app_store_context
-from strm.spi import Store
+from strm.kernel.spi import Store
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_leveldb import LevelDBStore
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import plyvel  # type: ignore[import-untyped]
 import pytest
-from strm.backend_contexts import store_context as app_store_context
-from strm.errors import StoreError
-from strm.spi import TP
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_leveldb import LevelDBStore
 
@@ -141,7 +141,7 @@ def test_a_batch_survives_a_process_that_exits_without_closing(
     script = textwrap.dedent(
         f"""
         import os
-        from strm.spi import TP
+        from strm.kernel.spi import TP
         from strm_store_leveldb import LevelDBStore
 
         from strm.testing.contexts import store_context

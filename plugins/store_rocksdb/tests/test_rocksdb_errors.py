@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from strm.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.kernel.errors import StoreCorruptError, StoreError, StoreLockedError
 from strm.testing.contexts import store_context
 from strm_store_rocksdb import RocksDBStore
 
@@ -61,7 +61,7 @@ def test_a_database_open_in_another_process_is_locked(
     child = textwrap.dedent(
         f"""
         import json
-        from strm.errors import StoreError
+        from strm.kernel.errors import StoreError
         from strm.testing.contexts import store_context
         from strm_store_rocksdb import RocksDBStore
         context = store_context(datadir={str(tmp_path)!r}, table_name="counts", partition=2)

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from strm.errors import StoreError
+from strm.kernel.errors import StoreError
 from strm.testing.contexts import store_context
 from strm_store_rocksdb import OPTIONS, RocksDBStore
 

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import pytest
 import strm_store_rocksdb
-from strm.backend_contexts import store_context as app_store_context
-from strm.errors import StoreLockedError
-from strm.spi import Store
+from strm.kernel.errors import StoreLockedError
+from strm.kernel.spi import Store
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_store_rocksdb import RocksDBStore
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from rocksdict import Rdict
-from strm.backend_contexts import store_context as app_store_context
-from strm.errors import StoreError
-from strm.spi import TP, Store
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP, Store
+from strm.runtime.backend_contexts import store_context as app_store_context
 from strm.testing.contracts import PersistentStoreContract, StoreContract
 from strm.testing.contracts.store import Reopen
 from strm.testing.pytest_plugin import AppFactory

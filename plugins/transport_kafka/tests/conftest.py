@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.backend_contexts import transport_context as app_transport_context
+from strm.runtime.backend_contexts import transport_context as app_transport_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import KafkaTransport
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP, Message
+from strm.kernel.spi import TP, Message
 from strm.testing import eventually
 from strm.testing.contracts.transport import RecordingListener
 from strm_transport_kafka import KafkaTransport

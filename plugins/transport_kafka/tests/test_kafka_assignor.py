@@ -16,8 +16,8 @@ from aiokafka.coordinator.protocol import (  # type: ignore[import-untyped]
     ConsumerProtocolMemberAssignment,
 )
 from aiokafka.protocol.metadata import MetadataResponse_v0  # type: ignore[import-untyped]
-from strm.assignor import Assignment, MemberSubscription, PartitionAssignor
-from strm.spi import TP
+from strm.kernel.assignor import Assignment, MemberSubscription, PartitionAssignor
+from strm.kernel.spi import TP
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import KafkaTransport
 from strm_transport_kafka.assignor import (

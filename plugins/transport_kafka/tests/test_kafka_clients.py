@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from strm.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.transports import TransportError
 from strm.testing.contracts.transport import RecordingListener
-from strm.transports import TransportError
 from strm_transport_kafka import KafkaTransport
 from strm_transport_kafka import consumer as consumer_module
 

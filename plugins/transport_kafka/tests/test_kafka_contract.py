@@ -7,9 +7,13 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from strm.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.transports import (
+    NoOffsetForPartitionError,
+    PartitionNotAssignedError,
+    TransportError,
+)
 from strm.testing.contracts.transport import RecordingListener, TransportContract
-from strm.transports import NoOffsetForPartitionError, PartitionNotAssignedError, TransportError
 from strm_transport_kafka import KafkaTransport
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

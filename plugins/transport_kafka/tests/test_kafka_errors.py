@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import strm
 from strm.app import App
-from strm.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.spi import TP, ProducerRecord, TopicSpec
+from strm.kernel.transports import TransportError
 from strm.testing.contracts.transport import RecordingListener
 from strm.testing.kafka import KafkaSasl, KafkaSsl
 from strm.testing.pytest_plugin import AppFactory
-from strm.transports import TransportError
 from strm_transport_kafka import KafkaTransport
 
 WRONG = "not-the-password-0451"

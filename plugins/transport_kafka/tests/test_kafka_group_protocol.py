@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.protocol.group import JoinGroupRequest  # type: ignore[import-untyped]
-from strm.spi import TP, TopicSpec
+from strm.kernel.spi import TP, TopicSpec
+from strm.kernel.transports import TransportError
 from strm.testing.contracts.transport import RecordingListener
-from strm.transports import TransportError
 from strm_transport_kafka import KafkaTransport
 from strm_transport_kafka.consumer import KafkaConsumer
 

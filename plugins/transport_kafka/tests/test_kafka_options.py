@@ -11,8 +11,8 @@ import pytest
 import strm
 from aiokafka.abc import AbstractTokenProvider  # type: ignore[import-untyped]
 from strm.app import App
-from strm.errors import ConfigurationError
-from strm.settings.conf import Conf
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.settings.conf import Conf
 from strm.testing.contexts import transport_context
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import (

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import strm_transport_kafka
-from strm.spi import Admin, Consumer, Producer, Transport
+from strm.kernel.spi import Admin, Consumer, Producer, Transport
 from strm.testing.pytest_plugin import AppFactory
 from strm_transport_kafka import KafkaTransport
 

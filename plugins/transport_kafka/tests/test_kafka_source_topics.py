@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.errors import StrmError
-from strm.spi import TopicSpec
+from strm.kernel.errors import StrmError
+from strm.kernel.spi import TopicSpec
 from strm_transport_kafka import KafkaTransport
 from strm_transport_kafka.admin import KafkaAdmin
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.testing import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

@@ -20,8 +20,8 @@ import pytest
 from aiokafka.cluster import ClusterMetadata  # type: ignore[import-untyped]
 from aiokafka.coordinator.protocol import ConsumerProtocol  # type: ignore[import-untyped]
 from aiokafka.protocol.metadata import MetadataResponse_v0  # type: ignore[import-untyped]
-from strm.assignor import PartitionAssignor
-from strm.spi import TP
+from strm.kernel.assignor import PartitionAssignor
+from strm.kernel.spi import TP
 from strm_transport_kafka.assignor import StrmAssignor, decode_assignment_cluster
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from strm.app import App
-from strm.spi import TP
+from strm.kernel.spi import TP
+from strm.kernel.transports.threaded import ThreadedProducer
 from strm.testing import eventually
-from strm.transports.threaded import ThreadedProducer
 from strm_transport_kafka import KafkaTransport
 from test_kafka_app import read_all
 

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from strm.app import App
-from strm.transports.memory import drop_broker, unique_url
+from strm.builtins.memory_transport import drop_broker, unique_url
 
 #: Bound on every HTTP exchange of a test.
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from strm.app import App
-from strm.errors import BackendNotFoundError
+from strm.kernel.errors import BackendNotFoundError
 from strm.web import Request, Response, View, WebServerError
 
 from conftest import HTTP_TIMEOUT, WebApp, base_url, free_port

@@ -25,14 +25,15 @@ from strm.agents.replies import (
 from strm.agents.supervisors import Decision, Supervisor
 from strm.agents.testing import AgentTestWrapper, new_test_wrapper
 from strm.channels import Channel, Subscription, Topic
-from strm.errors import DeadLetterError, StrmError
 from strm.events import Event, MessageSentCallback, call_when_sent
-from strm.spi import TP, Headers, RecordMetadata
-from strm.structured_logs import log_position
-from strm.transports import TransportError
+from strm.kernel.errors import DeadLetterError, StrmError
+from strm.kernel.spi import TP, Headers, RecordMetadata
+from strm.kernel.transports import TransportError
+from strm.runtime.actors import Actor
+from strm.runtime.structured_logs import log_position
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
     from strm.streams import Stream
 
 logger = logging.getLogger("strm.agents")
@@ -90,11 +91,11 @@ class Agent:
         if self._sinks and not self.yields:
             raise StrmError(f"agent {name}: sinks need an agent that yields results")
         self._subscription: Subscription | None = None
-        self._actors: list[_Actor | None] = []
+        self._actors: list[Actor | None] = []
         self._supervisor: Supervisor | None = None
         self._stopping = False
         self._observer: AgentTestWrapper | None = None
-        self._isolated: dict[TP, tuple[_Actor, Subscription]] = {}
+        self._isolated: dict[TP, tuple[Actor, Subscription]] = {}
 
     def __repr__(self) -> str:
         return f"<Agent {self.name} on {self.channel.label}>"
@@ -382,7 +383,8 @@ class Agent:
         for tp in sorted(assigned):
             if tp.topic in self.channel.topics and tp not in self._isolated:
                 sub = self.channel.new_subscription(partition=tp.partition)
-                actor = _Actor(self, 0, self.app.stream_over(sub))
+                stream = self.app.stream_over(sub)
+                actor = Actor(self, 0, stream)
                 self._isolated[tp] = (actor, sub)
                 actor.task = self.app.runtime.spawn(
                     actor.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
@@ -402,7 +404,8 @@ class Agent:
         sub = self._subscription
         assert sub is not None
         stream = self.app.stream_over(sub, shared=self.concurrency > 1)
-        actor = self._actors[index] = _Actor(self, index, stream)
+        actor = Actor(self, index, stream)
+        self._actors[index] = actor
         actor.task = self.app.runtime.spawn(actor.run(), name=f"strm-agent-{self.name}-{index}")
 
     async def _deliver(self, value: Any, event: Event | None) -> None:
@@ -421,7 +424,7 @@ class Agent:
             replies = await self.app.get_replies()
             await replies.send_reply(address[0], address[1], value)
 
-    async def _on_crash(self, actor: _Actor, error: BaseException) -> None:
+    async def _on_crash(self, actor: Actor, error: BaseException) -> None:
         if self._observer is not None:
             self._observer.on_error(error)
             await actor.stream.aclose()
@@ -486,7 +489,7 @@ class Agent:
         else:
             self._actors[actor.index] = None
 
-    async def _restart_isolated(self, tp: TP, actor: _Actor, decision: Decision) -> None:
+    async def _restart_isolated(self, tp: TP, actor: Actor, decision: Decision) -> None:
         """Isolated instances are restarted (or given up) one partition at a time, on the
         same subscription, so the records left in its inbox are not lost."""
         _, sub = self._isolated[tp]
@@ -494,66 +497,11 @@ class Agent:
             self._isolated.pop(tp)
             self.channel.remove_subscription(sub)
             return
-        replacement = _Actor(self, 0, self.app.stream_over(sub))
+        replacement = Actor(self, 0, self.app.stream_over(sub))
         self._isolated[tp] = (replacement, sub)
         replacement.task = self.app.runtime.spawn(
             replacement.run(), name=f"strm-agent-{self.name}-{tp.topic}-{tp.partition}"
         )
-
-
-class _Actor:
-    """One running instance of an agent: a task over its own stream."""
-
-    def __init__(self, agent: Agent, index: int, stream: Stream) -> None:
-        self.agent, self.index, self.stream = agent, index, stream
-        stream.owner = agent.name  # the sensors' on_agent_batch names it
-        self.task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        agent = self.agent
-        stream = self.stream
-        try:
-            result = agent.fun(stream)
-            if inspect.isasyncgen(result):
-                deliver = agent._deliver
-                async for value in result:
-                    await deliver(value, stream.current_event)
-            elif inspect.isawaitable(result):
-                await result
-            else:
-                raise StrmError(
-                    f"agent {agent.name}: its function must be async (async def), "
-                    f"got a {type(result).__name__}"
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            await agent._on_crash(self, error)
-        else:
-            await stream.aclose()
-
-    async def stop(self) -> None:
-        task = self.task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.stream.aclose()
-        self.retire()
-
-    def retire(self) -> None:
-        """Stop counting this instance's stream among its subscription's readers."""
-        sub = self.stream.subscription
-        if sub is not None and self.stream in sub.readers:
-            sub.readers.remove(self.stream)
-
-    async def dead_letter_in_flight(self, error: BaseException) -> None:
-        """Log and skip (or dead-letter) the records this instance had not finished."""
-        root = self.stream.root
-        dead_letters = self.agent.app.dead_letters
-        for message in root.in_flight_messages():
-            await dead_letters.failed(message, error, self.agent.name)
-            root.finish(message)
 
 
 async def _with_key(

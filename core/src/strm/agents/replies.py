@@ -10,11 +10,11 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import TopicSpec
+from strm.kernel.spi import TopicSpec
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
     from strm.events import Event
+    from strm.kernel.app_protocol import AppLike
 
 logger = logging.getLogger("strm.replies")
 

@@ -1,4 +1,5 @@
-"""The agent supervisor strategies, registered as a plugin.
+"""The agent supervisor strategies (registered by the ``supervisors`` built-in plugin,
+:mod:`strm.builtins.supervisors`).
 
 A supervisor decides what happens when one instance (actor) of an agent raises: restart it,
 restart all of the agent's instances, give up on one or all, or stop the worker so that the
@@ -13,10 +14,7 @@ import enum
 import time
 from collections import deque
 
-from strm import records
-from strm.errors import DeadLetterError
-from strm.hookspecs import hookimpl
-from strm.records import Provision
+from strm.kernel.errors import DeadLetterError
 
 
 class Decision(enum.Enum):
@@ -74,18 +72,3 @@ class ForfeitOneForOneSupervisor(Supervisor):
 
 class ForfeitOneForAllSupervisor(Supervisor):
     decision = Decision.STOP_ALL
-
-
-@hookimpl
-def strm_agent_supervisors() -> list[Provision]:
-    return [
-        records.supervisor("one_for_one", OneForOneSupervisor, description="restart one"),
-        records.supervisor("one_for_all", OneForAllSupervisor, description="restart all"),
-        records.supervisor("crashing", CrashingSupervisor, description="stop the worker"),
-        records.supervisor(
-            "forfeit_one_for_one", ForfeitOneForOneSupervisor, description="give up on one"
-        ),
-        records.supervisor(
-            "forfeit_one_for_all", ForfeitOneForAllSupervisor, description="give up on all"
-        ),
-    ]

@@ -16,10 +16,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.replies import new_correlation_id, reply_headers
-from strm.errors import SettingNotSupportedError
 from strm.events import Event
-from strm.sender import normalize_headers
-from strm.spi import TP, Headers, Message
+from strm.kernel.errors import SettingNotSupportedError
+from strm.kernel.spi import TP, Headers, Message
+from strm.runtime.sender import normalize_headers
 
 if TYPE_CHECKING:
     from strm.agents.agent import Agent

@@ -1,7 +1,7 @@
 """``app.cache``: the backend the ``cache`` setting picks, behind one outage policy.
 
 A cache is an optimisation, so a cache server going away must not take answers with it. Every
-backend reports an outage the same way (:class:`strm.spi.CacheUnavailable`); this front turns
+backend reports an outage the same way (:class:`strm.kernel.spi.CacheUnavailable`); this front turns
 it into a miss (``get`` returns ``None``, ``set`` and ``delete`` do nothing), logs one WARNING
 when the outage starts and one INFO line when the backend answers again, and while it is down
 asks the backend at most once per ``retry_interval`` so that callers do not each wait for a
@@ -19,8 +19,8 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from strm.caches.view import ViewCache
-from strm.redaction import redact_url
-from strm.spi import Cache, CacheUnavailable
+from strm.kernel.redaction import redact_url
+from strm.kernel.spi import Cache, CacheUnavailable
 
 logger = logging.getLogger("strm.cache")
 
@@ -31,7 +31,8 @@ RETRY_INTERVAL = 1.0
 
 
 class AppCache:
-    """A :class:`strm.spi.Cache` that never raises :class:`CacheUnavailable` (see the module)."""
+    """A :class:`strm.kernel.spi.Cache` that never raises :class:`CacheUnavailable` (see the
+    module)."""
 
     #: Faust's name for the error a backend raises when it is unreachable; never raised here.
     Unavailable = CacheUnavailable

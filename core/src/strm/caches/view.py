@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 from strm.caches import responses
-from strm.spi import Cache, CacheUnavailable
+from strm.kernel.spi import Cache, CacheUnavailable
 
 logger = logging.getLogger("strm.cache")
 
@@ -45,7 +45,7 @@ class CacheableRequest(Protocol):
 class ViewCache:
     """Caches the responses of the view handlers it decorates (Faust's ``faust.web.Cache``).
 
-    ``backend`` is a :class:`strm.spi.Cache`, a cache URL (``redis://host``, made through the
+    ``backend`` is a :class:`strm.kernel.spi.Cache`, a cache URL (``redis://host``, made through the
     view's app's plugins on first use), or ``None`` for the view's ``app.cache``.
     """
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from strm.errors import ConfigurationError, StrmError
+from strm.kernel.errors import ConfigurationError, StrmError
 
 if TYPE_CHECKING:
     from strm.app import App

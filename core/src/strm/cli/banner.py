@@ -12,14 +12,14 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from strm.app import BACKEND_SETTINGS
-from strm.redaction import redact_url
-from strm.settings.types import url_scheme
+from strm.app.configuring import BACKEND_SETTINGS
+from strm.kernel.redaction import redact_url
+from strm.kernel.settings.types import url_scheme
 
 if TYPE_CHECKING:
     from strm.app import App
     from strm.cli.context import CliState
-    from strm.plugins.manager import PluginInfo
+    from strm.kernel.plugins.manager import PluginInfo
 
 
 def worker_banner(app: App, state: CliState) -> str:

@@ -11,7 +11,7 @@ from strm.cli.context import cli_state, current_app
 from strm.cli.levels import LEVELS, LOGLEVELS
 from strm.cli.output import show_rows, wants_json
 from strm.cli.processes import run_processes
-from strm.redaction import redact_url
+from strm.kernel.redaction import redact_url
 
 
 @click.command("worker", help="Run the app's worker until SIGINT or SIGTERM.")

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 
 if TYPE_CHECKING:
     from strm.app import App
-    from strm.plugins.manager import StrmPluginManager
+    from strm.kernel.plugins.manager import StrmPluginManager
 
 
 @dataclass

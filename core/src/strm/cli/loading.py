@@ -12,8 +12,8 @@ from pathlib import Path
 from types import ModuleType
 
 from strm.app import App
-from strm.errors import StrmError
-from strm.suggestions import did_you_mean
+from strm.kernel.errors import StrmError
+from strm.kernel.suggestions import did_you_mean
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from strm.app import App
+from strm.builtins.plugins import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS
 from strm.cli.commands import agents_command, plugins_command, tables_command, worker_command
 from strm.cli.completion_command import COMPLETE_VAR, completion_command
 from strm.cli.context import CliState
@@ -27,12 +28,12 @@ from strm.cli.reset_command import clean_versions_command, reset_command
 from strm.cli.send_command import send_command
 from strm.cli.settings_command import settings_command
 from strm.cli.version import VERSION_OPTION
-from strm.errors import StrmError
-from strm.plugins import command_line
-from strm.plugins.manager import StrmPluginManager
-from strm.settings.catalogue import KERNEL_SETTINGS
+from strm.kernel.errors import StrmError
+from strm.kernel.plugins import command_line
+from strm.kernel.plugins.manager import StrmPluginManager
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
+from strm.runtime.worker_logging import LOG_FORMATS
 from strm.worker import LOOPS
-from strm.worker_logging import LOG_FORMATS
 
 
 def main(argv: Sequence[str] | None = None, app: App | None = None) -> None:
@@ -70,7 +71,12 @@ def _run(args: Sequence[str], early: EarlyOptions, app: App | None = None) -> in
         plugins = app.plugins
         _check_plugins_reached(plugins, early.plugins)
     else:
-        plugins = StrmPluginManager(command_line=early.plugins, trace=early.debug)
+        plugins = StrmPluginManager(
+            command_line=early.plugins,
+            trace=early.debug,
+            builtins=BUILTIN_PLUGINS,
+            essential=ESSENTIAL_PLUGINS,
+        )
     group = make_cli(plugins, app)
     state = CliState(plugins=plugins, app=app, argv=list(args))
     try:

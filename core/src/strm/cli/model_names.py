@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
+from strm.kernel.suggestions import did_you_mean
 from strm.models import namespaces
 from strm.models.record import Record
-from strm.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from strm.app import App

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import click
 
-from strm.errors import StrmError
-from strm.plugins.builtin import BUILTIN_PLUGINS
+from strm.builtins.plugins import BUILTIN_PLUGINS
+from strm.kernel.errors import StrmError
 
 #: Kind -> what its backend is, for the command's help and the README.
 KINDS: dict[str, str] = {
-    "store": "a table store (strm.spi.Store) on a URL scheme, tested with StoreContract",
-    "cache": "a cache backend (strm.spi.Cache) on a URL scheme, tested with CacheContract",
-    "codec": "a codec (strm.spi.Codec) by name, tested with CodecContract",
-    "transport": "a message transport (strm.spi.Transport), tested with TransportContract",
+    "store": "a table store (strm.kernel.spi.Store) on a URL scheme, tested with StoreContract",
+    "cache": "a cache backend (strm.kernel.spi.Cache) on a URL scheme, tested with CacheContract",
+    "codec": "a codec (strm.kernel.spi.Codec) by name, tested with CodecContract",
+    "transport": "a message transport (strm.kernel.spi.Transport), tested with TransportContract",
     "sensor": "a sensor (strm.sensors.Sensor) that observes batches and commits",
 }
 

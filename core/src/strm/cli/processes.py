@@ -25,8 +25,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from strm.errors import BackendNotFoundError, StrmError
-from strm.settings.types import url_scheme
+from strm.kernel.errors import BackendNotFoundError, StrmError
+from strm.kernel.settings.types import url_scheme
 
 if TYPE_CHECKING:
     from strm.app import App

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from strm.tables.recovery_progress import eta_text
+from strm.runtime.recovery_progress import eta_text
 
 #: Back to the start of the line and clear it.
 _REWRITE = "\r\x1b[K"

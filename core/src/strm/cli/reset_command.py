@@ -26,9 +26,9 @@ import click
 from strm.channels import Topic
 from strm.cli.context import current_app
 from strm.cli.output import show_rows, wants_json
-from strm.errors import StrmError
-from strm.redaction import redact_url
-from strm.spi import TP
+from strm.kernel.errors import StrmError
+from strm.kernel.redaction import redact_url
+from strm.kernel.spi import TP
 
 if TYPE_CHECKING:
     from strm.app import App

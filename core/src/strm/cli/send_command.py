@@ -30,10 +30,10 @@ from strm.channels import Channel, Topic
 from strm.cli.context import current_app
 from strm.cli.model_names import find_model
 from strm.cli.progress_line import ProgressLine
-from strm.errors import CodecError, StrmError
+from strm.kernel.errors import CodecError, StrmError
+from strm.kernel.spi import RecordMetadata
+from strm.kernel.suggestions import did_you_mean
 from strm.schema import Schema
-from strm.spi import RecordMetadata
-from strm.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from strm.app import App

@@ -6,7 +6,7 @@ from. ``--markdown`` prints the settings reference instead; ``docs/settings.md``
 the kernel (``strm settings --kernel --markdown``), and a test keeps the two equal.
 
 Values of settings whose name looks secret (password, secret, token, credentials) are never printed,
-nor the passwords of URLs (:func:`strm.redaction.redact_url`).
+nor the passwords of URLs (:func:`strm.kernel.redaction.redact_url`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 
 import click
 
-from strm.app import _merge_settings
+from strm.app.configuring import merge_settings
 from strm.cli.context import cli_state
-from strm.plugins.known import FIRST_PARTY_SETTINGS
-from strm.redaction import redact_urls
-from strm.settings.catalogue import KERNEL_SETTINGS
-from strm.settings.conf import Conf, _is_secret
-from strm.settings.setting import Setting
+from strm.kernel.plugins.known import FIRST_PARTY_SETTINGS
+from strm.kernel.redaction import redact_urls
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
+from strm.kernel.settings.conf import Conf, _is_secret
+from strm.kernel.settings.setting import Setting
 
 HIDDEN = "<hidden>"
 
@@ -133,7 +133,7 @@ A URL is shown without its password: `kafka://user:secret@host:9092` as
 `***@host`. This holds for `strm settings` (text and `--json`), the worker banner,
 `strm tables`, the reprs of transports and stores, and every error that quotes a URL, the
 errors refusing a bad URL setting included; plugins use the same function,
-`strm.redaction.redact_url`. The password is still in the value given, so keep it out of code
+`strm.kernel.redaction.redact_url`. The password is still in the value given, so keep it out of code
 and files under version control: give it in the environment (`BROKER_URL`, `CACHE_URL`,
 `APP_STORE`), or as a setting or table option of its own (`broker_credentials`, the
 Aerospike store's `password` option), which is never shown at all. The Kafka transport refuses
@@ -290,7 +290,7 @@ def settings_command(as_json: bool, markdown: bool, kernel: bool) -> None:
         conf = state.app.conf
         specs = list(conf.specs().values())
     else:
-        specs = list(_merge_settings(KERNEL_SETTINGS, state.plugins.settings()).values())
+        specs = list(merge_settings(KERNEL_SETTINGS, state.plugins.settings()).values())
     if markdown:
         if kernel:
             click.echo(kernel_reference(), nl=False)

@@ -8,7 +8,7 @@ import importlib.metadata as metadata
 import click
 
 from strm.cli.context import CliState
-from strm.plugins.manager import BUILTIN_DISTRIBUTION
+from strm.kernel.plugins.manager import BUILTIN_DISTRIBUTION
 
 
 def version_text(state: CliState | None) -> str:

@@ -8,9 +8,7 @@ import pickle
 from collections.abc import Callable
 from typing import Any
 
-from strm import records
-from strm.hookspecs import hookimpl
-from strm.records import Provision
+from strm.kernel.spi import Codec
 
 
 class RawCodec:
@@ -119,11 +117,11 @@ class BinaryCodec:
         return base64.b64decode(data, validate=True)
 
 
-@hookimpl
-def strm_codecs() -> list[Provision]:
-    return [
-        records.codec("raw", RawCodec, description="bytes as they are"),
-        records.codec("json", JsonCodec, description="UTF-8 JSON"),
-        records.codec("pickle", PickleCodec, description="Python pickle (trusted data only)"),
-        records.codec("binary", BinaryCodec, description="base64"),
-    ]
+#: The codecs strm ships, by name, with a line for ``strm plugins``; registered by the
+#: ``codecs`` built-in plugin (:mod:`strm.builtins.codecs`) and used by name outside an app.
+BUILTIN_CODECS: dict[str, tuple[type[Codec], str]] = {
+    "raw": (RawCodec, "bytes as they are"),
+    "json": (JsonCodec, "UTF-8 JSON"),
+    "pickle": (PickleCodec, "Python pickle (trusted data only)"),
+    "binary": (BinaryCodec, "base64"),
+}

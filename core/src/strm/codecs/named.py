@@ -11,14 +11,14 @@ import functools
 from typing import Any
 
 from strm.codecs.registry import Serializers
-from strm.spi import Codec
+from strm.kernel.spi import Codec
 
 
 @functools.cache
 def _builtin() -> Serializers:
-    from strm.codecs import builtin
+    from strm.codecs.builtin import BUILTIN_CODECS
 
-    return Serializers({p.name: p.factory for p in builtin.strm_codecs()})
+    return Serializers({name: codec for name, (codec, _) in BUILTIN_CODECS.items()})
 
 
 def get_codec(name_or_codec: str | Codec, *, setting: str = "serializer") -> Codec:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from strm.errors import CodecError, ConfigurationError, KeyDecodeError, ValueDecodeError
-from strm.model_types import ModelTypes
-from strm.spi import Codec
+from strm.kernel.errors import CodecError, ConfigurationError, KeyDecodeError, ValueDecodeError
+from strm.kernel.model_types import ModelTypes
+from strm.kernel.spi import Codec
 
 #: Codecs registered by name in this process; every app's serializers find them.
 codecs: dict[str, Codec] = {}

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from strm.codecs.builtin import JsonCodec, std_encode
 from strm.codecs.named import get_codec
-from strm.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
-from strm.spi import Codec
+from strm.kernel.errors import CodecError, ConfigurationError, ValidationError, ValueDecodeError
+from strm.kernel.spi import Codec
 
 if TYPE_CHECKING:
     from strm.models.record import ModelOptions
@@ -84,7 +84,7 @@ class Model:
         return not self.validate()
 
     def validate_or_raise(self) -> None:
-        """Raise one :class:`~strm.errors.ValidationError` listing every invalid field."""
+        """Raise one :class:`~strm.kernel.errors.ValidationError` listing every invalid field."""
         errors = self.validate()
         if errors:
             count = f"{len(errors)} invalid field{'s' if len(errors) != 1 else ''}"

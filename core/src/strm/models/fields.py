@@ -27,7 +27,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
 from strm.models.types import type_name
 
 if TYPE_CHECKING:

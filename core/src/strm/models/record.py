@@ -25,8 +25,8 @@ subclasses inherit all but ``namespace`` and ``abstract``):
   ``{"__strm": {"ns": namespace}}`` so readers can pick the subclass (see
   :mod:`strm.models.namespaces`; Faust's ``"__faust"`` key is read too).
 * ``validation`` (default ``False``): check types and field limits on construction and raise
-  one :class:`~strm.errors.ValidationError` listing every bad field. Implies ``coerce`` unless
-  ``coerce=False`` is given.
+  one :class:`~strm.kernel.errors.ValidationError` listing every bad field. Implies
+  ``coerce`` unless ``coerce=False`` is given.
 * ``coerce`` (default ``False``): convert compatible input (``'3'`` to ``3``, ``3`` to ``3.0``,
   ``'true'`` to ``True``) before checking.
 * ``polymorphic_fields`` (default ``True``): a nested field typed as a base class is built as
@@ -53,7 +53,8 @@ from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any, ClassVar, Self
 
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
+from strm.kernel.spi import Codec
 from strm.models import namespaces
 from strm.models.base import Model
 from strm.models.fields import MISSING, FieldDescriptor, field_for_type
@@ -67,7 +68,6 @@ from strm.models.record_codegen import (
 )
 from strm.models.record_options import ModelOptions, RawField, apply_options
 from strm.models.types import Context, Handler, compile_type, optional
-from strm.spi import Codec
 
 __all__ = ["ModelOptions", "Record"]
 

@@ -14,7 +14,7 @@ from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from strm.codecs.builtin import std_encode
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
 from strm.models import namespaces
 from strm.models.fields import MISSING, FieldDescriptor
 from strm.models.types import type_name

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import ValidationError
+from strm.kernel.errors import ValidationError
+from strm.kernel.spi import Codec
 from strm.models.fields import FieldDescriptor
-from strm.spi import Codec
 
 if TYPE_CHECKING:
     from strm.models.record import Record

@@ -26,71 +26,33 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, Union
 
-Convert = Callable[[Any], Any]
-Check = Callable[[Any], bool]
-Dump = Callable[[Any], Any]
+from strm.models.handlers import (
+    JSON_SCALARS,
+    Context,
+    Convert,
+    Dump,
+    Handler,
+    NoneType,
+    always,
+    instance_check,
+    is_none,
+    type_name,
+)
+from strm.models.scalars import SCALARS, enum_handler
 
-NoneType = type(None)
-_JSON_SCALARS = (str, int, float, bool, NoneType)
-
-
-@dataclass(frozen=True, slots=True)
-class Handler:
-    """What a field of one declared type does on input, validation and output."""
-
-    name: str
-    check: Check
-    convert: Convert | None = None
-    dump: Dump | None = None
-    nullable: bool = False
-
-
-@dataclass(frozen=True)
-class Context:
-    """The model options that change how types are handled.
-
-    ``model_handler`` builds the handler of a nested record class; ``is_model`` says whether a
-    class is one (both supplied by :mod:`strm.models.record`).
-    """
-
-    coerce: bool
-    polymorphic: bool
-    date_parser: Callable[[str], dt.datetime]
-    coercions: Mapping[type, Convert]
-    is_model: Callable[[Any], bool]
-    model_handler: Callable[[type, Context], Handler]
-    dump_model: Dump
-
-
-def type_name(tp: Any) -> str:
-    """A short readable name for an annotation, for error messages."""
-    if tp is NoneType or tp is None:
-        return "None"
-    if tp is Any:
-        return "Any"
-    origin = typing.get_origin(tp)
-    if origin is None:
-        return getattr(tp, "__qualname__", None) or repr(tp).replace("typing.", "")
-    args = typing.get_args(tp)
-    if origin is Union or origin is types.UnionType:
-        return " | ".join(type_name(a) for a in args)
-    if origin is Literal:
-        return f"Literal[{', '.join(repr(a) for a in args)}]"
-    base = getattr(origin, "__qualname__", None) or repr(origin).replace("typing.", "")
-    inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
-    return f"{base}[{inner}]" if args else base
+__all__ = ["Context", "Handler", "compile_type", "generic_dump_for", "optional", "type_name"]
 
 
 def compile_type(tp: Any, ctx: Context) -> Handler:
     """The handler for one annotation."""
     if tp is Any or tp is object or isinstance(tp, TypeVar):
-        return Handler("Any", _always, None, generic_dump_for(ctx))
+        return Handler("Any", always, None, generic_dump_for(ctx))
     if tp is None or tp is NoneType:
-        return Handler("None", _is_none, None, None, nullable=True)
+        return Handler("None", is_none, None, None, nullable=True)
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
         return compile_type(typing.get_args(tp)[0], ctx)
@@ -103,268 +65,23 @@ def compile_type(tp: Any, ctx: Context) -> Handler:
         return _generic(tp, origin, typing.get_args(tp), ctx)
     if isinstance(tp, type):
         if tp in ctx.coercions:
-            return _user_coercion(tp, ctx.coercions[tp], ctx)
+            return user_coercion(tp, ctx.coercions[tp], ctx)
         if ctx.is_model(tp):
             return ctx.model_handler(tp, ctx)
-        builder = _SCALARS.get(tp)
+        builder = SCALARS.get(tp)
         if builder is not None:
             return builder(ctx)
         if issubclass(tp, enum.Enum):
-            return _enum(tp)
+            return enum_handler(tp)
         if tp in _BARE_CONTAINERS:
             return _generic(tp, tp, (), ctx)
-        return Handler(type_name(tp), _instance_check(tp), None, generic_dump_for(ctx))
+        return Handler(type_name(tp), instance_check(tp), None, generic_dump_for(ctx))
     # A string forward reference that could not be resolved, a NewType or a typing special form
     # strm does not model: accept anything rather than guess.
     supertype = getattr(tp, "__supertype__", None)
     if supertype is not None:
         return compile_type(supertype, ctx)
-    return Handler(type_name(tp), _always, None, generic_dump_for(ctx))
-
-
-# -- scalars -------------------------------------------------------------------------------------
-
-
-def _always(value: Any) -> bool:
-    return True
-
-
-def _is_none(value: Any) -> bool:
-    return value is None
-
-
-def _instance_check(tp: type) -> Check:
-    def check(value: Any) -> bool:
-        try:
-            return isinstance(value, tp)
-        except TypeError:  # a non-runtime-checkable protocol or similar: cannot tell
-            return True
-
-    return check
-
-
-def _int(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    def coerce(value: Any) -> Any:
-        if type(value) is int:
-            return value
-        if isinstance(value, str | bytes):
-            return int(value.strip())
-        if isinstance(value, float | Decimal) and not isinstance(value, bool):
-            if value != int(value):
-                raise ValueError(f"{value!r} is not a whole number")
-            return int(value)
-        return value
-
-    return Handler("int", check, coerce if ctx.coerce else None)
-
-
-def _float(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, float | int) and not isinstance(value, bool)
-
-    def widen(value: Any) -> Any:
-        # JSON writes 1.0 as 1 in many producers; a float field should still hold a float.
-        if type(value) is int:
-            return float(value)
-        return value
-
-    def coerce(value: Any) -> Any:
-        if type(value) is float:
-            return value
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str | bytes):
-            return float(value.strip())
-        return value
-
-    return Handler("float", check, coerce if ctx.coerce else widen)
-
-
-_TRUE = frozenset({"true", "1", "yes", "y", "on", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "off", "f"})
-
-
-def _bool(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, bool)
-
-    def coerce(value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError(f"{value!r} is not a boolean")
-        if type(value) is int and value in (0, 1):
-            return bool(value)
-        return value
-
-    return Handler("bool", check, coerce if ctx.coerce else None)
-
-
-def _str(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, str)
-
-    def coerce(value: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bytes):
-            return value.decode()
-        if isinstance(value, int | float | Decimal | uuid.UUID) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-    return Handler("str", check, coerce if ctx.coerce else None)
-
-
-def _bytes(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, bytes)
-
-    def convert(value: Any) -> Any:
-        # JSON has no bytes: they travel as text (as Faust writes them), with undecodable bytes
-        # escaped so any byte string survives a round trip.
-        if isinstance(value, str):
-            return value.encode("utf-8", "surrogateescape")
-        if ctx.coerce and isinstance(value, bytearray | memoryview):
-            return bytes(value)
-        return value
-
-    def dump(value: Any) -> Any:
-        if isinstance(value, bytes):
-            return value.decode("utf-8", "surrogateescape")
-        return value
-
-    return Handler("bytes", check, convert, dump)
-
-
-def _decimal(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, Decimal) and value.is_finite()
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return value
-        if isinstance(value, str):
-            return Decimal(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value)
-        if isinstance(value, float):
-            # repr() is the shortest text that reads back as the same float: 0.1 -> '0.1',
-            # not the 55-digit binary expansion Decimal(0.1) would give.
-            return Decimal(repr(value))
-        return value
-
-    return Handler("finite Decimal", check, convert, _dump_decimal)
-
-
-def _dump_decimal(value: Any) -> Any:
-    # A string keeps every digit; a JSON number would pass through a float on most readers.
-    return str(value) if isinstance(value, Decimal) else value
-
-
-def _datetime(ctx: Context) -> Handler:
-    parse = ctx.date_parser
-
-    def check(value: Any) -> bool:
-        return isinstance(value, dt.datetime)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            return parse(value)
-        return value
-
-    return Handler("datetime", check, convert, _dump_iso)
-
-
-def _date(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            return dt.date.fromisoformat(value)
-        return value
-
-    return Handler("date", check, convert, _dump_iso)
-
-
-def _time(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, dt.time)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            return dt.time.fromisoformat(value)
-        return value
-
-    return Handler("time", check, convert, _dump_iso)
-
-
-def _dump_iso(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return value
-
-
-def _uuid(ctx: Context) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, uuid.UUID)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            return uuid.UUID(value)
-        return value
-
-    def dump(value: Any) -> Any:
-        return str(value) if isinstance(value, uuid.UUID) else value
-
-    return Handler("UUID", check, convert, dump)
-
-
-def _enum(tp: type[enum.Enum]) -> Handler:
-    def check(value: Any) -> bool:
-        return isinstance(value, tp)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, tp):
-            return value
-        return tp(value)
-
-    def dump(value: Any) -> Any:
-        return value.value if isinstance(value, enum.Enum) else value
-
-    return Handler(tp.__qualname__, check, convert, dump)
-
-
-def _user_coercion(tp: type, fn: Convert, ctx: Context) -> Handler:
-    check = _instance_check(tp)
-
-    def convert(value: Any) -> Any:
-        return value if check(value) else fn(value)
-
-    return Handler(type_name(tp), check, convert, generic_dump_for(ctx))
-
-
-_SCALARS: dict[type, Callable[[Context], Handler]] = {
-    int: _int,
-    float: _float,
-    bool: _bool,
-    str: _str,
-    bytes: _bytes,
-    Decimal: _decimal,
-    dt.datetime: _datetime,
-    dt.date: _date,
-    dt.time: _time,
-    uuid.UUID: _uuid,
-}
+    return Handler(type_name(tp), always, None, generic_dump_for(ctx))
 
 
 # -- unions --------------------------------------------------------------------------------------
@@ -462,8 +179,8 @@ def _generic(tp: Any, origin: Any, args: tuple[Any, ...], ctx: Context) -> Handl
         key_tp, value_tp = args if len(args) == 2 else (Any, Any)
         return _dict(name, key_tp, compile_type(value_tp, ctx), ctx)
     if isinstance(origin, type):
-        return Handler(name, _instance_check(origin), None, generic_dump_for(ctx))
-    return Handler(name, _always, None, generic_dump_for(ctx))
+        return Handler(name, instance_check(origin), None, generic_dump_for(ctx))
+    return Handler(name, always, None, generic_dump_for(ctx))
 
 
 def _list(name: str, item: Handler, strict_list: bool, ctx: Context) -> Handler:
@@ -628,7 +345,7 @@ def generic_dump_for(ctx: Context) -> Dump:
     dump_model = ctx.dump_model
 
     def dump(value: Any) -> Any:
-        if isinstance(value, _JSON_SCALARS):
+        if isinstance(value, JSON_SCALARS):
             return value
         if isinstance(value, Decimal):
             return str(value)
@@ -649,3 +366,12 @@ def generic_dump_for(ctx: Context) -> Dump:
         return dump_model(value)
 
     return dump
+
+
+def user_coercion(tp: type, fn: Convert, ctx: Context) -> Handler:
+    check = instance_check(tp)
+
+    def convert(value: Any) -> Any:
+        return value if check(value) else fn(value)
+
+    return Handler(type_name(tp), check, convert, generic_dump_for(ctx))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 
 if TYPE_CHECKING:
     from strm.tables.table import Collection

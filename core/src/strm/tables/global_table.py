@@ -15,8 +15,8 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from strm.spi import TP, Consumer
-from strm.tables.changelog_events import notify_changelog_events
+from strm.kernel.spi import TP, Consumer
+from strm.runtime.changelog_events import notify_changelog_events
 from strm.tables.table import Table
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from strm.spi import Store
+from strm.kernel.spi import Store
 
 #: Marks a key deleted in the cache until the deletion reaches the store.
 DELETED: Any = object()

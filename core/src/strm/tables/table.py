@@ -16,29 +16,31 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Mu
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
-from strm.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.events import Event, current_event, current_stream
+from strm.kernel.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.copartitioning import check_source
 from strm.tables.shard import MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
+from strm.tables.window_state import (
+    MetaKey,
+    WindowState,
+)
 from strm.tables.window_time import Seconds
 from strm.tables.windows import (
     HoppingWindow,
-    MetaKey,
     SessionWindow,
     SlidingWindow,
     TumblingWindow,
     Window,
     WindowKey,
-    WindowState,
     WindowWrapper,
 )
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
     from strm.channels import Topic
+    from strm.kernel.app_protocol import AppLike
 
 #: Key types that are never window or bookkeeping keys: no isinstance checks for them.
 _PLAIN_KEYS = frozenset({str, bytes, int})
@@ -370,7 +372,7 @@ class Collection(MutableMapping[Any, Any]):
 
     def stored_size(self) -> tuple[int, int]:
         """``(keys, partitions)`` in the stores of the local partitions: the Monitor's table
-        size, read from :meth:`strm.spi.Store.size` rather than by walking the keys (changes
+        size, read from :meth:`strm.kernel.spi.Store.size` rather than by walking the keys (changes
         since the last checkpoint are not in it yet; a windowed table's few bookkeeping keys
         are)."""
         partitions = self.local_partitions

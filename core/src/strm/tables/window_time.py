@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from strm.errors import StrmError
 from strm.events import Event
+from strm.kernel.errors import StrmError
 
 #: A duration as Faust takes one: seconds, or a :class:`datetime.timedelta`.
 Seconds = float | timedelta

@@ -13,17 +13,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from strm.assignor import PartitionAssignor
-from strm.backend_contexts import (
+from strm.builtins.plugins import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS
+from strm.kernel.assignor import PartitionAssignor
+from strm.kernel.plugins.manager import StrmPluginManager
+from strm.kernel.settings.catalogue import KERNEL_SETTINGS
+from strm.kernel.settings.conf import Conf
+from strm.kernel.settings.types import url_scheme
+from strm.runtime.backend_contexts import (
     CacheContextRecord,
     Scope,
     StoreContextRecord,
     TransportContextRecord,
 )
-from strm.plugins.manager import StrmPluginManager
-from strm.settings.catalogue import KERNEL_SETTINGS
-from strm.settings.conf import Conf
-from strm.settings.types import url_scheme
 
 #: The app id of contexts whose test does not name one.
 TEST_APP_ID = "strm-test"
@@ -49,7 +50,13 @@ def context_settings(
 ) -> Conf:
     """Settings as an app with ``plugins`` resolves them (no environment, no entry points):
     the kernel's settings and the ones those plugins declare, with ``settings`` given."""
-    manager = StrmPluginManager(list(plugins), environ={}, entry_points=False)
+    manager = StrmPluginManager(
+        list(plugins),
+        environ={},
+        entry_points=False,
+        builtins=BUILTIN_PLUGINS,
+        essential=ESSENTIAL_PLUGINS,
+    )
     specs = {spec.name: spec for spec in KERNEL_SETTINGS}
     specs.update((spec.name, spec) for spec in manager.settings())
     return Conf(app_id=app_id, specs=specs, given=settings, environ={})
@@ -58,7 +65,13 @@ def context_settings(
 def backend_factory(kind: str, url: str, *, plugins: Sequence[str] = ()) -> Callable[..., Any]:
     """The factory strm would build a ``kind`` backend (``'store'``, ``'cache'``) of ``url``
     with, from the built-in plugins and ``plugins`` (no entry points)."""
-    manager = StrmPluginManager(list(plugins), environ={}, entry_points=False)
+    manager = StrmPluginManager(
+        list(plugins),
+        environ={},
+        entry_points=False,
+        builtins=BUILTIN_PLUGINS,
+        essential=ESSENTIAL_PLUGINS,
+    )
     return manager.resolve(kind, url_scheme(url), setting=kind, value=url).factory
 
 
@@ -72,7 +85,7 @@ def store_context(
     scope: Scope | None = None,
     on_crash: Callable[[BaseException], None] | None = None,
 ) -> StoreContextRecord:
-    """A :class:`strm.contexts.StoreContext` for one table partition.
+    """A :class:`strm.kernel.contexts.StoreContext` for one table partition.
 
     Give ``datadir`` (stores keep their files under its ``tabledir``) or a ``conf`` of
     :func:`context_settings`; share one ``scope`` among contexts that stand for one app (stores
@@ -99,7 +112,7 @@ def store_context(
 
 
 def cache_context(*, conf: Conf | None = None, scope: Scope | None = None) -> CacheContextRecord:
-    """A :class:`strm.contexts.CacheContext`, with the kernel's default settings unless
+    """A :class:`strm.kernel.contexts.CacheContext`, with the kernel's default settings unless
     ``conf`` (from :func:`context_settings`) is given."""
     conf = context_settings() if conf is None else conf
     app_id = str(conf.id)
@@ -115,7 +128,7 @@ def transport_context(
     changelogs: Callable[[], set[str]] = set,
     advertised_url: str = "",
 ) -> TransportContextRecord:
-    """A :class:`strm.contexts.TransportContext`: the kernel's settings unless ``conf`` is
+    """A :class:`strm.kernel.contexts.TransportContext`: the kernel's settings unless ``conf`` is
     given, the kernel's partition assignor with the ``table_standby_replicas`` of ``conf``,
     the changelog topics ``changelogs()`` names (none by default) and ``advertised_url``."""
     conf = context_settings() if conf is None else conf

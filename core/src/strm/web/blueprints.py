@@ -12,14 +12,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strm.caches.view import ViewCache
-from strm.errors import SettingNotSupportedError
+from strm.kernel.errors import SettingNotSupportedError
 from strm.web.cors import ResourceOptions
 from strm.web.routes import WebRoute
 from strm.web.views import View
 
 if TYPE_CHECKING:
     from strm.app import App
-    from strm.spi import Cache
+    from strm.kernel.spi import Cache
 
 H = TypeVar("H")
 

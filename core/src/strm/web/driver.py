@@ -1,8 +1,8 @@
 """What a web driver plugin provides, and how the kernel runs one on a thread of its own.
 
 A driver (``strm_web_drivers``, picked by the ``web`` setting's scheme) is a factory called as
-``factory(context=...)``, the context a :class:`strm.contexts.WebContext`; it returns an object
-with ``async start()`` (listen, or raise :class:`strm.web.WebServerError` in one line),
+``factory(context=...)``, the context a :class:`strm.kernel.contexts.WebContext`; it returns an
+object with ``async start()`` (listen, or raise :class:`strm.web.WebServerError` in one line),
 ``async stop()`` and ``addresses``, where it listens. For every request it builds a
 :class:`strm.web.Request` and awaits ``context.handle(request)``; routing, CORS, errors and the
 operator endpoints are the kernel's.

@@ -10,13 +10,14 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 
 
 class WebServerError(StrmError):
     """The web server cannot start: no driver, a port in use, a socket path that is taken.
 
-    A :class:`strm.errors.StrmError`, so ``strm worker`` shows it as one line and exits with 2.
+    A :class:`strm.kernel.errors.StrmError`, so ``strm worker`` shows it as one line and exits
+    with 2.
     """
 
 

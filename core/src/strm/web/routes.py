@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
 from strm.web.cors import ResourceOptions, coerce_options
 from strm.web.views import View
 
@@ -22,7 +22,7 @@ _PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<regex>[^{}
 @dataclass(frozen=True)
 class WebRoute:
     """One route: ``path`` (a pattern), the View class serving it, its name and its CORS
-    options by origin. What :func:`strm.hookspecs.strm_web_routes` returns, too."""
+    options by origin. What :func:`strm.kernel.hookspecs.strm_web_routes` returns, too."""
 
     path: str
     view: type[View]

@@ -17,8 +17,8 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from strm.errors import StrmError
-from strm.hookspecs import hookimpl
+from strm.kernel.errors import StrmError
+from strm.kernel.hookspecs import hookimpl
 from strm.router import RETRY_AFTER, RouteUnavailable, SameNode
 from strm.tables.standby_reads import reading_standbys
 from strm.web.blueprints import Blueprint

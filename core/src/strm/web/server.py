@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from strm.backend_contexts import web_context
-from strm.errors import BackendNotFoundError
+from strm.kernel.errors import BackendNotFoundError
+from strm.runtime.backend_contexts import web_context
 from strm.web import cors
 from strm.web.cors import ResourceOptions
 from strm.web.driver import ThreadedDriver, WebDriver
@@ -208,7 +208,7 @@ class Web:
 
 
 def _is_default(app: App, name: str) -> bool:
-    from strm.settings.conf import DEFAULT
+    from strm.kernel.settings.conf import DEFAULT
 
     return app.conf.source_of(name) is DEFAULT
 

@@ -2,7 +2,7 @@
 
 This module is the plugin: strm registers it through the entry point ``example_dictstore`` of
 group ``strm`` (see ``pyproject.toml``), or by ``--plugin strm_example_dictstore``. Each function
-marked ``@strm.hookimpl`` implements one hook of :mod:`strm.hookspecs`.
+marked ``@strm.hookimpl`` implements one hook of :mod:`strm.kernel.hookspecs`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import click
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
-from strm.settings.types import Int
-from strm.spi import TP
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Int
+from strm.kernel.spi import TP
 
 from strm_example_dictstore.cli import dictstore_info, max_keys_option
 from strm_example_dictstore.codec import ReverseCodec

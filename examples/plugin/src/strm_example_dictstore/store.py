@@ -1,7 +1,7 @@
 """The ``dictstore://`` table store: a dict per table partition with a cap on its size.
 
-It implements :class:`strm.spi.Store` and nothing more: bytes in, bytes out, plus the changelog
-offsets it has applied. Serialisation, changelogs and recovery are the kernel's job.
+It implements :class:`strm.kernel.spi.Store` and nothing more: bytes in, bytes out, plus the
+changelog offsets it has applied. Serialisation, changelogs and recovery are the kernel's job.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from strm.contexts import StoreContext
-from strm.spi import TP
+from strm.kernel.contexts import StoreContext
+from strm.kernel.spi import TP
 
 #: The name of the plugin's setting, read from the context's ``conf``.
 MAX_KEYS_SETTING = "dictstore_max_keys"
@@ -24,7 +24,7 @@ class DictStore:
     """One table partition in a dict, holding at most ``max_keys`` keys.
 
     Built by strm as ``DictStore(url=..., context=...)`` (a
-    :class:`strm.contexts.StoreContext`); the cap comes from the context's
+    :class:`strm.kernel.contexts.StoreContext`); the cap comes from the context's
     ``dictstore_max_keys`` setting unless ``max_keys`` is given.
     """
 

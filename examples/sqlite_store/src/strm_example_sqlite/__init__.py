@@ -7,8 +7,8 @@ the kernel's, which is why a persistent store fits in one small module.
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
+from strm.kernel import records
+from strm.kernel.records import Provision
 
 from strm_example_sqlite.store import SQLiteStore
 

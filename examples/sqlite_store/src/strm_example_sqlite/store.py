@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from strm.contexts import StoreContext
-from strm.errors import StoreError
-from strm.redaction import redact_url
-from strm.spi import TP
+from strm.kernel.contexts import StoreContext
+from strm.kernel.errors import StoreError
+from strm.kernel.redaction import redact_url
+from strm.kernel.spi import TP
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS data (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
@@ -60,8 +60,8 @@ class SQLiteStore:
     """One table partition in its own SQLite file.
 
     Built by strm as ``SQLiteStore(url=..., context=...)`` (a
-    :class:`strm.contexts.StoreContext`); the table's ``options`` may hold ``timeout`` (seconds
-    to wait for a lock held by another connection, default 5).
+    :class:`strm.kernel.contexts.StoreContext`); the table's ``options`` may hold ``timeout``
+    (seconds to wait for a lock held by another connection, default 5).
     """
 
     def __init__(

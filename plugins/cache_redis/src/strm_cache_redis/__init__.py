@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.types import url_scheme
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.types import url_scheme
 
 from strm_cache_redis.cache import RedisCache
 from strm_cache_redis.url import SCHEMES, parse

@@ -1,10 +1,10 @@
-"""The Redis cache: strm's :class:`strm.spi.Cache` on aiocache's Redis backend over redis-py.
+"""The Redis cache: strm's :class:`strm.kernel.spi.Cache` on aiocache's Redis backend over redis-py.
 
 aiocache does the commands (``GET``, ``SET``, ``PSETEX``, ``DEL``) and bounds each call's time;
 redis-py holds the connections. What this module adds is the SPI's promises: values are bytes
 as given (aiocache's null serializer, no encoding), timeouts are fractions of a second
 (milliseconds on the server), and a server that cannot be reached is a
-:class:`strm.spi.CacheUnavailable`, raised quickly: redis-py's own retries (three, with
+:class:`strm.kernel.spi.CacheUnavailable`, raised quickly: redis-py's own retries (three, with
 backoff, by default) are cut to one at once (for a pooled connection a restarted server closed),
 since a cache call that waits seconds for a server that is down costs more than the miss it
 would avoid.
@@ -25,8 +25,8 @@ from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
 from redis.asyncio import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from strm.contexts import CacheContext
-from strm.spi import CacheUnavailable
+from strm.kernel.contexts import CacheContext
+from strm.kernel.spi import CacheUnavailable
 
 from strm_cache_redis.url import RedisURL, parse
 
@@ -56,7 +56,7 @@ class RedisCache:
     """A cache on one Redis server or a Redis Cluster, named by its URL (see the README).
 
     strm builds it as ``RedisCache(url=..., context=...)``; everything it needs is in the URL,
-    so it reads nothing of the :class:`strm.contexts.CacheContext`.
+    so it reads nothing of the :class:`strm.kernel.contexts.CacheContext`.
     """
 
     def __init__(

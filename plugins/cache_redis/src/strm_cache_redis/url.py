@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from strm.errors import ConfigurationError
-from strm.redaction import redact_url
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.redaction import redact_url
 
 SCHEMES = ("redis", "rediscluster")
 DEFAULT_HOST = "localhost"

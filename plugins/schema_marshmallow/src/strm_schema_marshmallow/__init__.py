@@ -10,7 +10,7 @@ it before they leave, so that what readers would refuse is refused at the sender
 from __future__ import annotations
 
 import strm
-from strm import records
+from strm.kernel import records
 
 from strm_schema_marshmallow.model_type import MarshmallowType, SchemaValidationError
 

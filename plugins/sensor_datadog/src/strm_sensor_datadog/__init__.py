@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
 
 from strm_sensor_datadog.sensor import DatadogSensor, datadog_sensor
 from strm_sensor_datadog.settings import SETTINGS

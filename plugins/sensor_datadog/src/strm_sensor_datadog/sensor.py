@@ -16,7 +16,7 @@ from strm_sensor_statsd.naming import tagged_naming
 from strm_sensor_statsd.sensor import UdpMetricsSensor
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
 
 
 class DatadogSensor(UdpMetricsSensor):

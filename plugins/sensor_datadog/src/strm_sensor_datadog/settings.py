@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from strm.settings.setting import Setting
-from strm.settings.types import SettingType
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import SettingType
 from strm_sensor_statsd.client import tag
 from strm_sensor_statsd.settings import udp_settings
 

@@ -4,9 +4,9 @@ event (the ``otel`` sensor)."""
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
 
 from strm_sensor_otel.sensor import OtelSensor, otel_sensor
 from strm_sensor_otel.settings import SETTINGS

@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import StatusCode
-from strm.gauges import read_gauges
+from strm.kernel.settings.types import url_scheme
+from strm.kernel.spi import TP, Message
 from strm.monitor_snapshot import Gauges
+from strm.runtime.gauges import read_gauges
 from strm.sensors import Sensor
-from strm.settings.types import url_scheme
-from strm.spi import TP, Message
 
 from strm_sensor_otel.spans import OtelEventTracer
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
-    from strm.tables.recovery_progress import RecoveryProgress
+    from strm.kernel.app_protocol import AppLike
+    from strm.runtime.recovery_progress import RecoveryProgress
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
-from strm.settings.setting import Setting
-from strm.settings.types import Bool, InstanceOf, Seconds
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Bool, InstanceOf, Seconds
 
 SECTION = "OpenTelemetry"
 

@@ -1,4 +1,4 @@
-"""A span per event, through the kernel's per-event tracing hook (:mod:`strm.tracing`).
+"""A span per event, through the kernel's per-event tracing hook (:mod:`strm.kernel.tracing`).
 
 Receiving: the trace context in the record's headers (W3C ``traceparent``/``tracestate``, or
 whatever the global propagator reads) is extracted, and a ``process <topic>`` span (kind
@@ -21,7 +21,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Tracer
-from strm.spi import Headers, Message
+from strm.kernel.spi import Headers, Message
 
 Carrier = Sequence[tuple[str, bytes]]
 
@@ -41,7 +41,7 @@ _GETTER = _HeadersGetter()
 
 
 class OtelEventTracer:
-    """The :class:`strm.tracing.EventTracer` of the OpenTelemetry sensor."""
+    """The :class:`strm.kernel.tracing.EventTracer` of the OpenTelemetry sensor."""
 
     def __init__(self, tracer: Tracer, *, system: str, group: str) -> None:
         self.tracer = tracer

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import strm
-from strm import records
-from strm.records import Provision
+from strm.kernel import records
+from strm.kernel.records import Provision
 from strm.web import WebRoute
 
 from strm_sensor_prometheus import multiprocess

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from strm.errors import StrmError
+from strm.kernel.errors import StrmError
 
 #: The variable prometheus_client reads.
 ENV = "PROMETHEUS_MULTIPROC_DIR"

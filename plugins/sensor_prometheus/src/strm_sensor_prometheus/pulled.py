@@ -1,5 +1,5 @@
 """The figures read at scrape time rather than pushed: lag and offsets per partition, table
-sizes and recovery, from :func:`strm.gauges.read_gauges` (the consumer's and the stores' own
+sizes and recovery, from :func:`strm.runtime.gauges.read_gauges` (the consumer's and the stores' own
 state, no I/O).
 
 In one process a custom collector reads them when ``/metrics`` is scraped. In multi-process mode
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from prometheus_client import Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from strm.gauges import read_gauges
 from strm.monitor_snapshot import Gauges
+from strm.runtime.gauges import read_gauges
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
+    from strm.kernel.app_protocol import AppLike
 
 logger = logging.getLogger("strm_sensor_prometheus")
 

@@ -19,8 +19,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from strm.kernel.spi import TP, Message
 from strm.sensors import Sensor
-from strm.spi import TP, Message
 
 from strm_sensor_prometheus import multiprocess
 from strm_sensor_prometheus.metrics import PushedMetrics
@@ -28,7 +28,7 @@ from strm_sensor_prometheus.pulled import GaugeCollector, GaugeWriter
 
 if TYPE_CHECKING:
     from strm.app import App
-    from strm.tables.recovery_progress import RecoveryProgress
+    from strm.runtime.recovery_progress import RecoveryProgress
 
 
 class PrometheusSensor(Sensor):

@@ -23,7 +23,7 @@ import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 
-from strm.errors import ConfigurationError
+from strm.kernel.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

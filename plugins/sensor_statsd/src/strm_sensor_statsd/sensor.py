@@ -2,7 +2,7 @@
 
 Each notification becomes a handful of lines that leave in one datagram: a fetched batch of
 500 records is ``messages_received:500|c``, not 500 increments. The figures strm does not push
-(end offsets, lag, table sizes) are read with :func:`strm.gauges.read_gauges` every
+(end offsets, lag, table sizes) are read with :func:`strm.runtime.gauges.read_gauges` every
 ``<prefix>_gauge_interval`` seconds while the app runs.
 
 Public: ``strm-sensor-datadog`` is this sensor with another naming
@@ -18,16 +18,16 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from strm.gauges import read_gauges
+from strm.kernel.spi import TP, Message
+from strm.runtime.gauges import read_gauges
 from strm.sensors import Sensor
-from strm.spi import TP, Message
 
 from strm_sensor_statsd.client import StatsdClient
 from strm_sensor_statsd.naming import METRICS, Naming, statsd_naming
 
 if TYPE_CHECKING:
-    from strm.app_protocol import AppLike
-    from strm.tables.recovery_progress import RecoveryProgress
+    from strm.kernel.app_protocol import AppLike
+    from strm.runtime.recovery_progress import RecoveryProgress
 
 logger = logging.getLogger(__name__)
 

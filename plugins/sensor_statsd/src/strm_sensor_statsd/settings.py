@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from strm.settings.setting import Setting
-from strm.settings.types import Bool, Int, Seconds, SettingType
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Bool, Int, Seconds, SettingType
 
 _HOST = re.compile(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+")
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-]*")

@@ -14,9 +14,9 @@ without a server.
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
 
 from strm_store_aerospike.clients import REGISTRY, ClientRegistry
 from strm_store_aerospike.location import Location, parse_location

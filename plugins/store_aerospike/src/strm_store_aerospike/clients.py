@@ -2,8 +2,8 @@
 
 An Aerospike client is heavy (a connection pool per node and a cluster-tending thread), so the
 partitions of every table of an app share one. The registry keys clients by the app's scope
-(``context.scope`` of :class:`strm.contexts.StoreContext`, weakly: an app that is gone takes its
-entry with it) and by the client configuration, counts the stores using each, and closes a
+(``context.scope`` of :class:`strm.kernel.contexts.StoreContext`, weakly: an app that is gone takes
+its entry with it) and by the client configuration, counts the stores using each, and closes a
 client when its last store closes. Two apps in one process never share a client.
 """
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from strm.redaction import redact_url
+from strm.kernel.redaction import redact_url
 
 SCHEME = "aerospike"
 DEFAULT_PORT = 3000

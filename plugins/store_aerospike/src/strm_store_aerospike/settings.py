@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from strm.settings.setting import Setting
-from strm.settings.types import Bool, Int, Seconds
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Bool, Int, Seconds
 
 CHECK_EXISTS = "store_check_exists"
 CRASH_APP = "crash_app_on_aerospike_exception"

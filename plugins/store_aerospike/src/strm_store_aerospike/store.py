@@ -19,8 +19,8 @@ first, then the data, for the same reason.
 
 Every client call is retried on failure ``aerospike_retries_on_exception`` times, with
 ``aerospike_sleep_seconds_between_retries_on_exception`` between attempts; then it fails with
-:class:`strm.errors.StoreError` and, when ``crash_app_on_aerospike_exception`` is true, crashes
-the app. The store's API is synchronous, so the wait blocks the calling thread.
+:class:`strm.kernel.errors.StoreError` and, when ``crash_app_on_aerospike_exception`` is true,
+crashes the app. The store's API is synchronous, so the wait blocks the calling thread.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from typing import Any, TypeVar
 import aerospike
 from aerospike import exception as ex
 from aerospike_helpers.operations import map_operations  # type: ignore[import-untyped]
-from strm.contexts import StoreContext
-from strm.errors import StoreError
-from strm.spi import TP
+from strm.kernel.contexts import StoreContext
+from strm.kernel.errors import StoreError
+from strm.kernel.spi import TP
 
 from strm_store_aerospike.clients import REGISTRY, ClientRegistry
 from strm_store_aerospike.location import Location, LocationError, parse_location
@@ -82,11 +82,11 @@ def offsets_key(tp: TP) -> str:
 
 
 class AerospikeStore:
-    """One table partition in an Aerospike set, implementing :class:`strm.spi.Store`.
+    """One table partition in an Aerospike set, implementing :class:`strm.kernel.spi.Store`.
 
     strm builds it as ``AerospikeStore(url=..., context=...)`` (a
-    :class:`strm.contexts.StoreContext`); the client for the URL and options is shared with the
-    other stores of the context's scope (its app) and closed with the last of them.
+    :class:`strm.kernel.contexts.StoreContext`); the client for the URL and options is shared with
+    the other stores of the context's scope (its app) and closed with the last of them.
     """
 
     def __init__(

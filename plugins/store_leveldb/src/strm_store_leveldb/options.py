@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from strm.errors import StoreError
+from strm.kernel.errors import StoreError
 
 #: Keyword arguments of ``plyvel.DB(name, ...)`` (plyvel 1.5) that a table may set.
 PLYVEL_OPTIONS = frozenset(

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import plyvel  # type: ignore[import-untyped]
-from strm.contexts import StoreContext
-from strm.errors import StoreCorruptError, StoreError, StoreLockedError
-from strm.redaction import redact_url
-from strm.spi import TP
+from strm.kernel.contexts import StoreContext
+from strm.kernel.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.kernel.redaction import redact_url
+from strm.kernel.spi import TP
 
 from strm_store_leveldb.options import plyvel_kwargs
 
@@ -96,7 +96,7 @@ class LevelDBStore:
     """One table partition in its own LevelDB database.
 
     Built by strm as ``LevelDBStore(url=..., context=...)`` (a
-    :class:`strm.contexts.StoreContext`); the table's ``options`` are keyword arguments of
+    :class:`strm.kernel.contexts.StoreContext`); the table's ``options`` are keyword arguments of
     ``plyvel.DB`` and default to ``create_if_missing=True``.
     """
 
@@ -218,7 +218,8 @@ class LevelDBStore:
                 yield key[len(DATA_PREFIX) :], cursor.value()
                 cursor.next()
 
-    # -- strm.spi.Store --------------------------------------------------------------------------
+    # -- strm.kernel.spi.Store
+    # --------------------------------------------------------------------------
 
     def get(self, key: bytes) -> bytes | None:
         db = self._live()

@@ -8,8 +8,8 @@ partition in its own RocksDB database under the app's ``tabledir``.
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
+from strm.kernel import records
+from strm.kernel.records import Provision
 
 from strm_store_rocksdb.options import OPTIONS
 from strm_store_rocksdb.store import RocksDBStore

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options
-from strm.errors import StoreError
+from strm.kernel.errors import StoreError
 
 #: ``compression_type`` values, each the name of a ``rocksdict.DBCompressionType`` constructor.
 COMPRESSIONS: dict[str, Callable[[], DBCompressionType]] = {
@@ -186,7 +186,7 @@ def build_options(options: Mapping[str, Any] | None, where: str) -> Options:
     """A new ``rocksdict.Options`` for one store, from a table's ``options=``.
 
     ``where`` names the store in errors. An unknown name or a bad value is a
-    :class:`~strm.errors.StoreError` naming the option.
+    :class:`~strm.kernel.errors.StoreError` naming the option.
     """
     if options is not None and not isinstance(options, Mapping):
         raise StoreError(

@@ -20,10 +20,10 @@ from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from rocksdict import ColumnFamily, Options, Rdict, WriteBatch
-from strm.contexts import StoreContext
-from strm.errors import StoreCorruptError, StoreError, StoreLockedError
-from strm.redaction import redact_url
-from strm.spi import TP
+from strm.kernel.contexts import StoreContext
+from strm.kernel.errors import StoreCorruptError, StoreError, StoreLockedError
+from strm.kernel.redaction import redact_url
+from strm.kernel.spi import TP
 
 from strm_store_rocksdb.options import build_options
 
@@ -84,11 +84,11 @@ class RocksDBStore:
     """One table partition in its own RocksDB database.
 
     Built by strm as ``RocksDBStore(url=..., context=...)``, the context a
-    :class:`strm.contexts.StoreContext` naming the table partition and its options. Opening
-    fails with :class:`~strm.errors.StoreLockedError` when another worker holds the database
-    and with :class:`~strm.errors.StoreCorruptError` when its files cannot be read; a corrupt
+    :class:`strm.kernel.contexts.StoreContext` naming the table partition and its options. Opening
+    fails with :class:`~strm.kernel.errors.StoreLockedError` when another worker holds the database
+    and with :class:`~strm.kernel.errors.StoreCorruptError` when its files cannot be read; a corrupt
     block found later raises ``StoreCorruptError`` too, and any other RocksDB failure is a
-    :class:`~strm.errors.StoreError` naming the store.
+    :class:`~strm.kernel.errors.StoreError` naming the store.
     """
 
     def __init__(

@@ -10,9 +10,9 @@ also declares the settings only a Kafka client acts on (:mod:`strm_transport_kaf
 from __future__ import annotations
 
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
 
 from strm_transport_kafka.admin import KafkaAdmin
 from strm_transport_kafka.assignor import StrmAssignor

@@ -1,4 +1,4 @@
-"""Topic administration: :class:`strm.spi.Admin` on ``aiokafka.admin.AIOKafkaAdminClient``.
+"""Topic administration: :class:`strm.kernel.spi.Admin` on ``aiokafka.admin.AIOKafkaAdminClient``.
 
 The kernel asks for an admin when it declares a topic and never closes it, so each call opens
 its own aiokafka admin client and closes it before returning: nothing is left connected.
@@ -19,8 +19,8 @@ from aiokafka.admin.config_resource import (  # type: ignore[import-untyped]
 )
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 from aiokafka.errors import for_code as error_for_code
-from strm.spi import TopicSpec
-from strm.transports import TransportError
+from strm.kernel.spi import TopicSpec
+from strm.kernel.transports import TransportError
 
 from strm_transport_kafka.connect import describe, start_client
 

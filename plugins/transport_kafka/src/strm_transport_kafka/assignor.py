@@ -9,13 +9,14 @@ which aiokafka's group coordinator calls:
     the partitions it held in the last generation (active and standby, for stickiness), the
     changelog topics of its app's tables, and the URL its web server is reached at.
 ``assign(cluster, members)``
-    On the leader only: the members' metadata become :class:`strm.assignor.MemberSubscription`
-    objects, the partition counts come from the leader's cluster metadata, and the leader app's
+    On the leader only: the members' metadata become
+    :class:`strm.kernel.assignor.MemberSubscription` objects, the partition counts come from the
+    leader's cluster metadata, and the leader app's
     ``PartitionAssignor`` extension class decides (co-partitioned, sticky, with
     ``table_standby_replicas`` standby copies of each changelog partition). Each member is
     given the union of its active and standby partitions as its Kafka assignment, so that its
     consumer fetches the standby changelogs too, with JSON user data naming the standbys and
-    holding the whole plan by the members' URLs (:class:`strm.assignor.ClusterMap`).
+    holding the whole plan by the members' URLs (:class:`strm.kernel.assignor.ClusterMap`).
 ``on_assignment(assignment)``
     On every member, once the group's assignment arrives and before the rebalance listener's
     ``on_partitions_assigned``: the standbys and the group's map of this generation are
@@ -39,8 +40,14 @@ from aiokafka.coordinator.protocol import (  # type: ignore[import-untyped]
     ConsumerProtocolMemberAssignment,
     ConsumerProtocolMemberMetadata,
 )
-from strm.assignor import Assignment, ClusterMap, MemberSubscription, PartitionAssignor, map_cluster
-from strm.spi import TP
+from strm.kernel.assignor import (
+    Assignment,
+    ClusterMap,
+    MemberSubscription,
+    PartitionAssignor,
+    map_cluster,
+)
+from strm.kernel.spi import TP
 
 logger = logging.getLogger("strm_transport_kafka")
 
@@ -162,7 +169,7 @@ class StrmAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
 
     ``assignor`` makes the kernel's assignor (the app's ``PartitionAssignor`` extension class,
     used when this member is the group's leader); ``changelogs`` names the app's changelog
-    topics; ``url`` is the URL this member advertises (``strm.assignor.advertised_url``);
+    topics; ``url`` is the URL this member advertises (``strm.kernel.assignor.advertised_url``);
     ``on_error`` hears an exception the kernel's assignor raised (aiokafka would only log it
     and join again).
     """

@@ -26,7 +26,7 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
 )
-from strm.transports import TransportError
+from strm.kernel.transports import TransportError
 
 from strm_transport_kafka.options import connection_options
 
@@ -107,7 +107,7 @@ async def start_client(
 ) -> None:
     """Run ``start()`` (an aiokafka client's), retrying for up to ``timeout`` seconds while no
     broker can be reached; on failure ``close()`` the client and raise
-    :class:`strm.transports.TransportError` naming the brokers and the cause."""
+    :class:`strm.kernel.transports.TransportError` naming the brokers and the cause."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     backoff = FIRST_BACKOFF

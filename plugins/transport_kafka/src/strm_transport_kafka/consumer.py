@@ -1,4 +1,4 @@
-"""The group consumer: :class:`strm.spi.Consumer` on ``aiokafka.AIOKafkaConsumer``.
+"""The group consumer: :class:`strm.kernel.spi.Consumer` on ``aiokafka.AIOKafkaConsumer``.
 
 Only aiokafka's public API is used, and its assignor interface (:mod:`.assignor`). The aiokafka
 client is created by :meth:`KafkaConsumer.start` (it must be made on the running event loop), so
@@ -27,9 +27,9 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
 from aiokafka.errors import (
     NoOffsetForPartitionError as KafkaNoOffsetForPartitionError,
 )
-from strm.assignor import ClusterMap, PartitionAssignor
-from strm.spi import TP, Message, RebalanceListener
-from strm.transports import (
+from strm.kernel.assignor import ClusterMap, PartitionAssignor
+from strm.kernel.spi import TP, Message, RebalanceListener
+from strm.kernel.transports import (
     NoOffsetForPartitionError,
     PartitionNotAssignedError,
     TransportError,

@@ -3,7 +3,7 @@
 Each ``*_options`` function returns the keyword arguments one aiokafka client is built with, so
 which setting reaches which client option can be read (and tested) without a broker. Settings
 whose value aiokafka would reject late, or not at all, are checked here and raise
-:class:`strm.errors.ConfigurationError` naming the setting.
+:class:`strm.kernel.errors.ConfigurationError` naming the setting.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from urllib.parse import urlsplit
 
 from aiokafka import codec  # type: ignore[import-untyped]
 from aiokafka.abc import AbstractTokenProvider  # type: ignore[import-untyped]
-from strm.auth import (
+from strm.kernel.auth import (
     Credentials,
     GSSAPICredentials,
     OAuthCredentials,
     SASLCredentials,
     SSLCredentials,
 )
-from strm.contexts import SettingsView
-from strm.errors import ConfigurationError
-from strm.redaction import redact_url
+from strm.kernel.contexts import SettingsView
+from strm.kernel.errors import ConfigurationError
+from strm.kernel.redaction import redact_url
 
 SCHEMES = ("kafka", "aiokafka")
 DEFAULT_PORT = 9092

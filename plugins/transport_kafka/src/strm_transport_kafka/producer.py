@@ -1,7 +1,7 @@
-"""The producer: :class:`strm.spi.Producer` on ``aiokafka.AIOKafkaProducer``.
+"""The producer: :class:`strm.kernel.spi.Producer` on ``aiokafka.AIOKafkaProducer``.
 
 ``send`` returns once aiokafka has queued the record, with an awaitable of its
-:class:`strm.spi.RecordMetadata`. A record that cannot be delivered also makes the next
+:class:`strm.kernel.spi.RecordMetadata`. A record that cannot be delivered also makes the next
 :meth:`KafkaProducer.flush` raise, so a checkpoint never commits offsets past a lost send even
 when nobody awaits the delivery.
 """
@@ -17,8 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore[import-untyped]
 from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
-from strm.spi import TP, ProducerRecord, RecordMetadata
-from strm.transports import RecordTooLargeError, TransportError
+from strm.kernel.spi import TP, ProducerRecord, RecordMetadata
+from strm.kernel.transports import RecordTooLargeError, TransportError
 
 from strm_transport_kafka.connect import describe, start_client
 
@@ -29,7 +29,7 @@ CREATE_TIME = 0
 
 
 class Delivery:
-    """Completes with the record's :class:`strm.spi.RecordMetadata` once the broker has it.
+    """Completes with the record's :class:`strm.kernel.spi.RecordMetadata` once the broker has it.
 
     The timestamp is the one sent (aiokafka reports the batch's first timestamp for every
     record of a batch), or the broker's when the topic uses LogAppendTime. With

@@ -9,8 +9,8 @@ one of them is given. The group settings the kernel acts on itself (``broker_ses
 
 from __future__ import annotations
 
-from strm.settings.setting import Alias, Setting
-from strm.settings.types import Bool, Int, Seconds, Str
+from strm.kernel.settings.setting import Alias, Setting
+from strm.kernel.settings.types import Bool, Int, Seconds, Str
 
 
 def _ms_to_seconds(value: object) -> float:

@@ -1,13 +1,13 @@
 """The transport factory: ``KafkaTransport(context=..., urls=[...])`` makes consumers, producers
 and admin clients for the brokers the URLs name, configured from the settings of its
-:class:`strm.contexts.TransportContext`."""
+:class:`strm.kernel.contexts.TransportContext`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from strm.contexts import TransportContext
+from strm.kernel.contexts import TransportContext
 
 from strm_transport_kafka import options
 from strm_transport_kafka.admin import KafkaAdmin

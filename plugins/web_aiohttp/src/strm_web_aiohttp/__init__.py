@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import aiohttp
 import strm
-from strm import records
-from strm.records import Provision
-from strm.settings.setting import Setting
+from strm.kernel import records
+from strm.kernel.records import Provision
+from strm.kernel.settings.setting import Setting
 
 from strm_web_aiohttp.driver import AiohttpDriver
 from strm_web_aiohttp.limits import MAX_BODY_SIZE_SETTING

@@ -16,7 +16,7 @@ from strm.web import Headers, MultiMapping, PayloadTooLarge, Request, Response, 
 from strm_web_aiohttp.transports import Listener
 
 if TYPE_CHECKING:
-    from strm.contexts import WebContext
+    from strm.kernel.contexts import WebContext
 
 
 class AiohttpDriver:

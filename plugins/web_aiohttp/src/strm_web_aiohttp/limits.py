@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from strm.settings.setting import Setting
-from strm.settings.types import Int
+from strm.kernel.settings.setting import Setting
+from strm.kernel.settings.types import Int
 
 #: aiohttp's own default (``client_max_size``): 1 MiB.
 DEFAULT_MAX_BODY_SIZE = 1024**2

@@ -3,7 +3,7 @@
 ``tcp://`` listens on ``web_bind:web_port``; ``unix:///path/to.sock`` on a Unix domain socket,
 for a proxy on the same machine (no port, file permissions decide who may connect). Each
 factory is called as ``factory(runner=, context=, url=)`` (a
-:class:`strm.contexts.WebContext`) and returns a :class:`Listener`.
+:class:`strm.kernel.contexts.WebContext`) and returns a :class:`Listener`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiohttp import web
 from strm.web import WebServerError
 
 if TYPE_CHECKING:
-    from strm.contexts import WebContext
+    from strm.kernel.contexts import WebContext
 
 
 @dataclass

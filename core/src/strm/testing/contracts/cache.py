@@ -1,4 +1,4 @@
-"""The contract every cache backend meets: :class:`strm.spi.Cache`.
+"""The contract every cache backend meets: :class:`strm.kernel.spi.Cache`.
 
 :class:`CacheContract` asks for a ``cache`` fixture returning an empty cache. Expiry is tested
 with a short timeout (``expiry_timeout``) and a bounded wait. A cache that accepts a clock can
@@ -6,9 +6,9 @@ take the contract's ``clock`` fixture, a :class:`FakeClock`: the suite moves it 
 it waits, so such a cache expires at once and the test does not sleep.
 
 :class:`CacheOutageContract` is for backends with a server: it stops the server mid-test and
-starts it again, and checks that calls fail with :class:`strm.spi.CacheUnavailable` meanwhile,
-that the cache serves again afterwards, and that ``app.cache`` turns the outage into misses
-and one warning.
+starts it again, and checks that calls fail with :class:`strm.kernel.spi.CacheUnavailable`
+meanwhile, that the cache serves again afterwards, and that ``app.cache`` turns the outage into
+misses and one warning.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 import pytest
 
 from strm.caches.front import AppCache
-from strm.spi import Cache, CacheUnavailable
+from strm.kernel.spi import Cache, CacheUnavailable
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ class FakeClock:
 
 
 class CacheContract:
-    """Behaviour every :class:`strm.spi.Cache` must have."""
+    """Behaviour every :class:`strm.kernel.spi.Cache` must have."""
 
     #: The timeout the expiry tests use, in seconds; raise it for a backend whose expiry has a
     #: coarser resolution (whole seconds). A cache using the fake clock never waits for it.
@@ -168,7 +168,7 @@ class CacheOutageContract:
 
     Asks for a ``cache`` fixture (an empty cache, as for :class:`CacheContract`) and an
     ``outage`` fixture (a :class:`CacheOutage` for that cache's server). The backend must raise
-    :class:`strm.spi.CacheUnavailable`, and nothing else, within ``call_bound`` seconds while
+    :class:`strm.kernel.spi.CacheUnavailable`, and nothing else, within ``call_bound`` seconds while
     its server is down, and serve again within ``recovery_bound`` seconds of its return. The
     suite also checks what ``app.cache`` makes of it: misses, one WARNING per outage.
     """

@@ -1,4 +1,4 @@
-"""The contract every codec meets: :class:`strm.spi.Codec`.
+"""The contract every codec meets: :class:`strm.kernel.spi.Codec`.
 
 :class:`CodecContract` asks for a ``codec`` fixture and a ``samples`` fixture: values the codec
 claims to handle, each of which must come back equal after a round trip.
@@ -13,11 +13,11 @@ import pytest
 
 from strm.codecs.builtin import BinaryCodec
 from strm.codecs.registry import ComposedCodec
-from strm.spi import Codec
+from strm.kernel.spi import Codec
 
 
 class CodecContract:
-    """Behaviour every :class:`strm.spi.Codec` must have."""
+    """Behaviour every :class:`strm.kernel.spi.Codec` must have."""
 
     @pytest.fixture
     def codec(self) -> Codec:

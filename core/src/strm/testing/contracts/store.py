@@ -1,4 +1,4 @@
-"""The contract every table store meets: :class:`strm.spi.Store`, bytes in and bytes out.
+"""The contract every table store meets: :class:`strm.kernel.spi.Store`, bytes in and bytes out.
 
 :class:`StoreContract` asks for a ``store`` fixture that returns a new, empty store for one table
 partition, built the way strm builds it (``factory(url=..., context=...)``, the context from
@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from strm.backend_contexts import Scope
-from strm.errors import StoreCorruptError
-from strm.settings.conf import Conf
-from strm.spi import TP, Store
+from strm.kernel.errors import StoreCorruptError
+from strm.kernel.settings.conf import Conf
+from strm.kernel.spi import TP, Store
+from strm.runtime.backend_contexts import Scope
 from strm.testing.contexts import backend_factory, context_settings, store_context
 
 #: Every byte value, NUL and bytes that are not UTF-8 included.
@@ -80,7 +80,7 @@ def _items(store: Store) -> dict[bytes, bytes]:
 
 
 class StoreContract:
-    """Behaviour every :class:`strm.spi.Store` must have, whatever keeps the bytes."""
+    """Behaviour every :class:`strm.kernel.spi.Store` must have, whatever keeps the bytes."""
 
     @pytest.fixture
     def store(self) -> Store:

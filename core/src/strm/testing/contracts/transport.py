@@ -1,15 +1,15 @@
-"""The contract every transport meets: :class:`strm.spi.Transport` with its consumer, producer
-and admin.
+"""The contract every transport meets: :class:`strm.kernel.spi.Transport` with its consumer,
+producer and admin.
 
 :class:`TransportContract` asks for a ``transport_factory`` fixture: a function that returns a
-new :class:`strm.spi.Transport` connected to one broker (or namespace) that is fresh for the test;
-the suite calls it several times in one test, one transport per group member, as separate apps
+new :class:`strm.kernel.spi.Transport` connected to one broker (or namespace) that is fresh for the
+test; the suite calls it several times in one test, one transport per group member, as separate apps
 would. Build each with a context of its own from :func:`strm.testing.contexts.transport_context`
 (no app needed); keep the default settings (``consumer_auto_offset_reset='earliest'``).
 Topic names and group ids come from the ``topic_name`` and ``group_id`` fixtures, unique per test
 unless overridden.
 
-Only the :mod:`strm.spi` methods are used and every wait is bounded by :attr:`timeout`, so a
+Only the :mod:`strm.kernel.spi` methods are used and every wait is bounded by :attr:`timeout`, so a
 networked broker can run the suite too: raise :attr:`timeout` where rebalances take seconds.
 The tests are ``async`` and need ``pytest-asyncio``::
 
@@ -29,129 +29,28 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-from strm.spi import (
+from strm.kernel.spi import (
     TP,
     Admin,
     Consumer,
     Headers,
-    Message,
     Producer,
     ProducerRecord,
     RecordMetadata,
     TopicSpec,
     Transport,
 )
-from strm.transports import RecordTooLargeError
-
-TransportFactory = Callable[[], Transport]
-Event = tuple[str, str, frozenset[TP]]
-
-
-class RecordingListener:
-    """A rebalance listener that appends ``(member, 'revoked' | 'assigned', tps)`` to a list
-    shared by the members of a test, so the order across members can be checked."""
-
-    def __init__(self, name: str, events: list[Event]) -> None:
-        self.name = name
-        self.events = events
-
-    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        self.events.append((self.name, "revoked", frozenset(revoked)))
-
-    async def on_partitions_assigned(self, assigned: set[TP]) -> None:
-        self.events.append((self.name, "assigned", frozenset(assigned)))
-
-    def mine(self) -> list[tuple[str, frozenset[TP]]]:
-        return [(kind, tps) for name, kind, tps in self.events if name == self.name]
-
-
-class Reader:
-    """A consumer and every message it has fetched, by partition."""
-
-    def __init__(self, name: str, consumer: Consumer, listener: RecordingListener) -> None:
-        self.name = name
-        self.consumer = consumer
-        self.listener = listener
-        self.received: dict[TP, list[Message]] = {}
-
-    async def poll(self, timeout: float) -> None:
-        batch = await self.consumer.getmany(timeout)
-        for tp, messages in batch.items():
-            for message in messages:
-                assert message.tp == tp, f"{message!r} was returned under {tp}"
-            self.received.setdefault(tp, []).extend(messages)
-
-    def count(self) -> int:
-        return sum(len(messages) for messages in self.received.values())
-
-    def has(self, count: int) -> Callable[[], bool]:
-        """A condition for :meth:`TransportContract.until`: ``count`` messages received."""
-        return lambda: self.count() >= count
-
-    def offsets(self, tp: TP) -> list[int]:
-        return [message.offset for message in self.received.get(tp, [])]
-
-
-class Clients:
-    """The clients one test opens, all stopped at the end of the test (consumers first)."""
-
-    def __init__(self, factory: TransportFactory, group_id: str) -> None:
-        self.factory = factory
-        self.group_id = group_id
-        self.transport = factory()
-        self.events: list[Event] = []
-        self._consumers: list[Consumer] = []
-        self._producers: list[Producer] = []
-
-    def admin(self) -> Admin:
-        return self.transport.create_admin()
-
-    async def producer(self) -> Producer:
-        producer = self.transport.create_producer(client_id="contract-producer")
-        await producer.start()
-        self._producers.append(producer)
-        return producer
-
-    async def reader(
-        self,
-        topics: Collection[str],
-        name: str,
-        *,
-        group_id: str | None = None,
-        own_transport: bool = False,
-        pattern: str | None = None,
-    ) -> Reader:
-        """A started consumer subscribed to ``topics`` (and ``pattern``); ``own_transport``
-        gives it a transport of its own, as a member in another app would have."""
-        transport = self.factory() if own_transport else self.transport
-        consumer = transport.create_consumer(
-            group_id=self.group_id if group_id is None else group_id, client_id=name
-        )
-        listener = RecordingListener(name, self.events)
-        consumer.subscribe(topics, listener, pattern)
-        self._consumers.append(consumer)
-        await consumer.start()
-        return Reader(name, consumer, listener)
-
-    async def stop(self, reader: Reader) -> None:
-        self._consumers.remove(reader.consumer)
-        await reader.consumer.stop()
-
-    async def close(self) -> None:
-        errors: list[BaseException] = []
-        clients: list[Consumer | Producer] = [*reversed(self._consumers)]
-        clients += reversed(self._producers)
-        for client in clients:
-            try:
-                await client.stop()
-            except Exception as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+from strm.kernel.transports import RecordTooLargeError
+from strm.testing.contracts.transport_clients import (
+    Clients,
+    Reader,
+    RecordingListener,
+    TransportFactory,
+)
 
 
 class TransportContract:

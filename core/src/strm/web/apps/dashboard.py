@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from strm.hookspecs import hookimpl
+from strm.kernel.hookspecs import hookimpl
 from strm.web.apps.dashboard_recent import recent_log
 from strm.web.apps.dashboard_snapshot import dashboard_snapshot
 from strm.web.http import Request, Response

@@ -12,8 +12,8 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from strm.kernel.spi import TP, Message
 from strm.sensors import Sensor
-from strm.spi import TP, Message
 
 if TYPE_CHECKING:
     from strm.app import App

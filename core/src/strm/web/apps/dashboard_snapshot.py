@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from strm.gauges import read_gauges
+from strm.runtime.gauges import read_gauges
 from strm.sensors import NoMonitor
 from strm.web.apps.dashboard_recent import RecentLog
 from strm.web.operator import app_state, strm_version

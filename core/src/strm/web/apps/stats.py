@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from strm.spi import TP
+from strm.kernel.spi import TP
 from strm.web.blueprints import Blueprint
 from strm.web.http import Request, Response
 from strm.web.views import View

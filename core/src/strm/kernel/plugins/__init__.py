@@ -1,0 +1,5 @@
+"""Loading plugins and resolving what they provide."""
+
+from strm.kernel.plugins.manager import StrmPluginManager
+
+__all__ = ["StrmPluginManager"]

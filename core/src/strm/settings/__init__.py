@@ -1,5 +1,0 @@
-"""Settings: declarations (:class:`Setting`), types, the kernel catalogue and resolution."""
-
-from strm.settings.setting import Alias, Setting
-
-__all__ = ["Alias", "Setting"]

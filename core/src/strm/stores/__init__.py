@@ -1,1 +1,0 @@
-"""Table stores: the built-in memory store; others come from plugins."""
