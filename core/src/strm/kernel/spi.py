@@ -269,8 +269,8 @@ class HighwaterConsumer(Protocol):
     """A consumer that knows its partitions' end offsets without asking the broker: the
     optional method the Monitor's lag figures read (:func:`strm.runtime.gauges.read_gauges`)
     each time a snapshot is taken, so it must not do I/O. Kafka clients learn the highwater
-    mark from every fetch response; an in-memory log knows its length. A transport that cannot answer without a
-    request leaves the method out, and its lag is reported as unknown."""
+    mark from every fetch response; an in-memory log knows its length. A transport that cannot
+    answer without a request leaves the method out, and its lag is reported as unknown."""
 
     def highwater(self, tp: TP) -> int | None:
         """The end offset of ``tp`` (the offset the next record written will get) as last
