@@ -197,6 +197,32 @@ async def test_commit_every_triggers_a_commit_before_the_interval(
         await eventually(lambda: app.conductor.committed.get(TP("every", 0), 0) >= 40)
 
 
+async def test_commit_every_counts_records_processed_not_records_fetched(
+    make_app: Callable[..., App],
+) -> None:
+    """Faust commits after ``broker_commit_every`` records are processed. Counting fetched
+    records instead spent the count while the agent was still busy with the first record, and
+    the other 49, processed afterwards, waited for the commit interval (an hour here)."""
+    app = make_app(topic_partitions=1, broker_commit_every=10, broker_commit_interval=3600.0)
+    topic = app.topic("every-slow", value_type=int)
+    release = asyncio.Event()
+
+    @app.agent(topic)
+    async def read(stream: Any) -> None:
+        async for value in stream:
+            if value == 0:
+                await release.wait()
+
+    async with app.running():
+        for i in range(50):
+            await topic.send(value=i)
+        await eventually(lambda: app.monitor.messages_received_total == 50)
+        # a commit asked for by the fetches has begun (it waits for the record in flight)
+        await eventually(lambda: not app.conductor._commit_wanted.is_set())
+        release.set()
+        await eventually(lambda: app.conductor.committed.get(TP("every-slow", 0), 0) >= 41)
+
+
 async def test_exactly_one_leader_among_workers(make_app: Callable[..., App]) -> None:
     apps = [make_app("lead") for _ in range(3)]
     for app in apps:

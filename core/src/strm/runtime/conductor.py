@@ -59,7 +59,7 @@ class Conductor:
         self.committed: dict[TP, int] = {}
         self._full, self._paused = set[Inbox](), set[TP]()
         self._room = asyncio.Event()  # set when a full stream buffer has drained
-        self._fetched_since_commit = 0
+        self._processed_since_commit = 0
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[BaseException | None]] = []
@@ -274,7 +274,6 @@ class Conductor:
         consumer = self.consumer
         assert consumer is not None
         subscriptions = self.subscriptions
-        commit_every = self.app.conf.broker_commit_every
         fetched_upto = self._fetched_upto
         sensors = self.app.sensors
         order = self._scheduler().order
@@ -295,10 +294,16 @@ class Conductor:
                     if sub.partition is None or sub.partition == tp.partition:
                         sub.inbox.put(tp, messages)
                 fetched_upto[tp] = messages[-1].offset
-                self._fetched_since_commit += len(messages)
                 sensors.on_batch_in(tp, len(messages))
-            if self._fetched_since_commit >= commit_every:
-                self._commit_wanted.set()
+
+    def processed(self, count: int) -> None:
+        """A root stream finished ``count`` records (called once per batch). As in Faust,
+        ``broker_commit_every`` counts records processed, not fetched: a count of fetched records
+        is spent while the agent is still busy, and what it processes after the commit waits for
+        the interval."""
+        self._processed_since_commit += count
+        if self._processed_since_commit >= self.app.conf.broker_commit_every:
+            self._commit_wanted.set()
 
     def _scheduler(self) -> Any:
         chosen = self.app.conf.ConsumerScheduler
@@ -406,7 +411,7 @@ class Conductor:
                 positions = self.source_positions()
                 if not app.exactly_once:
                     gate.open()
-                self._fetched_since_commit = 0
+                self._processed_since_commit = 0
                 if not offsets and not changes and not runtime.has_pending_writes():
                     return
                 started = time.monotonic()

@@ -53,6 +53,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
     inbox, progress, make_event = sub.inbox, sub.progress, sub.make_event
     done, sensors, positions = progress.done, self.app.sensors, sub.source_positions
     dead_letters, gate, clock = self.app.dead_letters, self.app.conductor.gate, time.monotonic
+    conductor = self.app.conductor
     tracer = sensors.event_tracer  # None unless a sensor traces each event
     turn_ends = clock() + STREAM_TURN
     while True:
@@ -140,8 +141,11 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
             inbox.release(index)
             if index < count:
                 inbox.put_front(tp, items[index:])
-            if index > skipped and self.owner is not None:  # per batch, never per event
-                sensors.on_agent_batch(self.owner, part, index - skipped, clock() - started)
+            if index > skipped:  # per batch, never per event
+                if make_event is not None:  # records of a topic, not a channel's events
+                    conductor.processed(index - skipped)
+                if self.owner is not None:
+                    sensors.on_agent_batch(self.owner, part, index - skipped, clock() - started)
 
 
 class StreamAcks:
