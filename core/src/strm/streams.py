@@ -70,6 +70,10 @@ class Stream:
         self._pumps = pumps
         self.shared = shared
         self.current_event: Event | None = None
+        #: The partition of the inbox batch :func:`read_subscription` is iterating (the same
+        #: ``TP`` object for all its events), ``None`` between batches and for a channel's
+        #: events: tables key their per-batch shortcut on it.
+        self.batch_tp: TP | None = None
         self.busy_message: Message | None = None
         self.owner: str | None = None  # the agent reading it: sensors hear of its batches
         self.explicit_acks = False

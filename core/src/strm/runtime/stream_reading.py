@@ -73,6 +73,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
         explicit = self.explicit_acks
         acks = self._acks(progress) if progress.manual else None
         part = cast(TP, tp)  # a partition whenever the items are records (make_event)
+        self.batch_tp = None if make_event is None else part
         count, index, skipped, started = len(items), 0, 0, clock()
         try:
             while index < count:
@@ -138,6 +139,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
                     index, skipped = count, count - index  # its new owner has the rest
         finally:
             self.busy_message = None
+            self.batch_tp = None
             inbox.release(index)
             if index < count:
                 inbox.put_front(tp, items[index:])

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Mu
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
-from strm.events import Event, current_event, current_stream
+from strm.events import current_stream
 from strm.kernel.errors import CodecError, SettingNotSupportedError, StrmError
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
 from strm.tables.copartitioning import check_source
-from strm.tables.shard import MISSING, Shard
+from strm.tables.shard import DELETED, MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
 from strm.tables.window_state import (
     MetaKey,
@@ -41,6 +41,8 @@ from strm.tables.windows import (
 if TYPE_CHECKING:
     from strm.channels import Topic
     from strm.kernel.app_protocol import AppLike
+    from strm.kernel.spi import TP
+    from strm.streams import Stream
 
 #: Key types that are never window or bookkeeping keys: no isinstance checks for them.
 _PLAIN_KEYS = frozenset({str, bytes, int})
@@ -142,10 +144,11 @@ class Collection(MutableMapping[Any, Any]):
         self._assignment = app.conductor.assignment
         #: Topics seen updating this table whose partition count matches the table's.
         self._sources: set[str] = set()
-        #: The last event whose record partition passed the checks above, and that partition:
-        #: ``table[k] += 1`` reads and writes for one event, and the checks need doing once.
-        self._checked_event: Event | None = None
-        self._checked_partition = 0
+        #: Per stream, the inbox batch its events come from and the shard they update: the
+        #: checks of :meth:`_event_partition` hold for every event of one batch (one partition),
+        #: so they run once per batch, and each access of the batch's other events goes
+        #: straight to the shard. Emptied whenever a partition is closed.
+        self._batch_shards: dict[Stream, tuple[TP, Shard]] = {}
         self.window_state: WindowState | None = None
 
     def __repr__(self) -> str:
@@ -271,17 +274,15 @@ class Collection(MutableMapping[Any, Any]):
         return partition
 
     def _event_partition(self, key: Any) -> int | None:
-        """The per-event fast path: the partition of the topic record being processed, if any
-        (an assigned partition, so the app is running)."""
+        """The partition of the topic record being processed, if any (an assigned partition,
+        so the app is running); remembered for the rest of its inbox batch when this worker
+        owns it."""
         if self.use_partitioner:
             return None
-        event = current_event()
+        stream = current_stream.get()
+        event = None if stream is None else stream.current_event
         if event is None:
             return None
-        if event is self._checked_event:  # a read then a write of one event: checked once
-            partition = self._checked_partition
-            self._remember(key, partition)
-            return partition
         message = event.message
         topic = message.topic
         partition = message.partition
@@ -295,8 +296,16 @@ class Collection(MutableMapping[Any, Any]):
             return None
         if topic not in self._sources:
             self._check_source(topic, partition)
-        self._checked_event, self._checked_partition = event, partition
         self._remember(key, partition)
+        batch = stream.batch_tp  # type: ignore[union-attr]
+        if (
+            batch is not None
+            and batch.partition == partition
+            and batch.topic == topic
+            and partition in self.owned_partitions
+            and self.window_state is None
+        ):
+            self._batch_shards[stream] = (batch, self.shard(partition))  # type: ignore[index]
         return partition
 
     def _check_source(self, topic: str, partition: int) -> None:
@@ -354,6 +363,7 @@ class Collection(MutableMapping[Any, Any]):
         return shard
 
     def close_shards(self, partitions: set[int]) -> None:
+        self._batch_shards.clear()
         if self.window_state is not None:
             self.window_state.forget_partitions(partitions)
         for partition in partitions:
@@ -389,43 +399,56 @@ class Collection(MutableMapping[Any, Any]):
     def on_key_del(self, key: Any) -> None:
         """Called before every deletion of a key; override it in a subclass to observe them."""
 
-    def _event_shard(self, key: Any) -> Shard | None:
-        """The shortcut of a second access during one event (the write of ``table[k] += 1``):
-        the shard of the partition checked for this event, while this worker still owns it;
-        ``None`` sends the access the long way (:meth:`partition_for`)."""
+    def _batch_shard(self) -> Shard | None:
+        """The shard of the current stream's inbox batch, when an earlier event of the batch
+        resolved it (:meth:`_event_partition`); ``None`` sends the access the long way."""
         stream = current_stream.get()
-        if stream is None or stream.current_event is not self._checked_event:
+        if stream is None:
             return None
-        partition = self._checked_partition
-        if key.__class__ not in _PLAIN_KEYS or partition not in self.owned_partitions:
+        known = self._batch_shards.get(stream)
+        if known is None or known[0] is not stream.batch_tp:
             return None
-        shard = self._shards.get(partition)
-        if shard is not None:
-            self._remember(key, partition)
-        return shard
+        return known[1]
 
     def _get(self, key: Any) -> Any:
-        shard = self._event_shard(key)
-        if shard is not None:
-            return shard.get(key, self.dumps_key)
-        partition = self.partition_for(key)
-        if partition is None:
-            return MISSING
-        return self.shard(partition).get(key, self.dumps_key)
+        shard = self._batch_shard()
+        if shard is None:
+            partition = self.partition_for(key)
+            if partition is None:
+                return MISSING
+            shard = self.shard(partition)
+        elif key not in self._key_index:
+            self._remember(key, shard.partition)
+        return shard.get(key, self.dumps_key)
 
     def _shard_to_write(self, key: Any) -> Shard:
-        shard = self._event_shard(key)
+        shard = self._batch_shard()
         if shard is not None:
+            if key not in self._key_index:
+                self._remember(key, shard.partition)
             return shard
         partition = self.partition_for(key, write=True)
         assert partition is not None
         return self.shard(partition)
 
+    # ``__getitem__`` and ``__setitem__`` repeat the batch-shard lookup inline: they are the
+    # per-event path of ``table[key] += 1``, where each call saved is a measurable share.
+
     def __getitem__(self, key: Any) -> Any:
         hook = self.key_get_hook
         if hook is not None:
             hook(key)
-        value = self._get(key)
+        stream = current_stream.get()
+        known = None if stream is None else self._batch_shards.get(stream)
+        if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
+            shard = known[1]
+            if key not in self._key_index:
+                self._remember(key, shard.partition)
+            value = shard.cache.get(key, MISSING)
+            if value is MISSING or value is DELETED:
+                value = shard.get(key, self.dumps_key)
+        else:
+            value = self._get(key)
         if value is MISSING:
             if self.default is not None:
                 return self.default()
@@ -438,7 +461,16 @@ class Collection(MutableMapping[Any, Any]):
         hook = self.key_set_hook
         if hook is not None:
             hook(key, value)
-        self._shard_to_write(key).set(key, value)
+        stream = current_stream.get()
+        known = None if stream is None else self._batch_shards.get(stream)
+        if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
+            shard = known[1]
+            if key not in self._key_index:
+                self._remember(key, shard.partition)
+            shard.cache[key] = value
+            shard.dirty.add(key)
+        else:
+            self._shard_to_write(key).set(key, value)
 
     def __delitem__(self, key: Any) -> None:
         hook = self.key_del_hook

@@ -1,0 +1,55 @@
+"""The per-batch table shortcut: one partition check per inbox batch, each write in its
+event's partition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from strm.app import App
+from strm.builtins.memory_transport import get_broker
+from strm.kernel.spi import ProducerRecord, TopicSpec
+from strm.testing import eventually
+
+PARTITIONS = 4
+
+
+async def test_each_write_of_a_batch_lands_in_its_event_s_partition(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    """Records appended before the start arrive as large batches, one partition each, and
+    partitions alternate between batches: the shortcut must follow every change of batch."""
+    broker = get_broker(broker_url)
+    broker.create_topic(TopicSpec("words", PARTITIONS))
+    log = broker.topic("words", lambda: PARTITIONS)
+    expected: dict[int, dict[str, int]] = {p: {} for p in range(PARTITIONS)}
+    for i in range(4_000):
+        partition = i % PARTITIONS
+        word = f"w{partition}-{i % 37}"
+        expected[partition][word] = expected[partition].get(word, 0) + 1
+        log.append(ProducerRecord("words", partition, word.encode(), word.encode()))
+    app = make_app("batches", topic_partitions=PARTITIONS, broker_commit_interval=3600.0)
+    topic = app.topic("words", key_type=str, value_type=str)
+    counts = app.Table("counts", default=int)
+    seen: list[int] = []
+    reads: list[int] = []
+
+    @app.agent(topic)
+    async def count(stream: Any) -> None:
+        async for event in stream.events():
+            word = event.value
+            counts[word] += 1
+            reads.append(counts[word] - counts.get(word, 0))  # a read after the write
+            seen.append(event.message.partition)
+
+    async with app.running():
+        await eventually(lambda: len(seen) == 4_000, timeout=30)
+        assert len({p for p in seen}) == PARTITIONS
+        for partition, words in expected.items():
+            cache = counts._shards[partition].cache
+            assert {w: cache[w] for w in words} == words
+            assert not set(cache) - set(words), "a key written to another event's partition"
+        # outside the stream every key is found through the key index the writes filled
+        assert counts.as_dict() == {w: c for ws in expected.values() for w, c in ws.items()}
+        assert {counts._key_index[w] for w in expected[3]} == {3}
+    assert set(reads) == {0}
