@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
 from strm.events import current_stream
-from strm.kernel.errors import CodecError, SettingNotSupportedError, StrmError
+from strm.kernel.errors import CodecError, StrmError
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
+from strm.tables.arguments import RECOVERY_BUFFER_SIZE, check_table_arguments
 from strm.tables.copartitioning import check_source
 from strm.tables.shard import DELETED, MISSING, Shard
 from strm.tables.standby_reads import standby_reads_allowed
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 _PLAIN_KEYS = frozenset({str, bytes, int})
 
 RecoverCallback = Callable[[], Awaitable[None]]
-#: Faust's default ``recovery_buffer_size``, the only value strm honours today.
-RECOVERY_BUFFER_SIZE = 1000
 
 
 class Collection(MutableMapping[Any, Any]):
@@ -83,26 +82,17 @@ class Collection(MutableMapping[Any, Any]):
         window: Window | None = None,
         is_global: bool | None = None,
     ) -> None:
-        if not name or not isinstance(name, str):
-            raise StrmError(f"a table needs a name, got {name!r}")
-        _refuse_unsupported(
-            name, type(self), recovery_buffer_size, standby_buffer_size, window, is_global
+        partitions = check_table_arguments(
+            name,
+            type(self),
+            default=default,
+            partitions=partitions,
+            changelog_topic=changelog_topic,
+            recovery_buffer_size=recovery_buffer_size,
+            standby_buffer_size=standby_buffer_size,
+            window=window,
+            is_global=is_global,
         )
-        if changelog_topic is not None and changelog_topic.partitions is not None:
-            if partitions is None:
-                partitions = changelog_topic.partitions
-            elif partitions != changelog_topic.partitions:
-                raise StrmError(
-                    f"table {name!r} has {partitions} partitions, but its changelog_topic "
-                    f"{changelog_topic.get_topic_name()!r} has {changelog_topic.partitions}: "
-                    "each table partition is one changelog partition"
-                )
-        if partitions is not None and partitions < 1:
-            raise StrmError(f"table {name!r}: partitions must be at least 1, got {partitions}")
-        if default is not None and not callable(default):
-            raise StrmError(
-                f"table {name!r}: default must be a callable such as int or list, got {default!r}"
-            )
         self.app = app
         self.name = name
         self.default = default
@@ -594,33 +584,6 @@ def _override(table: Collection, name: str) -> Any:
     if getattr(type(table), name) is getattr(Collection, name):
         return None
     return getattr(table, name)
-
-
-def _refuse_unsupported(
-    name: str,
-    cls: type[Collection],
-    recovery_buffer_size: int,
-    standby_buffer_size: int | None,
-    window: Window | None,
-    is_global: bool | None,
-) -> None:
-    """Faust's table arguments that strm does not act on yet raise rather than be ignored."""
-    if recovery_buffer_size != RECOVERY_BUFFER_SIZE or standby_buffer_size is not None:
-        raise SettingNotSupportedError(
-            f"table {name!r}: recovery_buffer_size and standby_buffer_size are not supported "
-            "yet: strm writes each fetched batch of changelog records to the store at once"
-        )
-    if window is not None:
-        raise SettingNotSupportedError(
-            f"table {name!r}: window= is not supported yet; window the table with "
-            "table.tumbling(...), table.hopping(...) or table.using_window(window)"
-        )
-    if is_global is not None and is_global != cls.is_global:
-        kind = "app.GlobalTable" if is_global else "app.Table"
-        raise SettingNotSupportedError(
-            f"table {name!r}: is_global={is_global} is not supported on {cls.__name__}; "
-            f"create the table with {kind}(...)"
-        )
 
 
 _WINDOW_RANGE = struct.Struct(">dd")
