@@ -114,7 +114,15 @@ async def strm_word_count(
     store: str,
     guarantee: str,
     app_id: str,
+    commit_interval: float | None = None,
 ) -> Result:
+    """With ``commit_interval``, checkpoints run on that timer alone (Quix Streams' policy:
+    ``commit_interval=5.0``, no commit by count), not also every ``broker_commit_every``
+    (10,000) events: a checkpoint writes each key changed since the last one, so fewer
+    checkpoints write fewer changelog records."""
+    policy: dict[str, Any] = {}
+    if commit_interval is not None:
+        policy = {"broker_commit_interval": commit_interval, "broker_commit_every": 2**62}
     with tempfile.TemporaryDirectory() as datadir:
         app = make_app(
             app_id,
@@ -123,6 +131,7 @@ async def strm_word_count(
             store=store,
             datadir=datadir,
             processing_guarantee=guarantee,
+            **policy,
         )
         counts = app.Table("counts", default=int)
         topic = app.topic(topic_name, key_type=str, value_type=str)

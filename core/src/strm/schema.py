@@ -54,6 +54,11 @@ Loader = Callable[[Serializers, bytes | None], Any]
 #: A loader bound to one app's serializers: what a subscription calls per record.
 BoundLoader = Callable[[bytes | None], Any]
 Dumper = Callable[[Serializers, Any], bytes | None]
+#: A dumper bound to one app's serializers: what a checkpoint calls per changelog record.
+BoundDumper = Callable[[Any], bytes | None]
+#: Payload classes that an untyped side hands to its codec as they are: no record, ``Decimal``
+#: or plugin model type among them, so none of the general dumper's checks can apply.
+_PLAIN_PAYLOADS = frozenset({str, int, float, bool, dict, list})
 _NUMBERS = (int, float, Decimal)
 
 
@@ -146,6 +151,22 @@ class Schema:
 
     def dumps_value(self, serializers: Serializers, value: Any) -> bytes | None:
         return self._dump_value(serializers, value)
+
+    def bind_dumps(self, serializers: Serializers) -> tuple[BoundDumper, BoundDumper]:
+        """The key and value encoders for one app's serializers, prepared once (per table):
+        an untyped side calls its codec directly for plain payloads, so a changelog record
+        costs one call each instead of the general dumper's chain. Anything a subclass of
+        :class:`Schema` or :class:`Serializers` overrides goes through the overriding method.
+        """
+        key: BoundDumper = functools.partial(self.dumps_key, serializers)
+        value: BoundDumper = functools.partial(self.dumps_value, serializers)
+        if _custom_dumps(serializers):
+            return key, value
+        if type(self).dumps_key is Schema.dumps_key and self.key_type is None:
+            key = _bound_plain_dumper(_KEY, serializers, self.key_serializer, key)
+        if type(self).dumps_value is Schema.dumps_value and self.value_type is None:
+            value = _bound_plain_dumper(_VALUE, serializers, self.value_serializer, value)
+        return key, value
 
     def __repr__(self) -> str:
         parts = [
@@ -487,5 +508,29 @@ def _dumper(side: _Side, tp: Any, serializer: str | Codec | None) -> Dumper:
                 return side.dumps(serializers, str(obj), codec)
             return side.dumps(serializers, obj, codec)
         return side.dumps(serializers, obj, plain)
+
+    return dump
+
+
+def _bound_plain_dumper(
+    side: _Side, serializers: Serializers, spec: str | Codec | None, general: BoundDumper
+) -> BoundDumper:
+    """The untyped side's codec called directly for :data:`_PLAIN_PAYLOADS`; anything else,
+    and a payload the codec refuses (for the error naming the side), through ``general``."""
+    codec = (
+        side.default_codec(serializers)
+        if spec is None
+        else serializers.codec(spec, setting=f"{side.name}_serializer")
+    )
+    codec_dumps = codec.dumps
+    plain = _PLAIN_PAYLOADS
+
+    def dump(obj: Any) -> bytes | None:
+        if obj.__class__ in plain:
+            try:
+                return codec_dumps(obj)
+            except Exception:  # the general path raises the CodecError naming the side
+                pass
+        return general(obj)
 
     return dump

@@ -271,3 +271,62 @@ def test_bind_leaves_raw_keys_undecoded_and_respects_a_subclass(serializers: Ser
 
     _, load_value = Upper().bind(serializers)
     assert load_value(b'"abc"') == "ABC"
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        strm.Schema(),
+        strm.Schema(key_serializer="json", value_serializer="json"),
+        strm.Schema(key_serializer="json|binary", value_serializer="pickle"),
+        strm.Schema(key_type=str, value_type=int),
+        strm.Schema(value_type=Shape),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize(
+    "obj",
+    [
+        None,
+        "text",
+        "é",
+        b"raw",
+        3,
+        True,
+        2.5,
+        float("nan"),
+        10**30,
+        Decimal("1.10"),
+        {"a": [1, "b"]},
+        [Circle("c")],
+        Circle("c", 2.0),
+        Packed(3),
+        object(),
+    ],
+    ids=repr,
+)
+def test_bound_dumpers_encode_and_fail_as_the_schema_does(
+    serializers: Serializers, schema: strm.Schema, obj: object
+) -> None:
+    """``Schema.bind_dumps`` (what a table's changelog calls per record) gives the same bytes
+    and the same errors as ``dumps_key``/``dumps_value``, through its fast path included."""
+    dump_key, dump_value = schema.bind_dumps(serializers)
+    assert _outcome(dump_key, obj) == _outcome(lambda o: schema.dumps_key(serializers, o), obj)
+    assert _outcome(dump_value, obj) == _outcome(lambda o: schema.dumps_value(serializers, o), obj)
+
+
+def test_bind_dumps_respects_a_subclass_of_the_schema_or_the_serializers(
+    strm_app: strm.App,
+) -> None:
+    class Loud(strm.Schema):
+        def dumps_value(self, serializers: Serializers, value: object) -> bytes | None:
+            return b"!" + (super().dumps_value(serializers, value) or b"")
+
+    class Tagged(Serializers):
+        def dumps_key(self, key: object, serializer: object = None) -> bytes | None:
+            return b"k:" + (super().dumps_key(key, serializer) or b"")  # type: ignore[arg-type]
+
+    serializers = strm_app.serializers
+    assert Loud().bind_dumps(serializers)[1]({"a": 1}) == b'!{"a":1}'
+    tagged = Tagged(serializers._factories)
+    assert strm.Schema(key_serializer="json").bind_dumps(tagged)[0]("k") == b'k:"k"'

@@ -298,6 +298,23 @@ class Producer(Protocol):
 
 
 @runtime_checkable
+class BatchProducer(Producer, Protocol):
+    """A producer that queues many records of one partition in one call: what a checkpoint
+    uses for a table partition's changelog records. Optional: the kernel sends record by
+    record through :meth:`Producer.send` when a producer has no ``send_batch``. A transport
+    gains from it when its client can build one record batch at once (one delivery to track
+    and one compression run per batch, not a future and a call chain per record)."""
+
+    async def send_batch(
+        self, topic: str, partition: int, records: Sequence[tuple[bytes | None, bytes | None]]
+    ) -> Awaitable[RecordMetadata]:
+        """Queue ``records`` (key, value), in order, for ``topic[partition]``, stamped with the
+        current time and without headers; the result completes when the broker has all of
+        them, with the metadata of the last. Inside a transaction they join it."""
+        ...
+
+
+@runtime_checkable
 class TransactionalProducer(Producer, Protocol):
     """A producer that can make its records and a group's source offsets visible together, or
     not at all: what ``processing_guarantee='exactly_once'`` needs. Transports that cannot

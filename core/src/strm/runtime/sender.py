@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from strm.kernel.spi import (
     TP,
+    BatchProducer,
     Headers,
     Producer,
     ProducerRecord,
@@ -58,6 +59,8 @@ class Sender:
         self.hold_until_commit = bool(app.conf.stream_publish_on_commit)
         #: With exactly-once, sends go into a transaction that the next checkpoint commits.
         self.transactional = app.exactly_once and isinstance(producer, TransactionalProducer)
+        #: The producer when it takes a partition's records in one call (``send_batch``).
+        self._batching = producer if isinstance(producer, BatchProducer) else None
         self.in_transaction = False
         #: A begin or a commit under way: sends wait for it, then join or begin a transaction.
         self._changing: asyncio.Future[None] | None = None
@@ -115,20 +118,54 @@ class Sender:
             return future
         try:
             if self.transactional:
-                return await self._send_in_transaction(record)
+                return await self._in_transaction(lambda: self.producer.send(record))
             return await self.producer.send(record)
         except Exception as exc:
             self.app.sensors.on_send_failed(topic, 1, exc)
             raise
 
-    async def _send_in_transaction(self, record: ProducerRecord) -> Awaitable[RecordMetadata]:
+    async def send_batch(
+        self, topic: str, partition: int, records: list[tuple[bytes | None, bytes | None]]
+    ) -> Awaitable[RecordMetadata]:
+        """Queue records of one partition together (a checkpoint's changelog records of a
+        table partition): one call to a producer that takes batches, else :meth:`send` each;
+        the result completes when the broker has them all. A sensor tracing each record or a
+        receiver of ``on_produce_message`` sees each one, so then they go one by one."""
+        batching = self._batching
+        if batching is None or self._tracer is not None or self._produce_signal.has_receivers:
+            delivery: Awaitable[RecordMetadata] | None = None
+            for key, value in records:
+                delivery = await self.send(topic, key, value, partition=partition)
+            assert delivery is not None, "send_batch() of no records"
+            return delivery
+        count = len(records)
+        self.sent_by_topic[topic] += count
+        if self._counting:
+            counts = self._unflushed.get((topic, partition))
+            if counts is None:
+                counts = self._unflushed[topic, partition] = [0, 0]
+            counts[0] += count
+            counts[1] += sum(len(key or b"") + len(value or b"") for key, value in records)
+        try:
+            if self.transactional:
+                return await self._in_transaction(
+                    lambda: batching.send_batch(topic, partition, records)
+                )
+            return await batching.send_batch(topic, partition, records)
+        except Exception as exc:
+            self.app.sensors.on_send_failed(topic, count, exc)
+            raise
+
+    async def _in_transaction(
+        self, send: Callable[[], Awaitable[Awaitable[RecordMetadata]]]
+    ) -> Awaitable[RecordMetadata]:
         """Send into the open transaction, beginning one if none is; a commit under way is
-        waited for, so that the record goes into the next transaction, never into none."""
+        waited for, so that the records go into the next transaction, never into none."""
         while not self.in_transaction:
             await self._begin()
         self._sending += 1
         try:
-            return await self.producer.send(record)
+            return await send()
         finally:
             self._sending -= 1
             if not self._sending and self._sends_done is not None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from strm.kernel.errors import StoreError, StrmError
 from strm.kernel.redaction import redact_url
 from strm.kernel.source_positions import seal_key
-from strm.kernel.spi import TP, Message, RecordMetadata, Store
+from strm.kernel.spi import TP, Message, Store
 from strm.runtime.backend_contexts import store_context
 from strm.runtime.changelog_events import notify_changelog_events
 from strm.runtime.recovery_progress import Recovery
@@ -35,8 +35,6 @@ from strm.tables.global_table import GlobalReader
 from strm.tables.shard import DELETED
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from strm.kernel.app_protocol import AppLike
     from strm.tables.table import Collection
 
@@ -492,14 +490,12 @@ class TableManager:
         for change in changes:
             table, shard = change.table, change.shard
             name = table.changelog_topic_name
-            puts: dict[bytes, bytes | None] = {}
-            delivery: Awaitable[RecordMetadata] | None = None
-            for key, value in change.changed.items():
-                raw_key = table.dumps_key(key)
-                raw_value = None if value is DELETED else table.dumps_value(value)
-                puts[raw_key] = raw_value
-                delivery = await sender.send(name, raw_key, raw_value, partition=shard.partition)
-            assert delivery is not None
+            dumps_key, dumps_value = table.dumps_key, table.dumps_value
+            puts: dict[bytes, bytes | None] = {
+                dumps_key(key): None if value is DELETED else dumps_value(value)
+                for key, value in change.changed.items()
+            }
+            delivery = await sender.send_batch(name, shard.partition, list(puts.items()))
             written.append(Written(change, TP(name, shard.partition), puts, delivery))
         return written
 

@@ -115,6 +115,7 @@ class Collection(MutableMapping[Any, Any]):
             value_serializer=None if value_type is bytes else "json",
         )
         self.schema.check_codecs(app.serializers, f"table {name!r}")
+        self._dump_key, self._dump_value = self.schema.bind_dumps(app.serializers)
         self._shards: dict[int, Shard] = {}
         self._changelog: Topic | None = changelog_topic
         #: The ``on_key_*`` methods when a subclass overrides them, else ``None``: the
@@ -193,17 +194,18 @@ class Collection(MutableMapping[Any, Any]):
             self.window_state.wrapper = wrapper
 
     def dumps_key(self, key: Any) -> bytes:
-        if isinstance(key, WindowKey):
-            return _WINDOW_RANGE.pack(key.start, key.end) + self.dumps_key(key.key)
-        if isinstance(key, MetaKey):
-            return _META_PREFIX + key.name.encode()
-        raw = self.schema.dumps_key(self.app.serializers, key)
+        if key.__class__ not in _PLAIN_KEYS:
+            if isinstance(key, WindowKey):
+                return _WINDOW_RANGE.pack(key.start, key.end) + self.dumps_key(key.key)
+            if isinstance(key, MetaKey):
+                return _META_PREFIX + key.name.encode()
+        raw = self._dump_key(key)
         if raw is None:
             raise StrmError(f"table {self.name!r}: None cannot be a key")
         return raw
 
     def dumps_value(self, value: Any) -> bytes | None:
-        return self.schema.dumps_value(self.app.serializers, value)
+        return self._dump_value(value)
 
     def loads_key(self, raw: bytes) -> Any:
         if self.window_state is not None:

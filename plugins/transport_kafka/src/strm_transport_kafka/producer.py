@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore
 from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
 from strm.kernel.spi import TP, ProducerRecord, RecordMetadata
 from strm.kernel.transports import RecordTooLargeError, TransportError
+from strm.kernel.transports.record_size import record_size, within
 
 from strm_transport_kafka.connect import describe, start_client
 
@@ -36,12 +37,16 @@ class Delivery:
     ``producer_acks=0`` the broker does not answer, and the offset is -1.
     """
 
-    __slots__ = ("_future", "_timestamp_ms", "_tp")
+    __slots__ = ("_future", "_last", "_timestamp_ms", "_tp")
 
-    def __init__(self, future: asyncio.Future[Any], tp: TP, timestamp_ms: int) -> None:
+    def __init__(
+        self, future: asyncio.Future[Any], tp: TP, timestamp_ms: int, last: int = 0
+    ) -> None:
         self._future = future
         self._tp = tp
         self._timestamp_ms = timestamp_ms
+        #: For a record batch: the last record's place in it (aiokafka gives the first's offset).
+        self._last = last
 
     def __await__(self) -> Generator[Any, None, RecordMetadata]:
         try:
@@ -60,7 +65,9 @@ class Delivery:
         timestamp = (
             self._timestamp_ms if metadata.timestamp_type == CREATE_TIME else metadata.timestamp
         )
-        return RecordMetadata(tp.topic, tp.partition, metadata.offset, timestamp / 1000)
+        return RecordMetadata(
+            tp.topic, tp.partition, metadata.offset + self._last, timestamp / 1000
+        )
 
     def __repr__(self) -> str:
         return f"<Delivery to {self._tp.topic}[{self._tp.partition}] {self._future!r}>"
@@ -168,6 +175,61 @@ class KafkaProducer:
             tp = self._tps[(topic, partition)] = TP(topic, partition)
         return Delivery(future, tp, timestamp_ms)
 
+    async def send_batch(
+        self, topic: str, partition: int, records: Sequence[tuple[bytes | None, bytes | None]]
+    ) -> Delivery:
+        """aiokafka's batch interface: the records fill record batches of
+        ``producer_max_batch_size`` (one compression run each, with
+        ``producer_compression_type``), each queued whole; the delivery is the last batch's."""
+        if self._state != "started":
+            raise TransportError(f"{self._where()} is not started; cannot send")
+        limit = self._options.get("max_request_size", 1_048_576)
+        for key, value in records:
+            if key is None and value is None:
+                raise TransportError(
+                    f"a record for {topic}[{partition}] needs a key or a value (both are None)"
+                )
+            if not within(limit, key, value, ()) and record_size(key, value, ()) > limit:
+                raise RecordTooLargeError(
+                    f"a record for {topic}[{partition}] is larger than "
+                    f"producer_max_request_size ({limit} bytes)"
+                )
+        client = self._client
+        timestamp_ms = int(time.time() * 1000)
+        futures: list[asyncio.Future[Any]] = []
+        batch = client.create_batch()
+        for key, value in records:
+            if batch.append(key=key, value=value, timestamp=timestamp_ms) is None:
+                futures.append(await self._queue_batch(batch, topic, partition))
+                batch = client.create_batch()
+                if batch.append(key=key, value=value, timestamp=timestamp_ms) is None:
+                    raise TransportError(  # aiokafka takes any first record: never drop one
+                        f"{self._where()} could not start a record batch for {topic}[{partition}]"
+                    )
+        last = batch.record_count() - 1
+        futures.append(await self._queue_batch(batch, topic, partition))
+        for future in futures:
+            future.add_done_callback(self._delivered)
+        tp = self._tps.get((topic, partition))
+        if tp is None:
+            tp = self._tps[(topic, partition)] = TP(topic, partition)
+        done = futures[0] if len(futures) == 1 else asyncio.ensure_future(_all_of(futures))
+        return Delivery(done, tp, timestamp_ms, last)
+
+    async def _queue_batch(self, batch: Any, topic: str, partition: int) -> asyncio.Future[Any]:
+        batch.close()
+        try:
+            future: asyncio.Future[Any] = await self._client.send_batch(
+                batch, topic, partition=partition
+            )
+        except AssertionError:
+            raise TransportError(self._no_partition(topic, partition)) from None
+        except KafkaError as exc:
+            raise TransportError(
+                f"{self._where()} cannot send to {topic}[{partition}]: {describe(exc)}"
+            ) from exc
+        return future
+
     def _no_partition(self, topic: str, partition: int) -> str:
         known = self._client.client.cluster.partitions_for_topic(topic)
         count = "an unknown number of" if not known else str(len(known))
@@ -249,3 +311,12 @@ class KafkaTransactionalProducer(KafkaProducer):
             raise TransportError(
                 f"{self._where()}: the transaction could not be aborted: {describe(exc)}"
             ) from exc
+
+
+async def _all_of(futures: list[asyncio.Future[Any]]) -> Any:
+    """The last batch's metadata once every batch is delivered, or the first failure: a later
+    batch delivered says nothing of an earlier one when the producer retries out of order."""
+    metadata = None
+    for future in futures:
+        metadata = await future
+    return metadata

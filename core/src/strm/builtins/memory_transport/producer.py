@@ -4,7 +4,7 @@ commit (:mod:`strm.builtins.memory_transport`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from strm.builtins.memory_transport.broker import MemoryBroker
@@ -114,6 +114,17 @@ class MemoryProducer:
         if faults is not None:
             self._inject(faults, record)
         return appended
+
+    async def send_batch(
+        self, topic: str, partition: int, records: Sequence[tuple[bytes | None, bytes | None]]
+    ) -> Awaitable[RecordMetadata]:
+        """Each record through :meth:`send`, in order, so that a fault plan can still cut the
+        checkpoint after any one of them."""
+        delivery: Awaitable[RecordMetadata] | None = None
+        for key, value in records:
+            delivery = await self.send(ProducerRecord(topic, partition, key, value))
+        assert delivery is not None, "send_batch() of no records"
+        return delivery
 
     def _inject(self, faults: FaultPlan, record: ProducerRecord) -> None:
         """Die after this record if the plan says so (it is on the broker, or in the open
