@@ -53,3 +53,33 @@ async def test_each_write_of_a_batch_lands_in_its_event_s_partition(
         assert counts.as_dict() == {w: c for ws in expected.values() for w, c in ws.items()}
         assert {counts._key_index[w] for w in expected[3]} == {3}
     assert set(reads) == {0}
+
+
+async def test_the_key_index_forgets_its_oldest_keys_and_reads_still_find_them(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    """``table_key_index_size`` bounds the index, oldest key forgotten first; a read outside a
+    stream of a forgotten key finds it in the local stores and remembers it again."""
+    broker = get_broker(broker_url)
+    broker.create_topic(TopicSpec("words", 2))
+    log = broker.topic("words", lambda: 2)
+    words = [f"w{i:02d}" for i in range(12)]
+    for i, word in enumerate(words):
+        log.append(ProducerRecord("words", i % 2, word.encode(), word.encode()))
+    app = make_app("index", topic_partitions=2, table_key_index_size=5)
+    topic = app.topic("words", key_type=str, value_type=str)
+    counts = app.Table("counts", default=int)
+    seen: list[str] = []
+
+    @app.agent(topic)
+    async def count(stream: Any) -> None:
+        async for word in stream:
+            counts[word] += 1
+            seen.append(word)
+
+    async with app.running():
+        await eventually(lambda: len(seen) == 12, timeout=30)
+        assert list(counts._key_index) == seen[-5:]
+        oldest = seen[0]
+        assert counts[oldest] == 1  # outside the stream, found in its partition's shard
+        assert list(counts._key_index) == [*seen[-4:], oldest]

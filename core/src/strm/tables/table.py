@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import struct
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -123,8 +124,11 @@ class Collection(MutableMapping[Any, Any]):
         self.key_get_hook = _override(self, "on_key_get")
         self.key_set_hook = _override(self, "on_key_set")
         self.key_del_hook = _override(self, "on_key_del")
-        #: Key to partition, for reads outside a stream (``table_key_index_size`` entries).
-        self._key_index: dict[Any, int] = {}
+        #: Key to partition, for reads outside a stream (``table_key_index_size`` entries,
+        #: the oldest forgotten first). An OrderedDict forgets its oldest in constant time; a
+        #: dict would scan the holes its earlier evictions left, on every new key of a table
+        #: with more keys than the index holds.
+        self._key_index: OrderedDict[Any, int] = OrderedDict()
         self._key_index_size: int = app.conf.table_key_index_size
         self.on_window_close = on_window_close
         #: Partitions this worker owns (not standbys), kept by the table manager on rebalances.
@@ -342,7 +346,7 @@ class Collection(MutableMapping[Any, Any]):
         index = self._key_index
         if key not in index:
             if len(index) >= self._key_index_size:
-                index.pop(next(iter(index)))
+                index.popitem(last=False)
             index[key] = partition
 
     def shard(self, partition: int) -> Shard:
@@ -363,7 +367,9 @@ class Collection(MutableMapping[Any, Any]):
             if shard is not None:
                 shard.store.close()
         if partitions:
-            self._key_index = {k: p for k, p in self._key_index.items() if p not in partitions}
+            self._key_index = OrderedDict(
+                (k, p) for k, p in self._key_index.items() if p not in partitions
+            )
 
     @property
     def local_partitions(self) -> list[int]:
