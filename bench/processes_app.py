@@ -1,5 +1,6 @@
 """The word count ``bench/processes.py`` runs as ``strm -A processes_app worker [--processes N]``,
-configured by the environment: ``BENCH_BOOTSTRAP``, ``BENCH_TOPIC``, ``BENCH_APP_ID``, and
+configured by the environment: ``BENCH_BOOTSTRAP``, ``BENCH_TOPIC``, ``BENCH_APP_ID``,
+``BENCH_COMMIT_INTERVAL`` (the harness reads progress from the committed offsets), and
 ``BENCH_STATELESS`` (non-empty: the agent counts without a table, which leaves out the RocksDB
 writes and the changelog, to tell their cost from the rest)."""
 
@@ -16,7 +17,7 @@ app = strm.App(
     store="rocksdb://",
     topic_partitions=8,
     stream_buffer_maxsize=65_536,
-    broker_commit_interval=0.5,  # the harness reads progress from the committed offsets
+    broker_commit_interval=float(os.environ["BENCH_COMMIT_INTERVAL"]),
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
 )
