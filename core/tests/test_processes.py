@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from strm.cli.processes import child_argv
+import strm
+from strm.cli.processes import child_argv, child_environ
 
 #: A transport standing in for a broker the processes share: each child has a memory broker of
 #: its own, which is enough to start, run and stop several workers.
@@ -119,3 +120,35 @@ def test_processes_of_an_app_file_stop_cleanly_on_one_ctrl_c(tmp_path: Path) -> 
     assert text.count("strm worker: app 'papp' ready in") == 2
     assert text.count("SIGINT received: stopping") == 2
     assert "second SIGINT" not in text
+
+
+def test_each_child_gets_its_number_and_no_instance_id_without_static_membership() -> None:
+    app = strm.App("papp", entry_points=False, environ={})
+    assert child_environ(app, {"PATH": "/bin"}, 1) == {"PATH": "/bin", "STRM_WORKER_INDEX": "1"}
+
+
+def test_under_static_membership_each_child_joins_with_an_instance_id_of_its_own() -> None:
+    """One id for all would let each child's join fence the one before (the broker keeps one
+    member per instance id), and none would keep its partitions."""
+    app = strm.App("papp", entry_points=False, environ={}, consumer_group_instance_id="host-a")
+    ids = []
+    for index in (0, 1):
+        environ = child_environ(app, {}, index)
+        # what the child resolves: its environment wins over the App(...) argument
+        child = strm.App(
+            "papp", entry_points=False, environ=environ, consumer_group_instance_id="host-a"
+        )
+        ids.append(child.conf.consumer_group_instance_id)
+    assert ids == ["host-a-0", "host-a-1"]
+
+
+def test_the_instance_id_follows_the_env_prefix() -> None:
+    app = strm.App(
+        "papp",
+        entry_points=False,
+        environ={"APP_ENV_PREFIX": "MYAPP_", "MYAPP_CONSUMER_GROUP_INSTANCE_ID": "host-b"},
+    )
+    environ = child_environ(app, {"APP_ENV_PREFIX": "MYAPP_"}, 1)
+    assert environ["MYAPP_CONSUMER_GROUP_INSTANCE_ID"] == "host-b-1"
+    child = strm.App("papp", entry_points=False, environ=environ)
+    assert child.conf.consumer_group_instance_id == "host-b-1"

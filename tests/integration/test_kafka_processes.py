@@ -111,19 +111,22 @@ def owned_counts(log: Path, partition_of: dict[str, int]) -> dict[str, int]:
     return union
 
 
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static-membership"])
 def test_two_processes_share_a_group_and_count_exactly(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, static: bool
 ) -> None:
+    """With ``consumer_group_instance_id`` set (``static``), each child must join with an id of
+    its own: with the same one, each join fenced the other child and both failed."""
     topic = unique_name("proc-words")
     asyncio.run(create_topic(kafka_bootstrap, topic, PARTITIONS))
     (tmp_path / "procapp.py").write_text(APP)
     app_id = unique_name("procs")
     log = tmp_path / "worker.log"
     datadir = tmp_path / "data"
-    env = worker_env(
-        {"PW_BROKER": f"kafka://{kafka_bootstrap}", "PW_TOPIC": topic, "PW_APP": app_id},
-        tmp_path,
-    )
+    extra = {"PW_BROKER": f"kafka://{kafka_bootstrap}", "PW_TOPIC": topic, "PW_APP": app_id}
+    if static:
+        extra["CONSUMER_GROUP_INSTANCE_ID"] = "host-a"
+    env = worker_env(extra, tmp_path)
     command = [sys.executable, "-m", "strm", "-A", "procapp", "-l", "info"]
     command += ["--datadir", str(datadir), "worker", "--processes", "2", "--without-web"]
     parent = subprocess.Popen(

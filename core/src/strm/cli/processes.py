@@ -11,6 +11,11 @@ Each child also gets a web server of its own: child ``i`` listens on ``web_port 
 6067, ... by default), or, with ``web_transport='unix:///run/app.sock'``, on
 ``/run/app-<i>.sock``. Its ``canonical_url`` follows its port unless it was set explicitly.
 
+Each child is a member of the group of its own: with static membership
+(``consumer_group_instance_id``) child ``i`` joins as ``<id>-<i>``, given in its environment
+(which takes precedence over ``App(...)``). The same id for all would let each child's join
+fence the one before, and none would keep its partitions.
+
 Before the children start, plugins may add to their environment (``strm_worker_processes``):
 a metrics plugin names the directory the children share their figures through.
 """
@@ -22,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from strm.kernel.errors import BackendNotFoundError, StrmError
@@ -83,6 +88,18 @@ def child_web_options(app: App, index: int) -> list[str]:
     return ["--web-port", str(port)]
 
 
+def child_environ(app: App, environ: Mapping[str, str], index: int) -> dict[str, str]:
+    """The environment of child ``index``: its number and, under static membership, a group
+    instance id of its own (``<id>-<index>``: stable across restarts, distinct between the
+    children)."""
+    out = {**environ, "STRM_WORKER_INDEX": str(index)}
+    conf = app.conf
+    instance = conf.consumer_group_instance_id
+    if instance:
+        out[f"{conf.env_prefix or ''}CONSUMER_GROUP_INSTANCE_ID"] = f"{instance}-{index}"
+    return out
+
+
 def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
     scheme = url_scheme(app.conf.broker_consumer[0])
     if scheme == "memory":
@@ -101,7 +118,7 @@ def run_processes(app: App, argv: Sequence[str], processes: int) -> int:
                 "strm",
                 *child_argv(argv, index, datadir, child_web_options(app, index)),
             ],
-            env={**environ, "STRM_WORKER_INDEX": str(index)},
+            env=child_environ(app, environ, index),
             process_group=0,
         )
         for index in range(processes)
