@@ -49,8 +49,10 @@ async def test_each_write_of_a_batch_lands_in_its_event_s_partition(
             cache = counts._shards[partition].cache
             assert {w: cache[w] for w in words} == words
             assert not set(cache) - set(words), "a key written to another event's partition"
-        # outside the stream every key is found through the key index the writes filled
         assert counts.as_dict() == {w: c for ws in expected.values() for w, c in ws.items()}
+        assert not counts._key_index  # the stream path never touches it
+        # outside the stream each key is found in its partition's cache, then indexed
+        assert all(counts[w] == c for w, c in expected[3].items())
         assert {counts._key_index[w] for w in expected[3]} == {3}
     assert set(reads) == {0}
 
@@ -58,8 +60,8 @@ async def test_each_write_of_a_batch_lands_in_its_event_s_partition(
 async def test_the_key_index_forgets_its_oldest_keys_and_reads_still_find_them(
     make_app: Callable[..., App], broker_url: str
 ) -> None:
-    """``table_key_index_size`` bounds the index, oldest key forgotten first; a read outside a
-    stream of a forgotten key finds it in the local stores and remembers it again."""
+    """``table_key_index_size`` bounds the index of what reads outside a stream found, the
+    oldest key forgotten first; a forgotten key is found again in the local stores."""
     broker = get_broker(broker_url)
     broker.create_topic(TopicSpec("words", 2))
     log = broker.topic("words", lambda: 2)
@@ -79,7 +81,14 @@ async def test_the_key_index_forgets_its_oldest_keys_and_reads_still_find_them(
 
     async with app.running():
         await eventually(lambda: len(seen) == 12, timeout=30)
-        assert list(counts._key_index) == seen[-5:]
-        oldest = seen[0]
-        assert counts[oldest] == 1  # outside the stream, found in its partition's shard
-        assert list(counts._key_index) == [*seen[-4:], oldest]
+        for word in words:  # outside the stream: each found in its partition's shard
+            assert counts[word] == 1
+        assert list(counts._key_index) == words[-5:]
+        await app.conductor.checkpoint()
+        for shard in counts._shards.values():
+            shard.invalidate()  # written and forgotten: only the stores hold them now
+            assert not shard.cache
+        assert counts[words[0]] == 1
+        assert list(counts._key_index) == [*words[-4:], words[0]]
+        assert counts[words[-1]] == 1  # from the index: no store read
+        assert counts._key_index[words[-1]] == 1

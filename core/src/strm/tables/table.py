@@ -124,10 +124,8 @@ class Collection(MutableMapping[Any, Any]):
         self.key_get_hook = _override(self, "on_key_get")
         self.key_set_hook = _override(self, "on_key_set")
         self.key_del_hook = _override(self, "on_key_del")
-        #: Key to partition, for reads outside a stream (``table_key_index_size`` entries,
-        #: the oldest forgotten first). An OrderedDict forgets its oldest in constant time; a
-        #: dict would scan the holes its earlier evictions left, on every new key of a table
-        #: with more keys than the index holds.
+        #: Key to partition of what reads outside a stream found (``table_key_index_size``
+        #: entries, the oldest forgotten first: an OrderedDict forgets it in constant time).
         self._key_index: OrderedDict[Any, int] = OrderedDict()
         self._key_index_size: int = app.conf.table_key_index_size
         self.on_window_close = on_window_close
@@ -287,12 +285,10 @@ class Collection(MutableMapping[Any, Any]):
             if is_test_event(event):  # agent.test_context(): the table lives in the test
                 self.owned_partitions.add(partition)
                 self._test_partitions.add(partition)
-                self._remember(key, partition)
                 return partition
             return None
         if topic not in self._sources:
             self._check_source(topic, partition)
-        self._remember(key, partition)
         batch = stream.batch_tp  # type: ignore[union-attr]
         if (
             batch is not None
@@ -317,11 +313,18 @@ class Collection(MutableMapping[Any, Any]):
             )
 
     def _locate(self, key: Any, write: bool) -> int | None:
-        """Outside a stream: the key index, then the local stores, then the partitioner."""
+        """Outside a stream: the key index, the local caches, the local stores, then the
+        partitioner. Streams never touch the index (a key they use is in its shard's cache),
+        so keeping it costs the per-event path nothing."""
         if not self.use_partitioner:
             known = self._key_index.get(key)
             if known is not None:
                 return known
+            if self.window_state is None:  # a windowed table caches window keys
+                for partition, shard in self._shards.items():
+                    if key in shard.cache:
+                        self._remember(key, partition)
+                        return partition
             for partition, shard in self._shards.items():
                 if self._holds(partition, shard, key):
                     self._remember(key, partition)
@@ -415,15 +418,11 @@ class Collection(MutableMapping[Any, Any]):
             if partition is None:
                 return MISSING
             shard = self.shard(partition)
-        elif key not in self._key_index:
-            self._remember(key, shard.partition)
         return shard.get(key, self.dumps_key)
 
     def _shard_to_write(self, key: Any) -> Shard:
         shard = self._batch_shard()
         if shard is not None:
-            if key not in self._key_index:
-                self._remember(key, shard.partition)
             return shard
         partition = self.partition_for(key, write=True)
         assert partition is not None
@@ -440,8 +439,6 @@ class Collection(MutableMapping[Any, Any]):
         known = None if stream is None else self._batch_shards.get(stream)
         if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
             shard = known[1]
-            if key not in self._key_index:
-                self._remember(key, shard.partition)
             value = shard.cache.get(key, MISSING)
             if value is MISSING or value is DELETED:
                 value = shard.get(key, self.dumps_key)
@@ -463,8 +460,6 @@ class Collection(MutableMapping[Any, Any]):
         known = None if stream is None else self._batch_shards.get(stream)
         if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
             shard = known[1]
-            if key not in self._key_index:
-                self._remember(key, shard.partition)
             shard.cache[key] = value
             shard.dirty.add(key)
         else:
