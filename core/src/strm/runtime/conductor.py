@@ -198,9 +198,7 @@ class Conductor:
         names = self.topic_names()
         for topic in set(self.topics.values()):
             await self.declare(topic)
-        if self.leader_topic in names:
-            await conductor_topics.declare_leader_topic(self)
-        await conductor_topics.check_source_topics(self, names)
+        await conductor_topics.check_before_join(self, names)
         conf = self.app.conf
         consumer = self.app.transport("broker_consumer").create_consumer(
             group_id=conf.id, client_id=conf.broker_client_id
@@ -560,7 +558,10 @@ class Conductor:
     async def _learn_partition_counts(self, assigned: set[TP]) -> None:
         """Ask the broker for the partition counts of newly assigned topics (pattern matches,
         topics created on use) once, so that a table can check the topics updating it."""
+        # The leader topic is strm's own and updates no table: asking for it would cost the
+        # first assignment a round trip to the broker before the first fetch.
         unknown = {tp.topic for tp in assigned} - self.partition_counts.keys()
+        unknown.discard(self.leader_topic)
         if not unknown:
             return
         admin = self.app.transport("broker_producer").create_admin()
