@@ -1,17 +1,22 @@
-"""The broker round trips of a worker's start: the leader topic is created while the source
-topics are checked, and nobody asks for the leader topic's partition count after the first
-assignment (each was a wait before the first event)."""
+"""What a worker's start makes its first event wait for: the leader topic is created while the
+source topics are checked, nobody asks for the leader topic's partition count after the first
+assignment, and the first fetch is small and reaches the agent before the next one is unpacked
+(each was a wait before the first event)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from strm.app import App
 from strm.builtins.memory_transport import MemoryAdmin
-from strm.kernel.spi import TopicSpec
+from strm.builtins.memory_transport.consumer import MemoryConsumer
+from strm.kernel.spi import TP, Message, TopicSpec
+from strm.runtime.conductor import FIRST_FETCH_RECORDS
+from strm.runtime.stream_reading import STREAM_TURN
 
 AppFactory = Callable[..., App]
 WAIT = 5.0
@@ -23,7 +28,7 @@ async def test_the_leader_topic_is_created_while_the_source_topics_are_checked(
     """The leader topic's creation waits here until a source topic has been asked about: run
     one after the other, the start would never get there."""
     app = strm_app_factory()
-    topic = app.topic("words")
+    topic = app.topic(f"words-{uuid.uuid4().hex[:8]}")
     asked = asyncio.Event()
     create_topic, partition_count = MemoryAdmin.create_topic, MemoryAdmin.partition_count
 
@@ -52,7 +57,7 @@ async def test_a_failing_leader_topic_fails_the_start(
     strm_app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = strm_app_factory()
-    topic = app.topic("words")
+    topic = app.topic(f"words-{uuid.uuid4().hex[:8]}")
 
     async def refused(admin: MemoryAdmin, spec: TopicSpec) -> bool:
         raise RuntimeError(f"cannot create {spec.name}")
@@ -73,7 +78,7 @@ async def test_no_partition_count_is_asked_for_the_leader_topic(
     strm_app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = strm_app_factory()
-    topic = app.topic("words")
+    topic = app.topic(f"words-{uuid.uuid4().hex[:8]}")
     asked: list[str] = []
     partition_count = MemoryAdmin.partition_count
 
@@ -94,4 +99,47 @@ async def test_no_partition_count_is_asked_for_the_leader_topic(
         while not seen:
             await asyncio.sleep(0.01)
     assert app.conductor.leader_topic not in asked
-    assert "words" in asked
+    assert topic.get_topic_name() in asked
+
+
+async def test_the_first_fetch_is_small_and_reaches_the_agent_before_the_next_fetch(
+    strm_app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records wait in the topic before the worker starts, as a backlog does: the first
+    fetch asks for ``FIRST_FETCH_RECORDS`` of them, and although the stream has waited longer
+    than its turn (``STREAM_TURN``) by then, its first event comes before the consumer is
+    asked again."""
+    name = f"backlog-{uuid.uuid4().hex[:8]}"
+    filler = strm_app_factory("filler")
+    async with asyncio.timeout(WAIT), filler.running():
+        for n in range(3 * FIRST_FETCH_RECORDS):
+            await filler.topic(name).send(value=n)
+    app = strm_app_factory(stream_buffer_maxsize=65_536)
+    topic = app.topic(name)
+    asked: list[int | None] = []
+    getmany = MemoryConsumer.getmany
+
+    async def noted(
+        consumer: MemoryConsumer, timeout: float, max_records: int | None = None
+    ) -> dict[TP, list[Message]]:
+        if not asked:
+            await asyncio.sleep(5 * STREAM_TURN)  # the stream's turn passes while it waits
+        batches = await getmany(consumer, timeout, max_records)
+        if batches:
+            asked.append(max_records)
+        return batches
+
+    monkeypatch.setattr(MemoryConsumer, "getmany", noted)
+    fetches_before_the_first_event: list[int] = []
+
+    @app.agent(topic)
+    async def agent(stream: Any) -> None:
+        async for _ in stream:
+            if not fetches_before_the_first_event:
+                fetches_before_the_first_event.append(len(asked))
+
+    async with asyncio.timeout(WAIT), app.running():
+        while not fetches_before_the_first_event:
+            await asyncio.sleep(0.01)
+    assert asked[0] == FIRST_FETCH_RECORDS
+    assert fetches_before_the_first_event == [1]

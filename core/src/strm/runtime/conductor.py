@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.conductor")
 
 FETCH_TIMEOUT = 0.5
+#: Most records of the first fetch into the streams: the agents wait for it, and the client
+#: turns every record a fetch brings into an object first (65,536 records: about 0.15 s).
+FIRST_FETCH_RECORDS = 1_000
 #: How long a checkpoint waits for the records in flight to finish before its snapshot.
 QUIESCE_TIMEOUT = 0.5
 QUIESCE_POLL = 0.001
@@ -276,10 +279,13 @@ class Conductor:
         sensors = self.app.sensors
         order = self._scheduler().order
         changelogs = self.changelogs
+        first = True  # until a fetch has brought records
         while True:
             budget = self._fetch_budget()
             if budget == 0:
                 budget = await self._wait_for_room()
+            if first and budget is not None:
+                budget = min(budget, FIRST_FETCH_RECORDS)
             batches = await consumer.getmany(FETCH_TIMEOUT, budget)
             for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
@@ -293,6 +299,9 @@ class Conductor:
                         sub.inbox.put(tp, messages)
                 fetched_upto[tp] = messages[-1].offset
                 sensors.on_batch_in(tp, len(messages))
+            if first and batches:  # the agents take these before the next fetch is unpacked
+                first = False
+                await asyncio.sleep(0)
 
     def processed(self, count: int) -> None:
         """A root stream finished ``count`` records (called once per batch). As in Faust,
