@@ -185,3 +185,19 @@ def test_a_worker_without_a_marshmallow_schema_does_not_import_marshmallow() -> 
     loaded = _loaded_by_an_app()
     assert "strm_schema_marshmallow" in loaded
     assert "marshmallow" not in _top_level(loaded)
+
+
+def test_a_worker_without_a_table_store_plugin_in_use_imports_no_store_client() -> None:
+    """strm-store-rocksdb, strm-store-leveldb and strm-store-aerospike name their stores by
+    path: rocksdict, plyvel and the Aerospike client load when a table first opens a store of
+    theirs, not when the plugins are loaded."""
+    loaded = _loaded_by_an_app()
+    assert {"strm_store_rocksdb", "strm_store_leveldb", "strm_store_aerospike"} <= set(loaded)
+    assert {"rocksdict", "plyvel", "aerospike"}.isdisjoint(_top_level(loaded))
+
+
+def test_a_rocksdb_table_imports_rocksdict_when_its_store_opens() -> None:
+    """The other side of the laziness: the store's factory, read when a table opens its store,
+    is the plugin's class, and reading it loads the client."""
+    loaded = _loaded_by_an_app("app.resolve_backend('store', url='rocksdb://').factory\n")
+    assert "rocksdict" in _top_level(loaded)
