@@ -51,20 +51,20 @@ class _Factory:
             raise AttributeError(self._slot)  # the field has no default
         target: Factory = provision.__dict__[self._slot]
         if isinstance(target, str):
-            target = _import_path(target)
+            target = self._import(target)
             provision.__dict__[self._slot] = target
         return target
 
     def __set__(self, provision: object, value: Factory) -> None:
         provision.__dict__[self._slot] = value
 
-
-def _import_path(path: str) -> Callable[..., Any]:
-    module_name, _, attribute = path.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    return target  # type: ignore[no-any-return]
+    @staticmethod
+    def _import(path: str) -> Callable[..., Any]:
+        module_name, _, attribute = path.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        return target  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
