@@ -165,16 +165,17 @@ def line(name: str, figure: Figure | None, floor: Figure | None, unit: str = "ev
     spawn = (first or ended) - figure["spawned"]
     steady = f"{(n - 1) / (ended - first):12,.0f}" if first else f"{'':12}"
     rss = figure["rss_kib"] / 1024
+    cpu = f"{figure['cpu']:6.2f}" if "cpu" in figure else f"{'':6}"  # the others' have none
     print(
-        f"{name:34} {rate:10,.0f} {unit:5} {ratio:>5}  {start:6.2f} {spawn:6.2f}  {steady} "
-        f"{rss:7.1f}",
+        f"{name:34} {rate:10,.0f} {unit:5} {ratio:>5}  {start:6.2f} {spawn:6.2f} {cpu}  "
+        f"{steady} {rss:7.1f}",
         flush=True,
     )
 
 
 def header() -> None:
     print(
-        f"{'':34} {'rate':>10} {'':5} {'ratio':>5}  {'start':>6} {'spawn':>6}  "
+        f"{'':34} {'rate':>10} {'':5} {'ratio':>5}  {'start':>6} {'spawn':>6} {'cpu':>6}  "
         f"{'after 1st':>12} {'RSS MiB':>7}",
         flush=True,
     )
@@ -433,8 +434,9 @@ def run(bootstrap: str, args: argparse.Namespace, workdir: str) -> None:
     print(
         "rate: N / (end - start), the start included; start: seconds from the client's or "
         "app's start (after the imports) to the first event (recovery: to the end); spawn: "
-        "the same from the process's spawn, imports included; after 1st: (N - 1) / (end - "
-        "first event); RSS: the process's peak"
+        "the same from the process's spawn, imports included; cpu: the CPU seconds the process "
+        "had used by then (process_time(), imports included; strm and aiokafka only); after "
+        "1st: (N - 1) / (end - first event); RSS: the process's peak"
     )
 
 

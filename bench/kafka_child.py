@@ -3,9 +3,11 @@ app, so that its peak RSS and its spawn-to-first-event are its own and nothing e
 
 Run by ``bench/kafka.py`` as ``python bench/kafka_child.py KIND JSON-ARGS``; prints one JSON
 object: ``started`` (``time.perf_counter()`` just before the client or app starts, after the
-imports), ``first`` (the first event, or null), ``ended``, ``n`` and ``rss_kib`` (the peak RSS,
-``VmHWM``). ``perf_counter`` is ``CLOCK_MONOTONIC`` on Linux, so the parent compares it with
-the time it spawned this process.
+imports), ``first`` (the first event, or null), ``ended``, ``n``, ``rss_kib`` (the peak RSS,
+``VmHWM``) and ``cpu`` (the CPU seconds this process had used at its first event, or at the
+end when there is none: ``time.process_time()``, imports included, which the machine's load
+changes far less than the clock). ``perf_counter`` is ``CLOCK_MONOTONIC`` on Linux, so the
+parent compares it with the time it spawned this process.
 """
 
 from __future__ import annotations
@@ -35,8 +37,15 @@ def peak_rss_kib() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def result(n: int, started: float, first: float | None, ended: float) -> Result:
-    return {"n": n, "started": started, "first": first, "ended": ended, "rss_kib": peak_rss_kib()}
+def result(n: int, started: float, first: float | None, ended: float, cpu: float) -> Result:
+    return {
+        "n": n,
+        "started": started,
+        "first": first,
+        "ended": ended,
+        "rss_kib": peak_rss_kib(),
+        "cpu": cpu,
+    }
 
 
 async def raw_aiokafka(bootstrap: str, topic: str, n: int, partitions: int) -> Result:
@@ -51,6 +60,7 @@ async def raw_aiokafka(bootstrap: str, topic: str, n: int, partitions: int) -> R
         await consumer.seek_to_beginning()
         count = 0
         first = None
+        cpu = 0.0
         deadline = time.monotonic() + WAIT
         while count < n:
             if time.monotonic() > deadline:
@@ -61,8 +71,8 @@ async def raw_aiokafka(bootstrap: str, topic: str, n: int, partitions: int) -> R
                     json.loads(record.value)
                 count += len(records)
                 if first is None:
-                    first = time.perf_counter()
-        return result(n, started, first, time.perf_counter())
+                    first, cpu = time.perf_counter(), time.process_time()
+        return result(n, started, first, time.perf_counter(), cpu)
     finally:
         await consumer.stop()
 
@@ -94,7 +104,7 @@ async def strm_stateless(
         async for _value in stream:
             count += 1
             if count == 1:
-                first.append(time.perf_counter())
+                first.extend((time.perf_counter(), time.process_time()))
             if count == n:
                 done.set()
 
@@ -102,7 +112,7 @@ async def strm_stateless(
     async with app.running():
         await asyncio.wait_for(done.wait(), WAIT)
         ended = time.perf_counter()
-    return result(n, started, first[0], ended)
+    return result(n, started, first[0], ended, first[1])
 
 
 async def strm_word_count(
@@ -146,7 +156,7 @@ async def strm_word_count(
                 counts[word] += 1
                 seen += 1
                 if seen == 1:
-                    first.append(time.perf_counter())
+                    first.extend((time.perf_counter(), time.process_time()))
                 if seen == n:
                     done.set()
 
@@ -157,7 +167,7 @@ async def strm_word_count(
             ended = time.perf_counter()
             total, distinct = sum(counts.values()), len(list(counts.keys()))
         assert (total, distinct) == (n, words), f"counted {total} of {n}, {distinct} words"
-    return result(n, started, first[0], ended)
+    return result(n, started, first[0], ended, first[1])
 
 
 async def strm_recovery(bootstrap: str, app_id: str, m: int, partitions: int, store: str) -> Result:
@@ -171,7 +181,7 @@ async def strm_recovery(bootstrap: str, app_id: str, m: int, partitions: int, st
                 ended = time.perf_counter()
                 keys = sum(1 for _ in table)
     assert keys == m, f"recovered {keys} keys of {m}"
-    return result(m, started, None, ended)
+    return result(m, started, None, ended, time.process_time())
 
 
 KINDS = {

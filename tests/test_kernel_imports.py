@@ -133,3 +133,71 @@ def test_importing_strm_loads_neither_click_nor_the_command_line() -> None:
     loaded: list[str] = json.loads(result.stdout)
     assert "strm.app" in loaded
     assert [m for m in loaded if m == "click" or m.startswith(("click.", "strm.cli"))] == []
+
+
+def _loaded_by_an_app(setup: str = "") -> list[str]:
+    """The modules loaded once an app with every installed plugin is configured and has an
+    agent on a Kafka topic, without the web server (``web_enabled=False``)."""
+    code = (
+        "import json, sys\n"
+        "import strm\n"
+        "app = strm.App('x', broker='kafka://localhost:9092', web_enabled=False, environ={})\n"
+        f"{setup}"
+        "topic = app.topic('t')\n"
+        "@app.agent(topic)\n"
+        "async def agent(stream):\n"
+        "    async for _ in stream:\n"
+        "        pass\n"
+        "app.configure()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def _top_level(loaded: list[str]) -> set[str]:
+    return {name.partition(".")[0] for name in loaded}
+
+
+def test_a_worker_without_the_web_server_does_not_import_aiohttp() -> None:
+    """strm-web-aiohttp names its driver, its sites and ``HttpClient`` by path: loading the
+    plugin imports no aiohttp, and neither does an app that serves no web page."""
+    loaded = _loaded_by_an_app()
+    assert "strm_web_aiohttp" in loaded
+    assert "aiohttp" not in _top_level(loaded)
+
+
+def test_a_worker_without_a_redis_cache_does_not_import_redis() -> None:
+    """strm-cache-redis names its cache by path: aiocache and redis-py load on the first use
+    of a Redis cache, not when the plugin is loaded."""
+    loaded = _loaded_by_an_app()
+    assert "strm_cache_redis" in loaded
+    assert {"aiocache", "redis"}.isdisjoint(_top_level(loaded))
+
+
+def test_a_worker_without_a_marshmallow_schema_does_not_import_marshmallow() -> None:
+    """strm-schema-marshmallow's model type asks whether a type is a schema without importing
+    marshmallow: none can be until the app has imported it."""
+    loaded = _loaded_by_an_app()
+    assert "strm_schema_marshmallow" in loaded
+    assert "marshmallow" not in _top_level(loaded)
+
+
+def test_a_worker_without_a_table_store_plugin_in_use_imports_no_store_client() -> None:
+    """strm-store-rocksdb, strm-store-leveldb and strm-store-aerospike name their stores by
+    path: rocksdict, plyvel and the Aerospike client load when a table first opens a store of
+    theirs, not when the plugins are loaded."""
+    loaded = _loaded_by_an_app()
+    assert {"strm_store_rocksdb", "strm_store_leveldb", "strm_store_aerospike"} <= set(loaded)
+    assert {"rocksdict", "plyvel", "aerospike"}.isdisjoint(_top_level(loaded))
+
+
+def test_a_rocksdb_table_imports_rocksdict_when_its_store_opens() -> None:
+    """The other side of the laziness: the store's factory, read when a table opens its store,
+    is the plugin's class, and reading it loads the client."""
+    loaded = _loaded_by_an_app("app.resolve_backend('store', url='rocksdb://').factory\n")
+    assert "rocksdict" in _top_level(loaded)

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("strm.conductor")
 
 FETCH_TIMEOUT = 0.5
+#: Most records of the first fetch into the streams: the agents wait for it, and the client
+#: turns every record a fetch brings into an object first (65,536 records: about 0.15 s).
+FIRST_FETCH_RECORDS = 1_000
 #: How long a checkpoint waits for the records in flight to finish before its snapshot.
 QUIESCE_TIMEOUT = 0.5
 QUIESCE_POLL = 0.001
@@ -198,9 +201,7 @@ class Conductor:
         names = self.topic_names()
         for topic in set(self.topics.values()):
             await self.declare(topic)
-        if self.leader_topic in names:
-            await conductor_topics.declare_leader_topic(self)
-        await conductor_topics.check_source_topics(self, names)
+        await conductor_topics.check_before_join(self, names)
         conf = self.app.conf
         consumer = self.app.transport("broker_consumer").create_consumer(
             group_id=conf.id, client_id=conf.broker_client_id
@@ -278,10 +279,13 @@ class Conductor:
         sensors = self.app.sensors
         order = self._scheduler().order
         changelogs = self.changelogs
+        first = True  # until a fetch has brought records
         while True:
             budget = self._fetch_budget()
             if budget == 0:
                 budget = await self._wait_for_room()
+            if first and budget is not None:
+                budget = min(budget, FIRST_FETCH_RECORDS)
             batches = await consumer.getmany(FETCH_TIMEOUT, budget)
             for tp, messages in order(batches):
                 readers = subscriptions.get(tp.topic)
@@ -295,6 +299,9 @@ class Conductor:
                         sub.inbox.put(tp, messages)
                 fetched_upto[tp] = messages[-1].offset
                 sensors.on_batch_in(tp, len(messages))
+            if first and batches:  # the agents take these before the next fetch is unpacked
+                first = False
+                await asyncio.sleep(0)
 
     def processed(self, count: int) -> None:
         """A root stream finished ``count`` records (called once per batch). As in Faust,
@@ -560,7 +567,10 @@ class Conductor:
     async def _learn_partition_counts(self, assigned: set[TP]) -> None:
         """Ask the broker for the partition counts of newly assigned topics (pattern matches,
         topics created on use) once, so that a table can check the topics updating it."""
+        # The leader topic is strm's own and updates no table: asking for it would cost the
+        # first assignment a round trip to the broker before the first fetch.
         unknown = {tp.topic for tp in assigned} - self.partition_counts.keys()
+        unknown.discard(self.leader_topic)
         if not unknown:
             return
         admin = self.app.transport("broker_producer").create_admin()

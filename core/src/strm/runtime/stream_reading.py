@@ -58,6 +58,7 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
     turn_ends = clock() + STREAM_TURN
     while True:
         deadline = self.deadline
+        waited = not inbox.ready
         if deadline is None:
             tp, items = await inbox.get()
         else:
@@ -75,6 +76,8 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
         part = cast(TP, tp)  # a partition whenever the items are records (make_event)
         self.batch_tp = None if make_event is None else part
         count, index, skipped, started = len(items), 0, 0, clock()
+        if waited:  # the other tasks ran while this stream waited: its turn starts afresh,
+            turn_ends = started + STREAM_TURN  # and its first event waits for no one
         try:
             while index < count:
                 if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:

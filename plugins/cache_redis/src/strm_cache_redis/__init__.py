@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strm
 from strm.kernel import records
 from strm.kernel.records import Provision
 from strm.kernel.settings.types import url_scheme
 
-from strm_cache_redis.cache import RedisCache
 from strm_cache_redis.url import SCHEMES, parse
 
+if TYPE_CHECKING:
+    from strm_cache_redis.cache import RedisCache
+
 __all__ = ["RedisCache", "strm_app_configured", "strm_caches"]
+
+#: The cache's class by path: aiocache and redis-py (about 0.1 s of CPU to import) are loaded
+#: when an app first uses a Redis cache, not by every app that has the plugin installed.
+CACHE = "strm_cache_redis.cache:RedisCache"
+
+
+def __getattr__(name: str) -> Any:
+    """``strm_cache_redis.RedisCache``, imported (with aiocache and redis-py) on first use."""
+    if name == "RedisCache":
+        from strm_cache_redis.cache import RedisCache
+
+        return RedisCache
+    raise AttributeError(f"module 'strm_cache_redis' has no attribute {name!r}")
 
 
 @strm.hookimpl
 def strm_caches() -> list[Provision]:
     return [
-        records.cache("redis", RedisCache, description="Redis, through aiocache and redis-py"),
+        records.cache("redis", CACHE, description="Redis, through aiocache and redis-py"),
         records.cache(
-            "rediscluster", RedisCache, description="Redis Cluster, through aiocache and redis-py"
+            "rediscluster", CACHE, description="Redis Cluster, through aiocache and redis-py"
         ),
     ]
 

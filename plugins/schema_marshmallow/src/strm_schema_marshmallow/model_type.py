@@ -1,11 +1,19 @@
-"""The model type: what the kernel asks about a declared type that is a marshmallow schema."""
+"""The model type: what the kernel asks about a declared type that is a marshmallow schema.
+
+marshmallow is not imported here: every app with the plugin installed makes a
+:class:`MarshmallowType`, and most declare no schema. A schema exists only once the app has
+imported marshmallow itself, so until then no type is one (and the import, about 30 ms of CPU,
+is spared at each start).
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import marshmallow
+if TYPE_CHECKING:
+    import marshmallow
 
 
 class SchemaValidationError(ValueError):
@@ -29,11 +37,16 @@ class MarshmallowType:
         self._instances: dict[type[marshmallow.Schema], marshmallow.Schema] = {}
 
     def handles(self, tp: Any) -> bool:
-        if isinstance(tp, marshmallow.Schema):
+        loaded = sys.modules.get("marshmallow")
+        if loaded is None:
+            return False  # no schema class exists before marshmallow is imported
+        if isinstance(tp, loaded.Schema):
             return True
-        return isinstance(tp, type) and issubclass(tp, marshmallow.Schema)
+        return isinstance(tp, type) and issubclass(tp, loaded.Schema)
 
     def schema(self, tp: Any) -> marshmallow.Schema:
+        import marshmallow  # loaded already: ``tp`` is a schema (``handles``)
+
         if isinstance(tp, marshmallow.Schema):
             return tp
         instance = self._instances.get(tp)
@@ -42,6 +55,8 @@ class MarshmallowType:
         return instance
 
     def load(self, tp: Any, data: Any) -> Any:
+        import marshmallow
+
         schema = self.schema(tp)
         try:
             return schema.load(data)

@@ -7,19 +7,36 @@ partition in its own LevelDB database under the app's ``tabledir``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import strm
 from strm.kernel import records
 from strm.kernel.records import Provision
 
 from strm_store_leveldb.options import PLYVEL_OPTIONS
-from strm_store_leveldb.store import LevelDBStore
+
+if TYPE_CHECKING:
+    from strm_store_leveldb.store import LevelDBStore
+
+
+def __getattr__(name: str) -> Any:
+    """``strm_store_leveldb.LevelDBStore``, imported (with plyvel) on first use: the plugin
+    names its store by path, so an app that keeps no table in LevelDB never loads plyvel
+    (about 2 MiB of resident memory)."""
+    if name == "LevelDBStore":
+        from strm_store_leveldb.store import LevelDBStore
+
+        return LevelDBStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @strm.hookimpl
 def strm_stores() -> list[Provision]:
     return [
         records.store(
-            "leveldb", LevelDBStore, description="LevelDB on disk (plyvel), one per table partition"
+            "leveldb",
+            "strm_store_leveldb.store:LevelDBStore",
+            description="LevelDB on disk (plyvel), one per table partition",
         )
     ]
 

@@ -4,37 +4,69 @@
 This module is the plugin: strm registers it through the entry point ``web_aiohttp`` of group
 ``strm``. Views, routing, CORS and the operator endpoints are the kernel's (:mod:`strm.web`);
 this plugin turns aiohttp's requests into :class:`strm.web.Request` and back.
+
+aiohttp is imported when the app first uses the server or ``app.http_client``, never by loading
+the plugin: the provisions name their factories by path, so a worker with ``web_enabled=False``
+that calls out to no HTTP service does not import aiohttp (about 0.16 s of CPU at each start).
 """
 
 from __future__ import annotations
 
-import aiohttp
+import importlib
+from typing import TYPE_CHECKING, Any
+
 import strm
 from strm.kernel import records
 from strm.kernel.records import Provision
 from strm.kernel.settings.setting import Setting
 
-from strm_web_aiohttp.driver import AiohttpDriver
 from strm_web_aiohttp.limits import MAX_BODY_SIZE_SETTING
-from strm_web_aiohttp.transports import tcp_site, unix_site
+
+if TYPE_CHECKING:
+    from strm_web_aiohttp.driver import AiohttpDriver
+    from strm_web_aiohttp.transports import tcp_site, unix_site
+
+#: What this module exports from the modules that import aiohttp, loaded on first access.
+_LAZY = {
+    "AiohttpDriver": "strm_web_aiohttp.driver",
+    "tcp_site": "strm_web_aiohttp.transports",
+    "unix_site": "strm_web_aiohttp.transports",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``strm_web_aiohttp.AiohttpDriver`` and the site factories, imported (with aiohttp) on
+    first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'strm_web_aiohttp' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 @strm.hookimpl
 def strm_web_drivers() -> list[Provision]:
-    return [records.web_driver("aiohttp", AiohttpDriver, description="aiohttp web server")]
+    return [
+        records.web_driver(
+            "aiohttp", "strm_web_aiohttp.driver:AiohttpDriver", description="aiohttp web server"
+        )
+    ]
 
 
 @strm.hookimpl
 def strm_web_transports() -> list[Provision]:
     return [
-        records.web_transport("tcp", tcp_site, description="TCP on web_bind:web_port"),
-        records.web_transport("unix", unix_site, description="a Unix domain socket"),
+        records.web_transport(
+            "tcp", "strm_web_aiohttp.transports:tcp_site", description="TCP on web_bind:web_port"
+        ),
+        records.web_transport(
+            "unix", "strm_web_aiohttp.transports:unix_site", description="a Unix domain socket"
+        ),
     ]
 
 
 @strm.hookimpl
 def strm_extension_classes() -> list[Provision]:
-    return [records.extension_class("HttpClient", aiohttp.ClientSession)]
+    return [records.extension_class("HttpClient", "aiohttp:ClientSession")]
 
 
 @strm.hookimpl
