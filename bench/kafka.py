@@ -14,7 +14,9 @@ its own (so that its peak RSS and its spawn-to-first-event are its own):
      commit policy (``broker_commit_interval=5.0``, none by count);
   4. table recovery: a fresh worker with an empty store replaying a changelog of M records
      (clock: app start, which returns once the tables are recovered);
-  5. faust-streaming (an agent counting the N records) and Quix Streams (the stateless count,
+  5. faust-streaming (an agent counting the N records, and the word count with its
+     ``memory://`` store, a changelog record per update as faust writes them; the clock stops
+     at the N-th event, without a final commit) and Quix Streams (the stateless count,
      the word count in RocksDB state under both guarantees, and the recovery of a table of M
      keys), each installed by ``uv`` into a throwaway virtual environment.
 Usage::
@@ -156,7 +158,7 @@ def child(kind: str, **arguments: Any) -> Figure | None:
 
 def line(name: str, figure: Figure | None, floor: Figure | None, unit: str = "ev/s") -> None:
     if figure is None:
-        print(f"{name:34} no figure (see the error above)", flush=True)
+        print(f"{name:48} no figure (see the error above)", flush=True)
         return
     n, started, first, ended = figure["n"], figure["started"], figure["first"], figure["ended"]
     rate = n / (ended - started)
@@ -167,7 +169,7 @@ def line(name: str, figure: Figure | None, floor: Figure | None, unit: str = "ev
     rss = figure["rss_kib"] / 1024
     cpu = f"{figure['cpu']:6.2f}" if "cpu" in figure else f"{'':6}"  # the others' have none
     print(
-        f"{name:34} {rate:10,.0f} {unit:5} {ratio:>5}  {start:6.2f} {spawn:6.2f} {cpu}  "
+        f"{name:48} {rate:10,.0f} {unit:5} {ratio:>5}  {start:6.2f} {spawn:6.2f} {cpu}  "
         f"{steady} {rss:7.1f}",
         flush=True,
     )
@@ -175,7 +177,7 @@ def line(name: str, figure: Figure | None, floor: Figure | None, unit: str = "ev
 
 def header() -> None:
     print(
-        f"{'':34} {'rate':>10} {'':5} {'ratio':>5}  {'start':>6} {'spawn':>6} {'cpu':>6}  "
+        f"{'':48} {'rate':>10} {'':5} {'ratio':>5}  {'start':>6} {'spawn':>6} {'cpu':>6}  "
         f"{'after 1st':>12} {'RSS MiB':>7}",
         flush=True,
     )
@@ -261,27 +263,29 @@ def repetition(
             floor,
         )
     if faust:
-        group = f"bench-faust-{rep}-{RUN}"
-        line(
-            "faust-streaming agent",
-            run_script(
+        for case, topic, label in (
+            ("stateless", topics.input, "faust-streaming agent"),
+            ("word-count", topics.words, "faust-streaming word count, memory://"),
+        ):
+            group = f"bench-faust-{case}-{rep}-{RUN}"
+            figure = run_script(
                 faust,
                 workdir,
                 "faust_agent",
                 FAUST_AGENT,
                 [
                     bootstrap,
-                    topics.input,
+                    topic,
                     str(n),
                     group,
-                    str(Path(workdir) / f"faust-{rep}"),
+                    str(Path(workdir) / f"faust-{case}-{rep}"),
                     "{result}",
                     str(p),
+                    case,
                     "worker",
                 ],
-            ),
-            floor,
-        )
+            )
+            line(label, figure, floor)
     for store, guarantee, policy in (
         ("memory://", "at_least_once", {}),
         ("rocksdb://", "at_least_once", {}),

@@ -31,15 +31,17 @@ FAUST_AGENT = textwrap.dedent("""
     import faust
     PEAK_RSS
 
-    bootstrap, topic_name, n, group, datadir, result_path, partitions = sys.argv[1:8]
+    bootstrap, topic_name, n, group, datadir, result_path, partitions, case = sys.argv[1:9]
     n = int(n)
-    sys.argv[1:] = sys.argv[8:]  # what faust's command line reads: "worker"
+    sys.argv[1:] = sys.argv[9:]  # what faust's command line reads: "worker"
     app = faust.App(
         group, broker=f"kafka://{bootstrap}", store="memory://", web_enabled=False,
         topic_partitions=int(partitions), consumer_auto_offset_reset="earliest",
         datadir=datadir,
     )
     topic = app.topic(topic_name, key_serializer="raw", value_serializer="json")
+    # ``word-count``: the value is the word; faust writes a changelog record per update.
+    counts = app.Table("counts", default=int) if case == "word-count" else None
     count = 0
     started = first = None
 
@@ -47,7 +49,9 @@ FAUST_AGENT = textwrap.dedent("""
     async def consume(stream):
         global count
         global first
-        async for _value in stream:
+        async for value in stream:
+            if counts is not None:
+                counts[value] += 1
             count += 1
             if count == 1:
                 first = time.perf_counter()
