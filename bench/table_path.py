@@ -105,6 +105,7 @@ async def run(args: argparse.Namespace) -> None:
             web_enabled=False,
             broker_commit_every=args.commit_every,
             broker_commit_interval=args.commit_interval,
+            producer_compression_type=args.compression,
         )
         counts = app.Table("counts", default=int)
         topic = app.topic(topic_name, key_type=str, value_type=str)
@@ -126,7 +127,7 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.wait_for(done.wait(), WAIT)
             await asyncio.wait_for(app.conductor.checkpoint(), WAIT)
             sent = sum(app.sent_by_topic().values())  # changelog records and seals
-            print(f"records sent: {sent}", file=sys.stderr)
+            print(f"records sent: {sent}; app {app.conf.id}", file=sys.stderr)
     if args.transport == "memory":
         drop_broker(url)
 
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--store", default="memory://")
     parser.add_argument("--commit-every", type=int, default=NEVER)
     parser.add_argument("--commit-interval", type=float, default=1e6)
+    parser.add_argument("--compression", help="producer_compression_type (gzip, lz4, zstd)")
     parser.add_argument("--bootstrap", help="HOST:PORT of the broker (kafka, kafka-fill)")
     parser.add_argument("--topic", help="the input topic on Kafka (kafka, kafka-fill)")
     args = parser.parse_args()
