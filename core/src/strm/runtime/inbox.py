@@ -55,11 +55,6 @@ class Inbox:
         self._on_drained = on_drained
 
     @property
-    def ready(self) -> bool:
-        """A batch waits to be taken: ``get`` returns without waiting."""
-        return bool(self._batches)
-
-    @property
     def room(self) -> int:
         """How many more records a fetch may bring for this inbox."""
         return max(0, self.maxsize - self.size)

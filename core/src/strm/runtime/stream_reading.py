@@ -56,9 +56,9 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
     conductor = self.app.conductor
     tracer = sensors.event_tracer  # None unless a sensor traces each event
     turn_ends = clock() + STREAM_TURN
+    first_batch = True
     while True:
         deadline = self.deadline
-        waited = not inbox.ready
         if deadline is None:
             tp, items = await inbox.get()
         else:
@@ -76,8 +76,13 @@ async def read_subscription(self: Stream) -> AsyncGenerator[Any, None]:
         part = cast(TP, tp)  # a partition whenever the items are records (make_event)
         self.batch_tp = None if make_event is None else part
         count, index, skipped, started = len(items), 0, 0, clock()
-        if waited:  # the other tasks ran while this stream waited: its turn starts afresh,
-            turn_ends = started + STREAM_TURN  # and its first event waits for no one
+        # The start-up ran while this stream waited for its first batch: its turn starts
+        # afresh, so that its first event waits for no one. Only then: restarting the turn at
+        # every batch let a word count over a backlog go 160,000 events without a checkpoint
+        # (tests/integration/test_kafka_fair_progress.py).
+        if first_batch:
+            turn_ends = started + STREAM_TURN
+            first_batch = False
         try:
             while index < count:
                 if not index & CLOCK_EVERY_MASK and clock() >= turn_ends:
