@@ -7,7 +7,9 @@ process produces JSON values ``{"w": word, "t": time.time()}`` (``--words`` dist
 word as the key) at the offered rate for ``--seconds`` seconds, while the agent records
 ``time.time() - t`` for every event. The first ``--warm-up`` seconds are left out. The generator
 is confluent-kafka (librdkafka, ``linger.ms=1``) from a throwaway virtual environment when uv
-can make one, else aiokafka (``linger_ms=1``); its achieved rate is printed too. Usage::
+can make one, else aiokafka (``linger_ms=1``); its achieved rate is printed too. Before the
+first case, ``--broker-warm-up`` seconds of the same load, untimed: a broker just started
+answers late for a while. Usage::
 
     uv run python bench/latency.py [--seconds 20] [--bootstrap HOST:PORT]
 """
@@ -164,6 +166,12 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--fixed-rate", type=float, default=10_000.0)
     parser.add_argument("--bootstrap")
+    parser.add_argument(
+        "--broker-warm-up",
+        type=float,
+        default=20.0,
+        help="seconds of untimed load at the fixed rate before the first case (0: none)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="strm-bench-latency-") as workdir:
         bootstrap = args.bootstrap
@@ -189,6 +197,14 @@ def measure(bootstrap: str, args: argparse.Namespace, workdir: str) -> None:
         records.append((hash(w) % PARTITIONS, w.encode(), json.dumps({"w": w, "t": 0}).encode()))
     asyncio.run(produce(bootstrap, backlog, records))
     del records
+    if args.broker_warm_up > 0:
+        # A broker that has just started answers the first minutes of a fixed-rate load late
+        # (its JIT compiling), which the first timed case would otherwise take for strm's lag.
+        topic = f"bench-latency-warm-up-{RUN}"
+        asyncio.run(create_topics(bootstrap, [topic], PARTITIONS))
+        generator = [python, str(script), bootstrap, topic, str(args.fixed_rate)]
+        warm_up = [*generator, str(args.broker_warm_up), str(args.words)]
+        agent(bootstrap, topic, "stateless", args.broker_warm_up, 0.0, warm_up)
     print(
         f"{'case':22} {'offered':>9} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'max ms':>8} {'events':>9}  load"
