@@ -244,3 +244,16 @@ def test_msgspec_is_the_fast_decoder_when_installed() -> None:
 
     assert builtin._FAST_LOADS is not None
     assert builtin._FAST_LOADS(b"[1]") == msgspec.json.decode(b"[1]")
+
+
+@pytest.mark.parametrize(
+    "obj",
+    ["", "word", 'quote " and \\ back', "é ü 中 \U0001f600", "\x00\x1f\ud800", 0, -7, 10**40, True],
+    ids=repr,
+)
+def test_json_writes_plain_strings_and_ints_as_the_standard_encoder(
+    serializers: Serializers, obj: object
+) -> None:
+    """The str and int shortcut of the JSON codec writes the standard library's bytes."""
+    expected = json.dumps(obj, separators=(",", ":")).encode()
+    assert serializers.codec("json").dumps(obj) == expected

@@ -64,6 +64,13 @@ class JsonCodec:
         self._fast = _FAST_LOADS if fast else None
 
     def dumps(self, obj: Any) -> bytes:
+        # Table keys and counts are mostly plain ``str`` and ``int``: for them the standard
+        # encoder's own output, without building its C encoder for each call.
+        cls = obj.__class__
+        if cls is str:
+            return _encode_str(obj).encode()
+        if cls is int:
+            return int.__repr__(obj).encode()
         return std_encode(obj).encode()
 
     def loads(self, data: bytes) -> Any:
@@ -94,6 +101,8 @@ def _json_default(obj: Any) -> Any:
 #: One encoder for every call: ``json.dumps`` with options builds a new one per call. Records
 #: encode their fields' unusual values with it too (``strm.models.record_codegen``).
 std_encode = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
+#: What ``std_encode`` writes for a ``str`` (ASCII escapes, quotes included).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 class PickleCodec:
