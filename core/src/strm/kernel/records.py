@@ -8,7 +8,7 @@ and refuses two providers of one name with an error that names both.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,3 +151,19 @@ def model_type(name: str, factory: Factory, **kw: Any) -> Provision:
 
 def extension_class(setting: str, cls: type | str, **kw: Any) -> Provision:
     return Provision("class", setting, cls, **kw)
+
+
+def lazy_exports(module: str, paths: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for a plugin that names its factories by path: each name in
+    ``paths`` is the ``'module:attribute'`` it stands for, imported on first access, so the
+    plugin's top-level module can still export its backend class without importing its client
+    library (docs/plugins.md).
+    """
+
+    def __getattr__(name: str) -> Any:
+        path = paths.get(name)
+        if path is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return _Factory._import(path)
+
+    return __getattr__

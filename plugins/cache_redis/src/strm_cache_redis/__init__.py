@@ -21,13 +21,7 @@ __all__ = ["RedisCache", "strm_app_configured", "strm_caches"]
 CACHE = "strm_cache_redis.cache:RedisCache"
 
 
-def __getattr__(name: str) -> Any:
-    """``strm_cache_redis.RedisCache``, imported (with aiocache and redis-py) on first use."""
-    if name == "RedisCache":
-        from strm_cache_redis.cache import RedisCache
-
-        return RedisCache
-    raise AttributeError(f"module 'strm_cache_redis' has no attribute {name!r}")
+__getattr__ = records.lazy_exports(__name__, {"RedisCache": CACHE})
 
 
 @strm.hookimpl

@@ -13,7 +13,7 @@ without a server.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strm
 from strm.kernel import records
@@ -28,15 +28,12 @@ if TYPE_CHECKING:
     from strm_store_aerospike.store import AerospikeStore
 
 
-def __getattr__(name: str) -> Any:
-    """``strm_store_aerospike.AerospikeStore``, imported (with the Aerospike client) on first
-    use: the plugin names its store by path, so an app that keeps no table in Aerospike never
-    loads the client (about 4 MiB of resident memory)."""
-    if name == "AerospikeStore":
-        from strm_store_aerospike.store import AerospikeStore
-
-        return AerospikeStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``AerospikeStore``, imported (with the Aerospike client) on first use: the plugin names its
+#: store by path, so an app that keeps no table in Aerospike never loads the client (about
+#: 4 MiB of resident memory).
+__getattr__ = records.lazy_exports(
+    __name__, {"AerospikeStore": "strm_store_aerospike.store:AerospikeStore"}
+)
 
 
 @strm.hookimpl

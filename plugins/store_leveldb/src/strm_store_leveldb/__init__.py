@@ -7,7 +7,7 @@ partition in its own LevelDB database under the app's ``tabledir``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strm
 from strm.kernel import records
@@ -19,15 +19,11 @@ if TYPE_CHECKING:
     from strm_store_leveldb.store import LevelDBStore
 
 
-def __getattr__(name: str) -> Any:
-    """``strm_store_leveldb.LevelDBStore``, imported (with plyvel) on first use: the plugin
-    names its store by path, so an app that keeps no table in LevelDB never loads plyvel
-    (about 2 MiB of resident memory)."""
-    if name == "LevelDBStore":
-        from strm_store_leveldb.store import LevelDBStore
-
-        return LevelDBStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``LevelDBStore``, imported (with plyvel) on first use: the plugin names its store by path,
+#: so an app that keeps no table in LevelDB never loads plyvel (about 2 MiB of resident memory).
+__getattr__ = records.lazy_exports(
+    __name__, {"LevelDBStore": "strm_store_leveldb.store:LevelDBStore"}
+)
 
 
 @strm.hookimpl

@@ -7,8 +7,7 @@ partition in its own RocksDB database under the app's ``tabledir``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strm
 from strm.kernel import records
@@ -21,18 +20,13 @@ if TYPE_CHECKING:
 #: What this module exports from the modules that import rocksdict, loaded on first access: the
 #: plugin names its store by path, so an app that keeps no table in RocksDB never loads
 #: rocksdict (about 9 MiB of resident memory).
-_LAZY = {
-    "OPTIONS": "strm_store_rocksdb.options",
-    "RocksDBStore": "strm_store_rocksdb.store",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The store's class and options, imported (with rocksdict) on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = records.lazy_exports(
+    __name__,
+    {
+        "OPTIONS": "strm_store_rocksdb.options:OPTIONS",
+        "RocksDBStore": "strm_store_rocksdb.store:RocksDBStore",
+    },
+)
 
 
 @strm.hookimpl

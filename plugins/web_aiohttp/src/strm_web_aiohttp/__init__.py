@@ -12,8 +12,7 @@ that calls out to no HTTP service does not import aiohttp (about 0.16 s of CPU a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strm
 from strm.kernel import records
@@ -27,20 +26,14 @@ if TYPE_CHECKING:
     from strm_web_aiohttp.transports import tcp_site, unix_site
 
 #: What this module exports from the modules that import aiohttp, loaded on first access.
-_LAZY = {
-    "AiohttpDriver": "strm_web_aiohttp.driver",
-    "tcp_site": "strm_web_aiohttp.transports",
-    "unix_site": "strm_web_aiohttp.transports",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """``strm_web_aiohttp.AiohttpDriver`` and the site factories, imported (with aiohttp) on
-    first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'strm_web_aiohttp' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = records.lazy_exports(
+    __name__,
+    {
+        "AiohttpDriver": "strm_web_aiohttp.driver:AiohttpDriver",
+        "tcp_site": "strm_web_aiohttp.transports:tcp_site",
+        "unix_site": "strm_web_aiohttp.transports:unix_site",
+    },
+)
 
 
 @strm.hookimpl
