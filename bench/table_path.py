@@ -35,6 +35,7 @@ import zlib
 from typing import Any
 
 import strm
+from kafka import create_topics, produce
 from strm.builtins.memory_transport import drop_broker, get_broker, unique_url
 from strm.kernel.spi import ProducerRecord, TopicSpec
 
@@ -51,28 +52,12 @@ def partition_of(text: str, partitions: int) -> int:
 
 
 async def kafka_fill(bootstrap: str, topic: str, events: int, words: int, partitions: int) -> None:
-    from aiokafka import AIOKafkaProducer
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20, acks=1
-    )
-    await producer.start()
-    try:
-        for i in range(events):
-            text = word(i, words)
-            await producer.send(
-                topic, json.dumps(text).encode(), text.encode(), partition_of(text, partitions)
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await create_topics(bootstrap, [topic], partitions)
+    records = []
+    for i in range(events):
+        text = word(i, words)
+        records.append((partition_of(text, partitions), text.encode(), json.dumps(text).encode()))
+    await produce(bootstrap, topic, records)
 
 
 async def run(args: argparse.Namespace) -> None:
