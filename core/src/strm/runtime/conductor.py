@@ -401,30 +401,28 @@ class Conductor:
         return offsets
 
     async def checkpoint(self) -> None:
-        """Snapshot the finished events' offsets with the table changes they made, between two
-        events; make both durable; commit. The gate stays closed until the snapshot is taken,
-        and under exactly-once until the transaction is committed, so that nothing processed
-        after the snapshot lands in its transaction."""
-        consumer = self.consumer
-        app = self.app
-        runtime = app.runtime
+        """Snapshot the finished events' offsets with what they did (table changes, sends),
+        between two events; make both durable; commit. The gate stays closed only until the
+        snapshot is taken: under exactly-once, what the streams send meanwhile waits for the
+        next transaction (strm.runtime.snapshots)."""
+        runtime = self.app.runtime
         async with self._commit_lock:
             gate = self.gate
             gate.close()
             try:
                 await self._wait_between_events()
                 offsets = self.committable()
-                changes = runtime.take_changes()  # with the offsets: no await in between
+                snapshot = runtime.snapshot()  # with the offsets: no await in between
                 positions = self.source_positions()
-                if not app.exactly_once:
-                    gate.open()
+                gate.open()
                 self._processed_since_commit = 0
-                if not offsets and not changes and not runtime.has_pending_writes():
+                if not offsets and not snapshot.changes and not runtime.has_pending_writes():
                     return
                 started = time.monotonic()
-                await runtime.checkpoint(offsets, consumer, changes, positions)
+                await runtime.checkpoint(offsets, self.consumer, snapshot, positions)
             finally:
                 gate.open()
+                runtime.checkpoint_ended()
             self.committed.update(offsets)
             now = time.monotonic()
             self.app.sensors.on_commit(offsets, now - started)

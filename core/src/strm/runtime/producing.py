@@ -17,6 +17,7 @@ from strm.kernel.redaction import redact_url
 from strm.kernel.spi import TP, Producer, TransactionalProducer
 from strm.kernel.transports.threaded import ThreadedProducer
 from strm.runtime.sender import Sender
+from strm.runtime.snapshots import TransactionSeal
 from strm.runtime.soon import SoonBuffer
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class Producers:
         self.sender: Sender | None = None
         self.soon = SoonBuffer(app)
         self.threaded: Sender | None = None
+        #: Numbers the checkpoint intervals; keeps a snapshot's transaction to its sends.
+        self.seal = TransactionSeal()
         self._lock: asyncio.Lock | None = None
 
     async def get_sender(self) -> Sender:
@@ -89,7 +92,7 @@ class Producers:
                 f"transactions; {redact_url(app.conf.broker_producer[0])!r} has none"
             )
         await producer.start()
-        return Sender(app, producer, app.partitioner)
+        return Sender(app, producer, app.partitioner, self.seal)
 
     async def _start_threaded(self) -> Sender:
         app = self.app  # configure() checked the transport (check_threaded_producer)
@@ -129,10 +132,11 @@ class Producers:
         transaction."""
         return bool(self.soon) or self.soon.failed or self.in_transaction
 
-    async def make_durable(self, offsets: Mapping[TP, int]) -> None:
-        """Hand over the ``send_soon`` records, release the records held for these offsets
-        (``stream_publish_on_commit``) and flush every producer."""
-        await self.soon.flush()
+    async def make_durable(self, offsets: Mapping[TP, int], soon_mark: int | None = None) -> None:
+        """Hand over the ``send_soon`` records (the first ``soon_mark`` ever queued, else all),
+        release the records held for these offsets (``stream_publish_on_commit``) and flush
+        every producer."""
+        await self.soon.flush(soon_mark)
         for sender in (self.sender, self.threaded):
             if sender is not None:
                 await sender.publish_held(offsets)

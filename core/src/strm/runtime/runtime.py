@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 from strm.runtime.conductor import Conductor
 from strm.runtime.loop_lag import sampling_loop_lag
 from strm.runtime.producing import Producers
+from strm.runtime.snapshots import INTERVAL, Snapshot
 
 if TYPE_CHECKING:
     from strm.kernel.app_protocol import AppLike
     from strm.kernel.spi import TP, Consumer
-    from strm.runtime.table_changes import ShardChanges
     from strm.runtime.table_manager import TableManager
 
 logger = logging.getLogger("strm.runtime")
@@ -82,9 +82,21 @@ class Runtime:
 
     # -- checkpoints -----------------------------------------------------------------------------
 
-    def take_changes(self) -> list[ShardChanges]:
-        """The tables' changes since the last checkpoint, for its snapshot."""
-        return self._tables.take_changes() if self._tables is not None else []
+    def snapshot(self) -> Snapshot:
+        """Close the checkpoint interval: its table changes, its ``spawn_send`` tasks and its
+        ``send_soon`` records are the checkpoint's; under exactly-once the transaction is
+        sealed to them until :meth:`checkpoint_ended` (strm.runtime.snapshots)."""
+        producers = self.producers
+        return Snapshot(
+            producers.seal.close(),
+            self._tables.take_changes() if self._tables is not None else [],
+            list(self._sends),
+            producers.soon.queued,
+        )
+
+    def checkpoint_ended(self) -> None:
+        """The snapshot's checkpoint is over (committed, failed or found nothing to do)."""
+        self.producers.seal.lift()
 
     def has_pending_writes(self) -> bool:
         """Table changes not yet in a changelog, ``send_soon`` records not yet handed over, or
@@ -96,7 +108,11 @@ class Runtime:
     def spawn_send(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a send started from synchronous code (a window's ``on_window_close`` forward);
         the next checkpoint waits for it, and commits nothing if it failed."""
-        task = self.spawn(coro, name="strm-send")
+        token = INTERVAL.set(self.producers.seal.interval)  # the task's copy keeps it
+        try:
+            task = self.spawn(coro, name="strm-send")
+        finally:
+            INTERVAL.reset(token)
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
@@ -104,11 +120,11 @@ class Runtime:
         self,
         offsets: Mapping[TP, int],
         consumer: Consumer | None,
-        changes: list[ShardChanges] | None = None,
+        snapshot: Snapshot,
         positions: Mapping[int, Mapping[TP, int]] | None = None,
     ) -> None:
-        """Make a snapshot durable: ``offsets`` and the table ``changes`` the events before
-        them made (docs/architecture.md, "Checkpoints").
+        """Make a snapshot durable: ``offsets`` and what the events before them did (table
+        changes, sends) (docs/architecture.md, "Checkpoints").
 
         At least once: the changelog records are sent and everything is flushed; then a seal per
         table partition, flushed; then the stores are written; then the offsets committed.
@@ -116,13 +132,25 @@ class Runtime:
         offsets with them; the stores are written after. The seals also keep the repartition
         streams' source ``positions`` of the snapshot, by partition.
         """
-        positions = positions or {}
-        if self._sends:
-            for failure in await asyncio.gather(*self._sends):
+        token = INTERVAL.set(snapshot.interval)  # its sends join the snapshot's transaction
+        try:
+            await self._make_durable(offsets, consumer, snapshot, positions or {})
+        finally:
+            INTERVAL.reset(token)
+
+    async def _make_durable(
+        self,
+        offsets: Mapping[TP, int],
+        consumer: Consumer | None,
+        snapshot: Snapshot,
+        positions: Mapping[int, Mapping[TP, int]],
+    ) -> None:
+        if snapshot.sends:
+            for failure in await asyncio.gather(*snapshot.sends):
                 if failure is not None:  # a send of this snapshot failed: commit nothing
                     raise failure
-        tables, producers = self._tables, self.producers
-        written = await tables.send_changes(changes or []) if tables is not None else []
+        tables, producers, mark = self._tables, self.producers, snapshot.soon_mark
+        written = await tables.send_changes(snapshot.changes) if tables is not None else []
         sensors = self.app.sensors
         if written and sensors.wants("on_changelog"):
             for w in written:
@@ -132,17 +160,18 @@ class Runtime:
             seals = (
                 await tables.send_seals(offsets, written, positions) if tables is not None else []
             )
-            await producers.make_durable(offsets)
+            await producers.make_durable(offsets, mark)
             if offsets or producers.in_transaction:
                 await producers.commit_transaction(offsets)
+            producers.seal.lift()  # the next interval's sends need not wait for the stores
             if tables is not None:
                 await tables.write_stores(written, seals)
             return
-        await producers.make_durable(offsets)
+        await producers.make_durable(offsets, mark)
         if tables is not None:
             seals = await tables.send_seals(offsets, written, positions)
             if seals:
-                await producers.make_durable(offsets)
+                await producers.make_durable(offsets, mark)
             await tables.write_stores(written, seals)
         if offsets and consumer is not None:
             await consumer.commit(offsets)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from strm.kernel.spi import (
@@ -21,6 +22,7 @@ from strm.kernel.spi import (
     RecordMetadata,
     TransactionalProducer,
 )
+from strm.runtime.snapshots import TransactionSeal
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -48,7 +50,13 @@ def normalize_headers(headers: Mapping[str, Any] | Headers | None) -> Headers:
 class Sender:
     """Turns ``send`` calls into producer records; owned by the app, created on first use."""
 
-    def __init__(self, app: AppLike, producer: Producer, partitioner: Partitioner) -> None:
+    def __init__(
+        self,
+        app: AppLike,
+        producer: Producer,
+        partitioner: Partitioner,
+        seal: TransactionSeal | None = None,
+    ) -> None:
         self.app = app
         self.producer = producer
         self.partitioner = partitioner
@@ -62,6 +70,8 @@ class Sender:
         #: The producer when it takes a partition's records in one call (``send_batch``).
         self._batching = producer if isinstance(producer, BatchProducer) else None
         self.in_transaction = False
+        #: Keeps the transaction to a snapshot's sends while its checkpoint commits.
+        self.seal = seal or TransactionSeal()
         #: A begin or a commit under way: sends wait for it, then join or begin a transaction.
         self._changing: asyncio.Future[None] | None = None
         #: Transactional sends inside the producer's ``send`` (a commit waits for them).
@@ -159,8 +169,11 @@ class Sender:
     async def _in_transaction(
         self, send: Callable[[], Awaitable[Awaitable[RecordMetadata]]]
     ) -> Awaitable[RecordMetadata]:
-        """Send into the open transaction, beginning one if none is; a commit under way is
-        waited for, so that the records go into the next transaction, never into none."""
+        """Send into the open transaction, beginning one if none is; a commit under way (or a
+        transaction sealed to a snapshot this send is not of) is waited for, so that the
+        records go into the transaction of their own checkpoint interval, never into none."""
+        if self.seal.sealed is not None:
+            await self.seal.admit()
         while not self.in_transaction:
             await self._begin()
         self._sending += 1
@@ -180,7 +193,10 @@ class Sender:
         for tp, offset, record, future in self._held:
             next_offset = committable.get(tp)
             if next_offset is not None and offset < next_offset:
-                delivery = await self.producer.send(record)
+                if self.transactional:
+                    delivery = await self._in_transaction(partial(self.producer.send, record))
+                else:
+                    delivery = await self.producer.send(record)
                 self.app.runtime.spawn(_relay(delivery, future), name="strm-held-send")
             else:
                 keep.append((tp, offset, record, future))
