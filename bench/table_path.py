@@ -91,6 +91,7 @@ async def run(args: argparse.Namespace) -> None:
             broker_commit_every=args.commit_every,
             broker_commit_interval=args.commit_interval,
             producer_compression_type=args.compression,
+            processing_guarantee=args.guarantee,
         )
         counts = app.Table("counts", default=int)
         topic = app.topic(topic_name, key_type=str, value_type=str)
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--store", default="memory://")
     parser.add_argument("--commit-every", type=int, default=NEVER)
     parser.add_argument("--commit-interval", type=float, default=1e6)
+    parser.add_argument("--guarantee", default="at_least_once", help="processing_guarantee")
     parser.add_argument("--compression", help="producer_compression_type (gzip, lz4, zstd)")
     parser.add_argument("--bootstrap", help="HOST:PORT of the broker (kafka, kafka-fill)")
     parser.add_argument("--topic", help="the input topic on Kafka (kafka, kafka-fill)")
