@@ -23,6 +23,10 @@ MessageSentCallback = Callable[["asyncio.Future[RecordMetadata]"], Awaitable[Non
 
 #: The stream the current task iterates; :func:`current_event` reads its event.
 current_stream: ContextVar[Stream | None] = ContextVar("strm_current_stream", default=None)
+#: ``current_stream.get``, bound once: the per-event path (``table[key] += 1``) calls it twice,
+#: and CPython 3.11 runs ``current_stream.get()`` as a generic method lookup, about 500 machine
+#: instructions more per call than calling the bound method (bench/README.md).
+stream_of_task = current_stream.get
 
 _SAME: Any = object()
 
@@ -46,7 +50,7 @@ def call_when_sent(
 
 def current_event() -> Event | None:
     """The event the calling task's stream is processing, if any."""
-    stream = current_stream.get()
+    stream = stream_of_task()
     return None if stream is None else stream.current_event
 
 

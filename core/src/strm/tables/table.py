@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Mu
 from typing import TYPE_CHECKING, Any
 
 from strm.agents.testing import is_test_event
-from strm.events import current_stream
+from strm.events import stream_of_task
 from strm.kernel.errors import CodecError, StrmError
 from strm.schema import Schema
 from strm.tables.ansitable import render_mapping
@@ -273,7 +273,7 @@ class Collection(MutableMapping[Any, Any]):
         owns it."""
         if self.use_partitioner:
             return None
-        stream = current_stream.get()
+        stream = stream_of_task()
         event = None if stream is None else stream.current_event
         if event is None:
             return None
@@ -403,7 +403,7 @@ class Collection(MutableMapping[Any, Any]):
     def _batch_shard(self) -> Shard | None:
         """The shard of the current stream's inbox batch, when an earlier event of the batch
         resolved it (:meth:`_event_partition`); ``None`` sends the access the long way."""
-        stream = current_stream.get()
+        stream = stream_of_task()
         if stream is None:
             return None
         known = self._batch_shards.get(stream)
@@ -435,7 +435,7 @@ class Collection(MutableMapping[Any, Any]):
         hook = self.key_get_hook
         if hook is not None:
             hook(key)
-        stream = current_stream.get()
+        stream = stream_of_task()
         known = None if stream is None else self._batch_shards.get(stream)
         if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
             shard = known[1]
@@ -456,7 +456,7 @@ class Collection(MutableMapping[Any, Any]):
         hook = self.key_set_hook
         if hook is not None:
             hook(key, value)
-        stream = current_stream.get()
+        stream = stream_of_task()
         known = None if stream is None else self._batch_shards.get(stream)
         if known is not None and known[0] is stream.batch_tp:  # type: ignore[union-attr]
             shard = known[1]
