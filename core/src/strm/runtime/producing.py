@@ -51,10 +51,10 @@ class Producers:
     def __init__(self, app: AppLike) -> None:
         self.app = app
         self.sender: Sender | None = None
-        self.soon = SoonBuffer(app)
-        self.threaded: Sender | None = None
         #: Numbers the checkpoint intervals; keeps a snapshot's transaction to its sends.
         self.seal = TransactionSeal()
+        self.soon = SoonBuffer(app, self.seal)
+        self.threaded: Sender | None = None
         self._lock: asyncio.Lock | None = None
 
     async def get_sender(self) -> Sender:
@@ -103,7 +103,7 @@ class Producers:
             name=f"strm-producer-{app.conf.id}",
         )
         await producer.start()
-        return Sender(app, producer, app.partitioner)
+        return Sender(app, producer, app.partitioner, self.seal)
 
     def _transactional_id(self) -> str:
         """Stable across restarts of one worker (so a restart fences what its predecessor
@@ -157,7 +157,7 @@ class Producers:
         finally:
             senders = [s for s in (self.threaded, self.sender) if s is not None]
             self.sender = self.threaded = None
-            self.soon = SoonBuffer(self.app)
+            self.soon = SoonBuffer(self.app, self.seal)
             errors: list[Exception] = []
             for sender in senders:
                 producer: Producer = sender.producer

@@ -55,7 +55,7 @@ class Sender:
         app: AppLike,
         producer: Producer,
         partitioner: Partitioner,
-        seal: TransactionSeal | None = None,
+        seal: TransactionSeal,
     ) -> None:
         self.app = app
         self.producer = producer
@@ -71,7 +71,7 @@ class Sender:
         self._batching = producer if isinstance(producer, BatchProducer) else None
         self.in_transaction = False
         #: Keeps the transaction to a snapshot's sends while its checkpoint commits.
-        self.seal = seal or TransactionSeal()
+        self.seal = seal
         #: A begin or a commit under way: sends wait for it, then join or begin a transaction.
         self._changing: asyncio.Future[None] | None = None
         #: Transactional sends inside the producer's ``send`` (a commit waits for them).

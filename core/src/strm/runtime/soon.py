@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strm.kernel.deliveries import DeliveryRelay, complete
 from strm.kernel.spi import Headers, RecordMetadata
-from strm.runtime.snapshots import INTERVAL
+from strm.runtime.snapshots import INTERVAL, TransactionSeal
 
 if TYPE_CHECKING:
     from strm.kernel.app_protocol import AppLike
@@ -39,8 +39,9 @@ class SoonRecord(NamedTuple):
 class SoonBuffer:
     """The records ``send_soon`` queued and not yet handed to a producer."""
 
-    def __init__(self, app: AppLike) -> None:
+    def __init__(self, app: AppLike, seal: TransactionSeal) -> None:
         self.app = app
+        self.seal = seal
         self._pending: deque[SoonRecord] = deque()
         self._deliveries = DeliveryRelay(complete)
         self._wake = asyncio.Event()
@@ -75,7 +76,7 @@ class SoonBuffer:
     ) -> asyncio.Future[RecordMetadata]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[RecordMetadata] = loop.create_future()
-        interval = self.app.runtime.producers.seal.interval
+        interval = self.seal.interval
         self._pending.append(
             SoonRecord(topic, key, value, partition, timestamp, headers, source, future, interval)
         )
