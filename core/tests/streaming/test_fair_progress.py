@@ -9,6 +9,7 @@ processed when something happened), and on the gaps between a timer's ticks.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -144,3 +145,56 @@ async def test_a_word_count_checkpoints_about_every_broker_commit_every_records(
     stretches = [later - earlier for earlier, later in pairwise(marks)]
     assert max(stretches) <= 5 * commit_every, log.at
     assert len(during) <= 2 * total // commit_every, log.at
+
+
+async def test_a_slow_checkpoint_holds_the_streams_once_the_next_one_is_due(
+    make_app: Callable[..., App], broker_url: str
+) -> None:
+    """While a checkpoint is written the streams go on, but only until the next one is due
+    (``broker_commit_every`` records after its snapshot, give or take the batch in hand): then
+    they wait for it. Without that bound a checkpoint held up (a slow broker, a loaded machine)
+    let a word count go 54,848 events past a ``broker_commit_every`` of 10,000 without one, and
+    a crash then would replay all of them."""
+    total, every, batch = 100_000, 5_000, 1_000
+    app = make_app(
+        "held",
+        topic_partitions=2,
+        broker_commit_interval=3600.0,
+        broker_commit_every=every,
+        stream_buffer_maxsize=batch,
+    )
+    preload(broker_url, "held-words", 2, [(b"w", b'"w"')] * total)
+    counts = app.Table("held-counts", default=int)
+    processed = 0
+    release = asyncio.Event()
+    held_at: list[int] = []
+    runtime = app.runtime
+    real_checkpoint = runtime.checkpoint
+
+    async def held_checkpoint(*args: Any, **kwargs: Any) -> None:
+        if not held_at:  # the first checkpoint is held until released
+            held_at.append(processed)
+            await release.wait()
+        await real_checkpoint(*args, **kwargs)
+
+    runtime.checkpoint = held_checkpoint  # type: ignore[method-assign]
+
+    @app.agent(app.topic("held-words", key_type=str, value_type=str))
+    async def count(stream: Any) -> None:
+        nonlocal processed
+        async for word in stream:
+            counts[word] += 1
+            processed += 1
+
+    async with app.running():
+        await eventually(lambda: bool(held_at), timeout=WORK_TIMEOUT)
+        settled = -1
+        for _ in range(200):  # bounded: until the streams stop, or past any bound
+            if processed in (settled, total):
+                break
+            settled = processed
+            await asyncio.sleep(0.02)
+        went_on = processed - held_at[0]
+        release.set()
+        await eventually(lambda: processed == total, timeout=WORK_TIMEOUT)
+    assert 0 < went_on <= every + 2 * batch, (held_at, went_on)

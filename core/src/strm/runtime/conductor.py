@@ -307,10 +307,14 @@ class Conductor:
         """A root stream finished ``count`` records (called once per batch). As in Faust,
         ``broker_commit_every`` counts records processed, not fetched: a count of fetched records
         is spent while the agent is still busy, and what it processes after the commit waits for
-        the interval."""
+        the interval. Once the next checkpoint is due while one is still being written, the
+        streams wait for it (at their next event): the work a crash can replay stays within
+        about twice ``broker_commit_every``, however slow the broker is."""
         self._processed_since_commit += count
         if self._processed_since_commit >= self.app.conf.broker_commit_every:
             self._commit_wanted.set()
+            if self._commit_lock.locked():
+                self.gate.close()  # the checkpoint in flight opens it; the next closes it again
 
     def _scheduler(self) -> Any:
         chosen = self.app.conf.ConsumerScheduler

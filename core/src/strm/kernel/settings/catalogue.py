@@ -231,8 +231,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "broker_commit_every",
         Int(min=1),
-        "Commit once this many records arrived since "
-        "the last commit, without waiting for broker_commit_interval.",
+        "Commit once this many records were processed since the last commit, without waiting "
+        "for broker_commit_interval; while a commit is still being written, streams go on for "
+        "at most this many records more, then wait for it.",
         default=10_000,
         env="BROKER_COMMIT_EVERY",
         section="Broker",
