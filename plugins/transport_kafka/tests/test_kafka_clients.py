@@ -212,3 +212,33 @@ async def test_a_fetch_without_a_budget_returns_a_bounded_number_of_records(
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def test_headers_of_any_sequence_type_are_sent(
+    kafka_transport: Callable[..., KafkaTransport], unique: Callable[[str], str]
+) -> None:
+    """``ProducerRecord.headers`` is any sequence of pairs (a tracing sensor's ``headers_out``
+    may return a tuple); aiokafka's record builder takes only a list, and raised a bare
+    ``TypeError: Expected list, got tuple`` for a tuple."""
+    transport = kafka_transport()
+    topic = unique("tuple-headers")
+    await transport.create_admin().create_topic(TopicSpec(topic, 1))
+    producer = transport.create_producer(client_id="headers-producer")
+    consumer = transport.create_consumer(group_id=unique("g"), client_id="headers-consumer")
+    consumer.subscribe([topic], RecordingListener("c", []))
+    await producer.start()
+    await consumer.start()
+    try:
+        await producer.send(ProducerRecord(topic, 0, None, b"t", headers=(("a", b"1"),)))
+        await producer.send(ProducerRecord(topic, 0, None, b"l", headers=[("b", b"2")]))
+        await producer.flush()
+        got: list[tuple[bytes | None, object]] = []
+        for _ in range(30):  # bounded: one or two fetches do
+            for message in (await consumer.getmany(1.0)).get(TP(topic, 0), []):
+                got.append((message.value, list(message.headers)))
+            if len(got) >= 2:
+                break
+        assert got == [(b"t", [("a", b"1")]), (b"l", [("b", b"2")])]
+    finally:
+        await consumer.stop()
+        await producer.stop()

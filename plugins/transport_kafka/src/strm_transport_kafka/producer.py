@@ -149,6 +149,9 @@ class KafkaProducer:
         timestamp_ms = (
             int(time.time() * 1000) if record.timestamp is None else round(record.timestamp * 1000)
         )
+        headers = record.headers
+        if headers and type(headers) is not list:  # aiokafka's record builder takes only a list
+            headers = list(headers)
         try:
             future = await self._client.send(
                 topic,
@@ -156,7 +159,7 @@ class KafkaProducer:
                 record.key,
                 partition,
                 timestamp_ms,
-                record.headers if self._headers else None,
+                headers if self._headers else None,
             )
         except AssertionError:
             raise TransportError(self._no_partition(topic, partition)) from None
