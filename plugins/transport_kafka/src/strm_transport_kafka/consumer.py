@@ -1,6 +1,7 @@
 """The group consumer: :class:`strm.kernel.spi.Consumer` on ``aiokafka.AIOKafkaConsumer``.
 
-Only aiokafka's public API is used, and its assignor interface (:mod:`.assignor`). The aiokafka
+Only aiokafka's public API is used, and its assignor interface (:mod:`.assignor`), except where
+:mod:`.fetched` has the client make strm's messages itself. The aiokafka
 client is created by :meth:`KafkaConsumer.start` (it must be made on the running event loop), so
 a consumer can be built and subscribed anywhere. Offsets are committed only by strm, never
 automatically.
@@ -37,6 +38,7 @@ from strm.kernel.transports import (
 
 from strm_transport_kafka.assignor import PROTOCOL_NAME, StrmAssignor
 from strm_transport_kafka.connect import describe, start_client
+from strm_transport_kafka.fetched import as_messages, make_messages_directly
 from strm_transport_kafka.shares import FairShares
 
 logger = logging.getLogger("strm_transport_kafka")
@@ -123,6 +125,8 @@ class KafkaConsumer:
         self._errors: list[BaseException] = []
         self._to_kafka: dict[TP, TopicPartition] = {}
         self._shares = FairShares()
+        #: Whether aiokafka makes strm's messages itself (:mod:`.fetched`), once started.
+        self.messages_direct = False
         self.assignor = StrmAssignor(
             assignor=assignor, changelogs=changelogs, url=url, on_error=self._errors.append
         )
@@ -275,6 +279,7 @@ class KafkaConsumer:
 
         async def started_and_assigned() -> None:
             await client.start()
+            self.messages_direct = make_messages_directly(client)
             if self._applied[0] != "none":
                 await self._first_assigned.wait()
 
@@ -361,23 +366,10 @@ class KafkaConsumer:
             self._raise_errors()
         if not fetched:
             return {}
-        batch: dict[TP, list[Message]] = {}
-        for ktp, records in fetched.items():
-            topic = ktp.topic
-            partition = ktp.partition
-            batch[TP(topic, partition)] = [
-                Message(
-                    topic,
-                    partition,
-                    record.offset,
-                    record.timestamp / 1000.0,
-                    record.key,
-                    record.value,
-                    record.headers,
-                )
-                for record in records
-            ]
-        return batch
+        return {
+            TP(ktp.topic, ktp.partition): as_messages(ktp.topic, ktp.partition, records)
+            for ktp, records in fetched.items()
+        }
 
     # -- positions ----------------------------------------------------------------------------
 
