@@ -35,6 +35,7 @@ from strm.runtime.stream_batches import Seconds, seconds, take_batches
 from strm.runtime.stream_reading import (
     EVENTS,
     ITEMS,
+    PICKS,
     TICK,
     VALUES,
     Fanout,
@@ -146,15 +147,22 @@ class Stream:
     # -- iteration -------------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return self._track(self._iterate(VALUES))
+        return self._iteration(VALUES)
 
     def items(self) -> AsyncIterator[tuple[Any, Any]]:
         """``(key, value)`` pairs."""
-        return self._track(self._iterate(ITEMS))
+        return self._iteration(ITEMS)
 
     def events(self) -> AsyncIterator[Event]:
         """:class:`strm.events.Event` objects."""
-        return self._track(self._iterate(EVENTS))
+        return self._iteration(EVENTS)
+
+    def _iteration(self, project: int) -> AsyncGenerator[Any, None]:
+        """A root stream of a topic or channel is read by :func:`read_subscription` alone,
+        without ``_iterate`` around it."""
+        if self.parent is None and self.subscription is not None:
+            return self._track(read_subscription(self, PICKS[project], alone=True))
+        return self._track(self._iterate(project))
 
     def _track(self, iterator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
         self._iterators.append(iterator)
