@@ -63,6 +63,7 @@ class Conductor:
         self._full, self._paused = set[Inbox](), set[TP]()
         self._room = asyncio.Event()  # set when a full stream buffer has drained
         self._processed_since_commit = 0
+        self._writing_since: float | None = None  # the snapshot of the checkpoint in flight
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[BaseException | None]] = []
@@ -307,14 +308,16 @@ class Conductor:
         """A root stream finished ``count`` records (called once per batch). As in Faust,
         ``broker_commit_every`` counts records processed, not fetched: a count of fetched records
         is spent while the agent is still busy, and what it processes after the commit waits for
-        the interval. Once the next checkpoint is due while one is still being written, the
-        streams wait for it (at their next event): the work a crash can replay stays within
-        about twice ``broker_commit_every``, however slow the broker is."""
+        the interval. The streams go on while a checkpoint is written, but not past
+        ``broker_commit_interval`` after its snapshot (bench/README.md, "How far the streams
+        run ahead of a checkpoint"): what a crash replays stays bounded however slow the
+        broker or the disk, and a fast checkpoint never stops them."""
         self._processed_since_commit += count
         if self._processed_since_commit >= self.app.conf.broker_commit_every:
             self._commit_wanted.set()
-            if self._commit_lock.locked():
-                self.gate.close()  # the checkpoint in flight opens it; the next closes it again
+        since = self._writing_since
+        if since is not None and time.monotonic() - since >= self.app.conf.broker_commit_interval:
+            self.gate.close()  # the checkpoint in flight opens it; the next closes it again
 
     def _scheduler(self) -> Any:
         chosen = self.app.conf.ConsumerScheduler
@@ -420,11 +423,12 @@ class Conductor:
                 positions = self.source_positions()
                 gate.open()
                 self._processed_since_commit = 0
+                started = self._writing_since = time.monotonic()
                 if not offsets and not snapshot.changes and not runtime.has_pending_writes():
                     return
-                started = time.monotonic()
                 await runtime.checkpoint(offsets, self.consumer, snapshot, positions)
             finally:
+                self._writing_since = None
                 gate.open()
                 runtime.checkpoint_ended()
             self.committed.update(offsets)

@@ -232,8 +232,7 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
         "broker_commit_every",
         Int(min=1),
         "Commit once this many records were processed since the last commit, without waiting "
-        "for broker_commit_interval; while a commit is still being written, streams go on for "
-        "at most this many records more, then wait for it.",
+        "for broker_commit_interval.",
         default=10_000,
         env="BROKER_COMMIT_EVERY",
         section="Broker",
