@@ -5,12 +5,14 @@ N words (``--words`` distinct, RocksDB table, at-least-once) are produced up fro
 until the group's committed offsets reach 90% of the topic, and is stopped with SIGTERM. The two
 configurations alternate, ``--repeat`` times each. Progress is read from the broker every
 0.1 s; the rate is taken from the first reading at or past 10% committed at which the group is
-stable with every member holding partitions, to the first at or past 90%. That leaves out the
+stable with every member holding partitions, to the first at or past 90%, or to the first at
+which a member has less than 2.5% of the topic left on its partitions. That leaves out the
 start-up (spawn, imports, group join, changelog topic creation), with two processes the
 rebalance when the second child joins the group after the first has started on all 8
-partitions, and the end (see :func:`watch`). Both ends are commits, so the records in between
-are counted exactly whatever ``--commit-interval`` (``broker_commit_interval``, strm's 2.8 s by
-default; a shorter one writes more changelog records, as each checkpoint writes a key once).
+partitions and the time one child works alone at the end, and the end (see :func:`watch`).
+Both ends are commits, so the records in between are counted exactly whatever
+``--commit-interval`` (``broker_commit_interval``, strm's 2.8 s by default; a shorter one
+writes more changelog records, as each checkpoint writes a key once).
 
 Over the same window it reads the CPU time (user + system, ``/proc/<pid>/stat``) of the worker
 (the parent and every child process) and of the broker's JVM, and the whole machine's busy time
@@ -47,6 +49,9 @@ from kafka import create_topics, produce, start_broker, stop_broker, warm_up_gro
 
 HERE = Path(__file__).resolve().parent
 PARTITIONS = 8
+#: The window closes once a member has less than this share of the topic's records left
+#: uncommitted on its partitions: from then on the other works alone.
+NEARLY_DONE = 0.025
 RUN = uuid.uuid4().hex[:8]
 WAIT = 900.0
 TICK = os.sysconf("SC_CLK_TCK")
@@ -117,7 +122,8 @@ def sample(worker: int, broker: int | None) -> Sample:
 
 @dataclass
 class Figures:
-    """One run, from 10% committed (all members holding partitions) to 90%."""
+    """One run, from 10% committed (all members holding partitions) to 90%, or sooner (see
+    :func:`watch`)."""
 
     rate: float
     opened: float  # seconds from the spawn to the window
@@ -172,23 +178,30 @@ def figures(window: Window, spawned: float, root: int) -> Figures:
     )
 
 
-async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
+async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offset of each partition of ``topic`` that has one."""
     offsets = await admin.list_consumer_group_offsets(group)
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+    return {
+        tp.partition: meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic == topic and meta.offset > 0
+    }
 
 
-async def shares(admin: AIOKafkaAdminClient, group: str, topic: str) -> list[int] | None:
-    """How many partitions of ``topic`` each member of a stable group holds (``None`` while the
+async def members(admin: AIOKafkaAdminClient, group: str, topic: str) -> list[list[int]] | None:
+    """The partitions of ``topic`` each member of a stable group holds (``None`` while the
     group rebalances)."""
     (response,) = await admin.describe_consumer_groups([group])
-    _error, _group, state, _type, _protocol, members = response.groups[0][:6]
+    _error, _group, state, _type, _protocol, described = response.groups[0][:6]
     if state != "Stable":
         return None
     held = []
-    for member in members:
+    for member in described:
         assignment = ConsumerProtocolMemberAssignment.decode(member[-1])
-        held.append(sum(len(parts) for name, parts in assignment.assignment if name == topic))
-    return sorted(held)
+        held.append(
+            sorted(p for name, parts in assignment.assignment if name == topic for p in parts)
+        )
+    return sorted(held, key=len)
 
 
 @dataclass
@@ -203,30 +216,46 @@ class Window:
 
 
 async def watch(
-    bootstrap: str, group: str, topic: str, n: int, worker: int, broker: int | None, members: int
+    bootstrap: str,
+    group: str,
+    topic: str,
+    ends: dict[int, int],
+    worker: int,
+    broker: int | None,
+    processes: int,
 ) -> Window:
     """The CPU counters when the group's committed offsets first reach 10% of the topic with
-    every member holding partitions, and when they reach 90%: the window leaves out the
-    start-up, including the rebalance when the second process joins after the first, and the
-    end, where the last commit comes up to a commit interval after the last record (idle time
-    that is no part of the rate) and one process may have finished before the other."""
+    every member holding partitions, and when they reach 90%, or sooner, once one member has
+    all but ``NEARLY_DONE`` of its partitions' records committed. The window leaves out the
+    start-up, including the rebalance when the second process joins after the first; the end,
+    where the last commit comes up to a commit interval after the last record (idle time that
+    is no part of the rate); and the time one process works alone because the first child left
+    the other's partitions less full (it ran on all of them before the second joined)."""
+    n = sum(ends.values())
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    opened: tuple[Sample, int, list[int]] | None = None
+    opened: tuple[Sample, int, list[list[int]]] | None = None
     deadline = time.monotonic() + WAIT
     try:
         while time.monotonic() < deadline:
-            done = await committed(admin, group, topic)
+            offsets = await committed(admin, group, topic)
+            done = sum(offsets.values())
             if opened is None and done >= n // 10:
-                held = await shares(admin, group, topic)
-                if held is not None and len(held) == members and min(held) > 0:
+                held = await members(admin, group, topic)
+                if held is not None and len(held) == processes and min(map(len, held)) > 0:
                     opened = (sample(worker, broker), done, held)
-            if done >= n * 9 // 10:
+            left = (
+                min(sum(ends[p] - offsets.get(p, 0) for p in parts) for parts in opened[2])
+                if opened is not None
+                else n
+            )
+            if done >= n * 9 // 10 or left <= n * NEARLY_DONE:
                 if opened is None:
-                    raise RuntimeError(f"90% committed before the group of {members} was stable")
-                held = await shares(admin, group, topic) or []
+                    raise RuntimeError(f"90% committed before the group of {processes} was stable")
+                held = await members(admin, group, topic) or []
                 last = sample(worker, broker)
-                return Window(opened[0], last, done - opened[1], (opened[2], held))
+                shares = ([len(p) for p in opened[2]], [len(p) for p in held])
+                return Window(opened[0], last, done - opened[1], shares)
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
@@ -239,7 +268,7 @@ class Setup:
 
     bootstrap: str
     topic: str
-    events: int
+    ends: dict[int, int]  # the topic's end offset of each partition
     workdir: str
     broker_pid: int | None
     worker_cpus: str | None
@@ -282,7 +311,7 @@ def run(setup: Setup, processes: int, rep: int) -> Figures:
                 setup.bootstrap,
                 app_id,
                 setup.topic,
-                setup.events,
+                setup.ends,
                 worker.pid,
                 setup.broker_pid,
                 processes,
@@ -344,21 +373,24 @@ def main() -> None:
                 if broker_pid is None:
                     raise SystemExit("--broker-cpus needs the broker's PID (--broker-pid)")
                 pin_broker(broker_pid, args.broker_cpus)
+            vocabulary = [f"word{i}" for i in range(args.words)]
+            records = [
+                (hash(w) % PARTITIONS, w.encode(), json.dumps(w).encode())
+                for w in (vocabulary[i % args.words] for i in range(args.events))
+            ]
+            ends = dict.fromkeys(range(PARTITIONS), 0)
+            for partition, _key, _value in records:
+                ends[partition] += 1
             setup = Setup(
                 bootstrap,
                 f"bench-processes-{RUN}",
-                args.events,
+                ends,
                 workdir,
                 broker_pid,
                 args.worker_cpus,
                 args.stateless,
                 args.commit_interval,
             )
-            vocabulary = [f"word{i}" for i in range(args.words)]
-            records = [
-                (hash(w) % PARTITIONS, w.encode(), json.dumps(w).encode())
-                for w in (vocabulary[i % args.words] for i in range(args.events))
-            ]
             asyncio.run(create_topics(bootstrap, [setup.topic], PARTITIONS))
             asyncio.run(produce(bootstrap, setup.topic, records))
             del records
